@@ -1,0 +1,126 @@
+//! What every binary does around its chapter: parse the command line, print a banner (build type,
+//! threads, GEMM kernel), run, and turn an error into a message and an exit status.
+//!
+//! A chapter file declares its flags with [`chapter_command`] and calls [`main_for`] from `fn main`:
+//!
+//! ```no_run
+//! use dlfs::{app, cli::Args, Result};
+//! fn run(args: &Args) -> Result<()> {
+//!     println!("quick mode: {}", args.flag("quick"));
+//!     Ok(())
+//! }
+//! fn main() {
+//!     app::main_for(app::chapter_command("ch00_demo", "A demo chapter."), run);
+//! }
+//! ```
+
+use crate::cli::{Args, Command};
+use crate::error::Result;
+use crate::{linalg, parallel};
+use std::path::PathBuf;
+
+/// A command with the flags every chapter has: `--quick` (the tour's short mode), `--out DIR` (where
+/// figures and weights go; default `out/<name>`) and `--threads N`.
+pub fn chapter_command(name: &str, about: &str) -> Command {
+    Command::new(name, about)
+        .switch(
+            "quick",
+            "a short run (what the tour uses): small data, few steps",
+        )
+        .option(
+            "out",
+            "DIR",
+            &format!("out/{name}"),
+            "folder for the figures and files this chapter writes",
+        )
+}
+
+/// Adds `--threads N` to a command unless it declares it itself.
+fn with_threads_flag(command: Command) -> Command {
+    if command.has_option("threads") {
+        command
+    } else {
+        command.option(
+            "threads",
+            "N",
+            "",
+            "worker threads (default: $DLFS_THREADS or the number of CPUs)",
+        )
+    }
+}
+
+/// Applies `--threads N` if it was given (0 is a usage error).
+pub fn apply_threads(args: &Args) -> Result<()> {
+    if let Some(threads) = args.get_opt::<usize>("threads")? {
+        if threads == 0 {
+            return Err(crate::Error::usage("--threads must be at least 1"));
+        }
+        parallel::set_num_threads(threads);
+    }
+    Ok(())
+}
+
+/// The output folder of a chapter (`--out`).
+pub fn out_dir(args: &Args) -> Result<PathBuf> {
+    args.get::<PathBuf>("out")
+}
+
+/// True in a build without optimisations (`cargo run` without `--release`).
+pub fn is_debug_build() -> bool {
+    cfg!(debug_assertions)
+}
+
+/// Warns on standard error when the program was built without optimisations.
+pub fn warn_if_debug_build() {
+    if is_debug_build() {
+        eprintln!(
+            "warning: this is a debug build, 10–50× slower than a release build; \
+             run it with `cargo run --release …`"
+        );
+    }
+}
+
+/// One line saying how the program runs: `dlfs 0.1.0 · ch02_linear_algebra · 2 threads · gemm avx512`.
+pub fn banner(name: &str) -> String {
+    format!(
+        "dlfs {} · {name} · {} threads · gemm kernel {} · {} build",
+        env!("CARGO_PKG_VERSION"),
+        parallel::num_threads(),
+        linalg::gemm::kernel_name(),
+        if is_debug_build() { "debug" } else { "release" }
+    )
+}
+
+/// Parses the process's arguments for `command`, prints `--help` or the banner, runs `run`, and exits:
+/// 0 on success, 1 on an error, 2 on a usage error (after printing `error: …` to standard error).
+pub fn main_for(command: Command, run: fn(&Args) -> Result<()>) -> ! {
+    let command = with_threads_flag(command);
+    let args = match command.parse(std::env::args().skip(1)) {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(e.exit_code());
+        }
+    };
+    if args.help_requested() {
+        print!("{}", command.help_text());
+        std::process::exit(0);
+    }
+    warn_if_debug_build();
+    let result = apply_threads(&args).and_then(|()| {
+        println!("{}", banner(command.name()));
+        run(&args)
+    });
+    match result {
+        Ok(()) => std::process::exit(0),
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(e.exit_code());
+        }
+    }
+}
+
+/// Parses `words` for a chapter's command as the tour does (used by `src/main.rs` and tests).
+pub fn parse_for(command: Command, words: &[&str]) -> Result<Args> {
+    with_threads_flag(command).parse(words)
+}

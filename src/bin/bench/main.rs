@@ -1,0 +1,71 @@
+//! `bench`: performance tables for dlfs. Measured here, never asserted by a timed test.
+//!
+//! ```text
+//! bench                      every table
+//! bench gemm [--size N] [--threads T] [--json]
+//! ```
+//! With `--json`, one JSON object per line (scripts depend on the field names).
+
+mod gemm;
+mod measure;
+
+use dlfs::cli::{Args, Command};
+use dlfs::{Error, Result, app};
+
+/// A table's entry point: prints its rows (or JSON lines) for the given flags.
+type TableFn = fn(&Args) -> Result<()>;
+
+/// The tables `bench` knows, in the order `bench` with no argument prints them.
+const TABLES: &[(&str, TableFn)] = &[("gemm", gemm::run)];
+
+fn command() -> Command {
+    let names: Vec<&str> = TABLES.iter().map(|(name, _)| *name).collect();
+    Command::new(
+        "bench",
+        "Performance tables: GFLOPS of the matrix multiply, training and inference throughput.",
+    )
+    .positional(
+        "table",
+        &format!("which table: {} (default: all)", names.join(", ")),
+    )
+    .option("size", "N", "", "gemm: only this square size N×N×N")
+    .option(
+        "threads",
+        "T",
+        "",
+        "only this thread count (default: 1 and 2)",
+    )
+    .option(
+        "runs",
+        "R",
+        "5",
+        "timed repetitions per row (the median is reported)",
+    )
+    .switch("json", "one JSON object per line instead of tables")
+}
+
+fn run(args: &Args) -> Result<()> {
+    match args.positionals().first() {
+        None => {
+            for (_, table) in TABLES {
+                table(args)?;
+            }
+            Ok(())
+        }
+        Some(name) => match TABLES.iter().find(|(n, _)| n == name) {
+            Some((_, table)) => table(args),
+            None => Err(Error::usage(format!(
+                "bench: unknown table '{name}'; known: {}",
+                TABLES
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        },
+    }
+}
+
+fn main() {
+    app::main_for(command(), run);
+}

@@ -1,0 +1,48 @@
+//! # dlfs — deep learning from scratch
+//!
+//! A std-only Rust crate that teaches and implements a beginner's deep-learning tutorial, chapter by
+//! chapter. It is three things at once: **a book you run** (`chapters/chNN_*.rs`, each a binary that
+//! prints what it computes next to what the tutorial claims), **an exercise checker** (`cargo test`
+//! checks every chapter's functions with finite-difference gradient checks, properties and slow
+//! reference implementations), and **a library to vendor** (copy the folder, `use dlfs::nn::Linear`).
+//!
+//! ## Module map (imports only go downward)
+//! | module | chapter | what it is |
+//! |---|---|---|
+//! | [`app`] | all | what every binary does around its chapter: flags, banner, exit codes |
+//! | [`check`] | tests | gradient checks and tolerant comparisons used by tests and exercises |
+//! | [`nn`] | 6–9 | the `Layer` trait, parameters, `Sequential` and the layers |
+//! | [`linalg`] | 2 | vectors, reference matmul, the fast GEMM, eigen, solve, PCA |
+//! | [`tensor`] | all | `Tensor`: a shape and a row-major `Vec<f32>` |
+//! | [`cli`] | all | the tiny command-line parser |
+//! | [`report`] | all | progress bars, terminal charts, SVG plots, PNG images, tables |
+//! | [`probability`] | 4 | the seeded `Rng`, samplers, statistics |
+//! | [`parallel`] | all | the thread pool |
+//! | [`error`] | all | `Error` and `Result` for everything a user can get wrong |
+//!
+//! ## Shape letters
+//! Used in every doc comment and name: **N** batch size, **C** channels, **H** height, **W** width,
+//! **T** time steps, **F** features, **K** classes (or the inner dimension of a matrix product),
+//! **H** also the hidden size of a recurrent layer where no image is involved.
+//! Images are `[N, C, H, W]`, sequences batch-first `[N, T, F]`, weights as in PyTorch.
+
+#![warn(missing_docs)]
+
+pub mod app;
+pub mod check;
+pub mod cli;
+pub mod error;
+pub mod linalg;
+pub mod nn;
+pub mod parallel;
+pub mod probability;
+pub mod report;
+pub mod tensor;
+
+pub use error::{Error, Result};
+pub use tensor::Tensor;
+
+/// The README's code examples, compiled and run by `cargo test` so the README cannot drift.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

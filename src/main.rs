@@ -1,0 +1,92 @@
+//! `dlfs`, the tour: runs every chapter of the book in quick mode, one after the other.
+//!
+//! `cargo run --release` lands here. Each chapter is a file in `chapters/` that is also its own binary
+//! (`cargo run --release --bin ch02_linear_algebra`); the tour includes those same files as modules and
+//! calls their `run` with `--quick`, so there is exactly one copy of every chapter.
+
+use dlfs::cli::{Args, Command};
+use dlfs::{Result, app};
+use std::time::Instant;
+
+// The chapter files, included as modules (their `fn main` is unused here). One line pair per chapter:
+// #[allow(dead_code)] #[path = "../chapters/chNN_name.rs"] mod chNN_name;
+
+/// One chapter of the book: its binary name, the tutorial's section title, its flags and its body.
+struct Chapter {
+    name: &'static str,
+    title: &'static str,
+    command: fn() -> Command,
+    run: fn(&Args) -> Result<()>,
+}
+
+/// The book, in reading order.
+const CHAPTERS: &[Chapter] = &[];
+
+fn tour_command() -> Command {
+    Command::new(
+        "dlfs",
+        "The tour: runs every chapter of the book in quick mode. Run one chapter in full with\n\
+         `cargo run --release --bin <chapter>` (list them with --list).",
+    )
+    .option(
+        "only",
+        "NAME",
+        "",
+        "run only the chapters whose name contains NAME (e.g. ch03)",
+    )
+    .switch("list", "list the chapters and exit")
+}
+
+fn tour(args: &Args) -> Result<()> {
+    if args.flag("list") {
+        for chapter in CHAPTERS {
+            println!("{:<28} {}", chapter.name, chapter.title);
+        }
+        return Ok(());
+    }
+    let only: Option<String> = args.get_opt("only")?;
+    let selected: Vec<&Chapter> = CHAPTERS
+        .iter()
+        .filter(|c| only.as_deref().is_none_or(|o| c.name.contains(o)))
+        .collect();
+    if let Some(only) = &only
+        && selected.is_empty()
+    {
+        return Err(dlfs::Error::usage(format!(
+            "no chapter name contains '{only}' (see --list)"
+        )));
+    }
+    let mut failed = Vec::new();
+    for chapter in selected {
+        println!("\n{}", "=".repeat(78));
+        println!("{} — {}", chapter.name, chapter.title);
+        println!("{}\n", "=".repeat(78));
+        let out = format!("out/tour/{}", chapter.name);
+        let started = Instant::now();
+        let result = app::parse_for((chapter.command)(), &["--quick", "--out", &out])
+            .and_then(|chapter_args| (chapter.run)(&chapter_args));
+        match result {
+            Ok(()) => println!(
+                "\n[{} done in {:.1} s]",
+                chapter.name,
+                started.elapsed().as_secs_f64()
+            ),
+            Err(e) => {
+                eprintln!("error in {}: {e}", chapter.name);
+                failed.push(chapter.name);
+            }
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(dlfs::Error::data(format!(
+            "these chapters failed: {}",
+            failed.join(", ")
+        )))
+    }
+}
+
+fn main() {
+    app::main_for(tour_command(), tour);
+}

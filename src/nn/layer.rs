@@ -1,0 +1,79 @@
+//! The [`Layer`] trait, trainable parameters ([`Param`]) and the train/eval [`Mode`].
+
+use crate::tensor::Tensor;
+
+/// Whether a forward pass is part of training (cache what backward needs, apply dropout) or
+/// evaluation (cache nothing, dropout off).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Training: layers remember their inputs for `backward`; dropout drops.
+    Train,
+    /// Evaluation / inference: nothing is cached; dropout is the identity.
+    Eval,
+}
+
+/// A trainable parameter: its value and the gradient of the loss with respect to it (same shape).
+#[derive(Clone, Debug)]
+pub struct Param {
+    /// The current value, updated by an optimizer.
+    pub value: Tensor,
+    /// ∂loss/∂value, *accumulated* by `backward` (`+=`) until [`Param::zero_grad`] resets it.
+    pub grad: Tensor,
+}
+
+impl Param {
+    /// A parameter with this value and a zero gradient.
+    pub fn new(value: Tensor) -> Param {
+        let grad = value.zeros_like();
+        Param { value, grad }
+    }
+
+    /// Sets the gradient to zero (call once per optimisation step, before `backward`).
+    pub fn zero_grad(&mut self) {
+        self.grad.fill(0.0);
+    }
+
+    /// The number of scalar values in the parameter.
+    pub fn len(&self) -> usize {
+        self.value.len()
+    }
+
+    /// True when the parameter holds no values.
+    pub fn is_empty(&self) -> bool {
+        self.value.is_empty()
+    }
+}
+
+/// A differentiable building block of a network.
+///
+/// Contract:
+/// - `forward(x, Mode::Train)` caches whatever `backward` needs; `forward(x, Mode::Eval)` caches nothing.
+/// - `backward(dy)` takes ∂loss/∂output (same shape as the last training output), **adds** ∂loss/∂param
+///   into every parameter's `grad`, and returns ∂loss/∂input (same shape as the last training input).
+///   Calling it without a preceding training-mode forward is a programming error and panics.
+/// - `visit_params` calls `f(name, param)` for every parameter, in a fixed order, with PyTorch's names.
+pub trait Layer: Send {
+    /// Computes the output for a batch of inputs.
+    fn forward(&mut self, x: &Tensor, mode: Mode) -> Tensor;
+
+    /// Back-propagates `grad_output` = ∂loss/∂output; returns ∂loss/∂input.
+    fn backward(&mut self, grad_output: &Tensor) -> Tensor;
+
+    /// Visits every parameter with its PyTorch-style name (none by default).
+    fn visit_params(&mut self, _f: &mut dyn FnMut(&str, &mut Param)) {}
+
+    /// A one-line description, e.g. `Linear(in=10, out=5)`, used in model summaries.
+    fn describe(&self) -> String;
+}
+
+/// Sets every parameter gradient of `layer` to zero.
+pub fn zero_grad(layer: &mut dyn Layer) {
+    layer.visit_params(&mut |_, p| p.zero_grad());
+}
+
+/// The number of trainable scalars in `layer`.
+pub fn param_count(layer: &mut dyn Layer) -> usize {
+    let mut count = 0;
+    layer.visit_params(&mut |_, p| count += p.len());
+    count
+}
