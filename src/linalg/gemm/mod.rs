@@ -1,32 +1,337 @@
-//! GEMM, the general matrix multiply: `C = α·A·B + β·C`.
+//! GEMM, the general matrix multiply: `C = α·A·B + β·C`, packed, SIMD, multi-threaded.
 //!
 //! Every layer's heavy math goes through [`gemm`]: a fully connected layer is one GEMM, a convolution
 //! becomes one after im2col, an LSTM does one per time step. The matrices are strided views
 //! ([`MatRef`], [`MatMut`]): element `(i, j)` of a view lives at `data[i * row_stride + j * col_stride]`,
-//! so a transpose ([`MatRef::t`]) just swaps the two strides and costs nothing.
+//! so a transpose ([`MatRef::t`]) just swaps the two strides and costs nothing — the packing step
+//! below reads any strides, so `Aᵀ·B` and `A·Bᵀ` run as fast as `A·B`. Chapter 2 explains how it is
+//! built, step by step ([`steps`]).
 //!
-//! This first version is cache-blocked scalar code; the packed SIMD kernels replace it behind the
-//! same functions.
+//! # The algorithm (Goto & van de Geijn 2008, the BLIS "five loops")
+//! A matrix product does `2·m·n·k` floating-point operations on only `m·k + k·n + m·n` numbers, so
+//! each number can be reused many times — if it is close to the arithmetic units when it is needed.
+//! The code arranges the work so that it is:
+//!
+//! ```text
+//! for jc in 0..n step NC                      B's columns, NC at a time
+//!   for pc in 0..k step KC                    the sum, KC terms at a time
+//!     pack B[pc.., jc..] (KC × NC) → B̃        L2-sized, in NR-wide column panels
+//!     for ic in 0..m step MR                  A's rows, MR at a time
+//!       pack A[ic.., pc..] (MR × KC) → Ã       L1-sized micro-panel
+//!       for jr in 0..NC step NR
+//!         microkernel: C[ic.., jc+jr..] (MR × NR) = α·Ã·B̃[jr] + β·C   (C kept in registers)
+//! ```
+//!
+//! *Packing* copies a block of A or B into a contiguous buffer in exactly the order the microkernel
+//! reads it, padded with zeros to whole panels. This is where strides, transposes and ragged edges
+//! are dealt with, once per block (`O(m·k + k·n)` work), so the microkernel (`O(m·n·k)` work) only ever
+//! sees full, contiguous, aligned panels and has no slow path for edges.
+//!
+//! The *microkernel* holds an `MR × NR` tile of C in vector registers for the whole `KC`-long sum:
+//! each step loads one row of `NR` values of B̃ (a few vectors), broadcasts each of the `MR` values of
+//! Ã's column and does `MR · NR / lanes` fused multiply-adds. Only at the end is the tile written to C,
+//! as `α·acc + β·C` (with `β = 0` C is never read, so NaN or garbage in C is ignored, as BLAS does).
+//! Rows and columns past the edge of C are computed on the zero padding and simply not stored
+//! (masked stores, or a copy through a small buffer when C's columns are not contiguous).
+//!
+//! # Block sizes (for the reference machine: Zen 4, L1d 32 KiB, L2 1 MiB per core, L3 32 MiB shared)
+//! The AVX-512 kernel is 6 × 64 (24 of the 32 zmm registers hold C). With `KC = 256`:
+//! - Ã, one micro-panel of `MR × KC` = 6 × 256 floats = 6 KiB, is reused by every microkernel call of
+//!   the `jr` loop: it sits in **L1** (32 KiB) next to the B̃ rows streaming through.
+//! - B̃, `KC × NC` = 256 × 512 floats = 512 KiB, is reused by every micro-panel of A: it sits in **L2**
+//!   (1 MiB), leaving half of L2 for C tiles and the prefetched rows of A. Each microkernel call reads
+//!   its 64 KiB B̃ panel from L2 at 256 bytes per 24 FMA cycles (≈ 11 B/cycle, well below Zen 4's
+//!   32 B/cycle L2 → L1 bandwidth), sequentially, which the hardware prefetcher follows.
+//! - A itself streams from **L3** or memory, each element read once per `jc` block.
+//! - `KC = 256` makes each microkernel call long (256 steps of 24 FMAs) compared with its fixed cost of
+//!   reading and writing the 6 × 64 tile of C (< 1 % overhead), and C is re-read only `k / 256` times.
+//!
+//! This is the classic loop order with the roles of the caches of A and B exchanged, which suits a
+//! short-and-wide (6 × 64) kernel: its wide B panel would not fit in L1 with a useful KC, its short A
+//! panel does. Each kernel carries its own block sizes; see the kernel files for theirs.
+//!
+//! # Orientation
+//! `C = A·B` and `Cᵀ = Bᵀ·Aᵀ` are the same product. When `n` is small and `m` large (a convolution's
+//! im2col product with 6 output channels), padding n up to NR = 64 would waste most of the work, so
+//! the code computes the transposed product instead — a swap of strides, free with views. It picks
+//! whichever orientation pads less.
+//!
+//! # Threads
+//! The `m` (or `n`) dimension is cut into as many contiguous pieces as there are threads, at
+//! multiples of MR (or NR), and each piece is one task on the pool of [`crate::parallel`]: each thread
+//! packs its own blocks and writes its own part of C. The sum over `k` is never split, and every element
+//! of C is computed by the same sequence of FMAs whatever the piece it is in, so **the result is
+//! bit-identical for any thread count**. Products below [`PARALLEL_MIN_FLOPS`] stay on one thread: the
+//! wake-up of a worker costs more than it saves.
+//!
+//! # Instruction sets
+//! The kernel is chosen once, at the first call: the best the CPU supports (AVX-512F, else AVX2+FMA on
+//! x86-64; NEON on aarch64; portable scalar code elsewhere), or the one named by the environment
+//! variable `DLFS_GEMM_KERNEL` (`scalar`, `avx2`, `avx512`, `neon`). [`set_kernel`] changes it at run
+//! time and [`gemm_with`] runs one product with a given kernel and thread count (tests use both).
+//!
+//! # What it leaves out
+//! `f32` only; no complex numbers, no `f64`, no batched or triangular variants; no prefetch
+//! instructions (the hardware prefetcher suffices for these access patterns); no special path for
+//! matrix-vector products (`n = 1` runs through the same kernel with padding).
 
+mod kernel_scalar;
+mod pack;
+mod peak;
+pub mod steps;
 mod view;
 
+#[cfg(target_arch = "x86_64")]
+mod kernel_avx2;
+#[cfg(target_arch = "x86_64")]
+mod kernel_avx512;
+#[cfg(target_arch = "aarch64")]
+mod kernel_neon;
+
+pub use peak::measure_peak_gflops;
 pub use view::{MatMut, MatRef};
+
+use crate::error::{Error, Result};
+use crate::parallel;
+use pack::{PackBuffer, pack_a, pack_b};
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// A microkernel's instruction set. Each has its own tile shape and block sizes (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    /// Portable Rust, no intrinsics: runs everywhere (the compiler may still vectorise it).
+    Scalar,
+    /// x86-64 AVX2 + FMA: 256-bit vectors, 16 registers, a 6 × 16 tile.
+    Avx2,
+    /// x86-64 AVX-512F: 512-bit vectors, 32 registers, a 6 × 64 tile.
+    Avx512,
+    /// aarch64 NEON (Advanced SIMD): 128-bit vectors, 32 registers, an 8 × 12 tile.
+    Neon,
+}
+
+impl Kernel {
+    /// Every kernel, from the most portable to the widest.
+    pub const ALL: [Kernel; 4] = [Kernel::Scalar, Kernel::Avx2, Kernel::Avx512, Kernel::Neon];
+
+    /// The kernel's short name, as used by `DLFS_GEMM_KERNEL` and printed by the binaries.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernel::Scalar => "scalar",
+            Kernel::Avx2 => "avx2",
+            Kernel::Avx512 => "avx512",
+            Kernel::Neon => "neon",
+        }
+    }
+
+    /// The kernel with this short name, if any.
+    pub fn from_name(name: &str) -> Option<Kernel> {
+        Kernel::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// True when this CPU can run the kernel (checked at run time).
+    pub fn is_supported(self) -> bool {
+        match self {
+            Kernel::Scalar => true,
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => {
+                std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+            }
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => std::arch::is_x86_feature_detected!("avx512f"),
+            #[cfg(target_arch = "aarch64")]
+            Kernel::Neon => std::arch::is_aarch64_feature_detected!("neon"),
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+    }
+
+    /// The microkernel and block sizes, or `None` when the CPU cannot run this kernel.
+    fn microkernel(self) -> Option<&'static Microkernel> {
+        if !self.is_supported() {
+            return None;
+        }
+        match self {
+            Kernel::Scalar => Some(&kernel_scalar::MICROKERNEL),
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => Some(&kernel_avx2::MICROKERNEL),
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => Some(&kernel_avx512::MICROKERNEL),
+            #[cfg(target_arch = "aarch64")]
+            Kernel::Neon => Some(&kernel_neon::MICROKERNEL),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+
+    /// The microkernel's tile, `(MR, NR)`: rows × columns of C per call. Tests use it to pick the
+    /// awkward sizes (multiples of the tile ± 1).
+    pub fn tile(self) -> (usize, usize) {
+        match self {
+            Kernel::Scalar => (4, 8),
+            Kernel::Avx2 => (6, 16),
+            Kernel::Avx512 => (6, 64),
+            Kernel::Neon => (8, 12),
+        }
+    }
+}
+
+/// The kernels this CPU supports, from the most portable to the widest (the last is the default).
+pub fn supported_kernels() -> Vec<Kernel> {
+    Kernel::ALL
+        .into_iter()
+        .filter(|k| k.is_supported())
+        .collect()
+}
+
+/// The widest kernel this CPU supports.
+pub fn best_kernel() -> Kernel {
+    *supported_kernels()
+        .last()
+        .expect("the scalar kernel is always supported")
+}
+
+/// The kernel in use: 0 = not chosen yet, otherwise 1 + its index in [`Kernel::ALL`].
+static SELECTED: AtomicU8 = AtomicU8::new(0);
+
+/// The kernel [`gemm`] uses. Chosen once, at the first call: `DLFS_GEMM_KERNEL` if it names a kernel
+/// this CPU supports (a warning is printed otherwise), else [`best_kernel`].
+pub fn current_kernel() -> Kernel {
+    let selected = SELECTED.load(Ordering::Relaxed);
+    if selected != 0 {
+        return Kernel::ALL[usize::from(selected - 1)];
+    }
+    let kernel = match std::env::var("DLFS_GEMM_KERNEL") {
+        Ok(name) => match kernel_from_user(name.trim()) {
+            Ok(kernel) => kernel,
+            Err(error) => {
+                eprintln!("warning: {error}; using {}", best_kernel().name());
+                best_kernel()
+            }
+        },
+        Err(_) => best_kernel(),
+    };
+    // Another thread may have chosen meanwhile (or `set_kernel` was called); keep whichever came first.
+    match SELECTED.compare_exchange(0, code_of(kernel), Ordering::Relaxed, Ordering::Relaxed) {
+        Ok(_) => kernel,
+        Err(current) => Kernel::ALL[usize::from(current - 1)],
+    }
+}
+
+/// The value [`SELECTED`] stores for `kernel`.
+fn code_of(kernel: Kernel) -> u8 {
+    let index = Kernel::ALL
+        .iter()
+        .position(|&k| k == kernel)
+        .expect("every kernel is in Kernel::ALL");
+    index as u8 + 1
+}
+
+/// Parses a kernel name given by a user and checks that this CPU supports it.
+fn kernel_from_user(name: &str) -> Result<Kernel> {
+    let names: Vec<&str> = supported_kernels().iter().map(|k| k.name()).collect();
+    let kernel = Kernel::from_name(name).ok_or_else(|| {
+        Error::usage(format!(
+            "DLFS_GEMM_KERNEL={name:?} is not a kernel name; this CPU supports: {}",
+            names.join(", ")
+        ))
+    })?;
+    if !kernel.is_supported() {
+        return Err(Error::usage(format!(
+            "the {name} gemm kernel needs an instruction set this CPU lacks; it supports: {}",
+            names.join(", ")
+        )));
+    }
+    Ok(kernel)
+}
+
+/// Makes [`gemm`] use `kernel` from now on (for tests and benchmarks). Refuses a kernel the CPU cannot
+/// run, with an error listing those it can.
+pub fn set_kernel(kernel: Kernel) -> Result<()> {
+    kernel_from_user(kernel.name())?;
+    SELECTED.store(code_of(kernel), Ordering::Relaxed);
+    Ok(())
+}
 
 /// The name of the kernel in use (printed by every binary at start).
 pub fn kernel_name() -> &'static str {
-    "blocked-scalar"
+    current_kernel().name()
 }
 
-/// Block sizes of the scalar loop: a KC×NC block of B (64 × 256 floats = 64 KiB) is reused for every
-/// row of A before moving on, so it stays in the L2 cache.
-const KC: usize = 64;
-const NC: usize = 256;
+/// Below this many floating-point operations (`2·m·n·k`) a product runs on one thread.
+///
+/// Waking the pool and splitting the work costs some microseconds; at 100 GFLOPS a core does a
+/// million operations in 10 µs, so a second thread only pays off above a few million. Measured with
+/// `bench gemm-crossover` (see its output for the numbers on your machine).
+pub const PARALLEL_MIN_FLOPS: usize = 4_000_000;
+
+/// Where a microkernel writes: the top-left `rows × cols` corner (`rows ≤ MR`, `cols ≤ NR`) of a tile
+/// of C whose element `(i, j)` is at `ptr + i·row_stride + j·col_stride`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CTile {
+    pub(crate) ptr: *mut f32,
+    pub(crate) row_stride: usize,
+    pub(crate) col_stride: usize,
+    pub(crate) rows: usize,
+    pub(crate) cols: usize,
+}
+
+/// The one signature every microkernel has:
+/// `kernel(kc, ã, b̃, α, β, tile)` computes `tile = α·Ã·B̃ + β·tile` (with `β = 0`, the tile is not read).
+///
+/// # Safety
+/// `ã` must point to `kc · MR` readable floats (an `MR × kc` micro-panel stored column by column:
+/// the `MR` values of column `p` at `ã + p·MR`), `b̃` to `kc · NR` floats (row `p` at `b̃ + p·NR`), and
+/// every element of the tile's `rows × cols` corner must be valid to read and write, with no other
+/// thread touching it. The CPU must support the kernel's instruction set.
+pub(crate) type KernelFn =
+    unsafe fn(kc: usize, a: *const f32, b: *const f32, alpha: f32, beta: f32, c: CTile);
+
+/// A microkernel with its tile shape and block sizes.
+pub(crate) struct Microkernel {
+    /// Rows of C per call (rows of Ã's micro-panel).
+    pub(crate) mr: usize,
+    /// Columns of C per call (columns of a B̃ panel).
+    pub(crate) nr: usize,
+    /// Terms of the sum per packed block.
+    pub(crate) kc: usize,
+    /// Columns of B per packed block (a multiple of `nr`).
+    pub(crate) nc: usize,
+    /// The kernel itself.
+    pub(crate) run: KernelFn,
+}
 
 /// `C = α·A·B + β·C` for strided views. `A` is `m × k`, `B` is `k × n`, `C` is `m × n`.
 ///
 /// When `β == 0`, C's previous contents are ignored — even NaN or infinity — as in BLAS, so C can be
-/// an uninitialised-looking buffer. Panics (naming the three shapes) if the shapes do not fit.
-pub fn gemm(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, mut c: MatMut<'_>) {
+/// an uninitialised-looking buffer. Uses [`current_kernel`] and all of [`parallel::num_threads`] for
+/// products above [`PARALLEL_MIN_FLOPS`]. Panics (naming the three shapes) if the shapes do not fit.
+pub fn gemm(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: MatMut<'_>) {
+    let flops = 2usize
+        .saturating_mul(a.rows())
+        .saturating_mul(a.cols())
+        .saturating_mul(b.cols());
+    let threads = if flops < PARALLEL_MIN_FLOPS {
+        1
+    } else {
+        parallel::num_threads()
+    };
+    gemm_with(current_kernel(), threads, alpha, a, b, beta, c);
+}
+
+/// [`gemm`] with an explicit kernel and number of pieces the work is cut into (`threads`; the pieces
+/// run on the pool, so at most [`parallel::num_threads`] at once). The result does not depend on
+/// `threads`. Panics if the CPU cannot run `kernel` or the shapes do not fit.
+pub fn gemm_with(
+    kernel: Kernel,
+    threads: usize,
+    alpha: f32,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    beta: f32,
+    c: MatMut<'_>,
+) {
     let (m, k, n) = (a.rows(), a.cols(), b.cols());
     assert!(
         b.rows() == k && c.rows() == m && c.cols() == n,
@@ -38,28 +343,193 @@ pub fn gemm(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, mut c: MatMut<'
         c.rows(),
         c.cols()
     );
-    for i in 0..m {
-        for j in 0..n {
-            let old = if beta == 0.0 { 0.0 } else { beta * c.at(i, j) };
-            c.set(i, j, old);
-        }
-    }
-    if alpha == 0.0 {
+    let microkernel = kernel.microkernel().unwrap_or_else(|| {
+        panic!(
+            "gemm_with: the {} kernel is not supported by this CPU (supported: {:?})",
+            kernel.name(),
+            supported_kernels()
+        )
+    });
+    if m == 0 || n == 0 {
         return;
     }
-    for p0 in (0..k).step_by(KC) {
-        for j0 in (0..n).step_by(NC) {
-            let (p1, j1) = ((p0 + KC).min(k), (j0 + NC).min(n));
-            for i in 0..m {
-                for p in p0..p1 {
-                    let a_ip = alpha * a.at(i, p);
-                    for j in j0..j1 {
-                        c.set(i, j, c.at(i, j) + a_ip * b.at(p, j));
+    let mut c = c;
+    if k == 0 || alpha == 0.0 {
+        scale(beta, &mut c);
+        return;
+    }
+    // Cᵀ = Bᵀ·Aᵀ when that pads less (see "Orientation" in the module docs).
+    let (mr, nr) = (microkernel.mr, microkernel.nr);
+    let padded = |rows: usize, cols: usize| rows.div_ceil(mr) * mr * cols.div_ceil(nr) * nr;
+    if padded(n, m) < padded(m, n) {
+        run_threads(microkernel, threads, alpha, b.t(), a.t(), beta, c.t());
+    } else {
+        run_threads(microkernel, threads, alpha, a, b, beta, c);
+    }
+}
+
+/// `C = β·C`, with `β = 0` giving zeros even where C held NaN.
+fn scale(beta: f32, c: &mut MatMut<'_>) {
+    for i in 0..c.rows() {
+        for j in 0..c.cols() {
+            let value = if beta == 0.0 { 0.0 } else { beta * c.at(i, j) };
+            c.set(i, j, value);
+        }
+    }
+}
+
+/// C as a raw pointer plus strides, so that threads can each write their own disjoint part.
+#[derive(Clone, Copy)]
+struct RawC {
+    ptr: *mut f32,
+    row_stride: usize,
+    col_stride: usize,
+}
+
+// SAFETY: `RawC` is only shared between the tasks of one `run_threads` call, which write disjoint
+// rows (or columns) of C, checked not to overlap by `no_overlap`; the `&mut` borrow of C is held for
+// the whole call, so nothing else can touch C meanwhile.
+unsafe impl Send for RawC {}
+// SAFETY: as above — shared reads of the pointer value itself, writes only to disjoint elements.
+unsafe impl Sync for RawC {}
+
+/// True when distinct `(i, j)` of this view are distinct elements of the buffer, so that different
+/// rows (and different columns) can be written by different threads at the same time.
+fn no_overlap(rows: usize, cols: usize, row_stride: usize, col_stride: usize) -> bool {
+    let row_major = col_stride >= 1 && row_stride >= cols.saturating_mul(col_stride);
+    let col_major = row_stride >= 1 && col_stride >= rows.saturating_mul(row_stride);
+    rows <= 1 && col_stride >= 1 || cols <= 1 && row_stride >= 1 || row_major || col_major
+}
+
+/// Cuts the product into `threads` pieces along m or n and runs them on the pool.
+fn run_threads(
+    kernel: &Microkernel,
+    threads: usize,
+    alpha: f32,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    beta: f32,
+    mut c: MatMut<'_>,
+) {
+    let (m, n) = (c.rows(), c.cols());
+    let (row_stride, col_stride) = (c.row_stride(), c.col_stride());
+    let raw = RawC {
+        ptr: c.data_mut().as_mut_ptr(),
+        row_stride,
+        col_stride,
+    };
+    let (m_panels, n_panels) = (m.div_ceil(kernel.mr), n.div_ceil(kernel.nr));
+    let mut pieces = threads.max(1).min(m_panels.max(n_panels));
+    if !no_overlap(m, n, row_stride, col_stride) {
+        pieces = 1;
+    }
+    // Split the dimension with more panels: each piece then keeps whole panels and packs less twice.
+    let split_rows = m_panels >= n_panels;
+    let (panels, step) = if split_rows {
+        (m_panels, kernel.mr)
+    } else {
+        (n_panels, kernel.nr)
+    };
+    let ranges = parallel::split_range(panels, pieces);
+    // Borrow the whole `RawC` (which is `Sync`), not just its pointer field (which is not).
+    let raw = &raw;
+    let task = |t: usize| {
+        let range = &ranges[t];
+        let start = range.start * step;
+        let end = (range.end * step).min(if split_rows { m } else { n });
+        if start >= end {
+            return;
+        }
+        if split_rows {
+            let a_part = a.block(start, 0, end - start, a.cols());
+            let c_part = RawC {
+                // SAFETY: `start < m`, so the offset stays inside C's buffer (the view was
+                // bounds-checked when it was made).
+                ptr: unsafe { raw.ptr.add(start * row_stride) },
+                ..*raw
+            };
+            gemm_serial(kernel, alpha, a_part, b, beta, c_part, end - start, n);
+        } else {
+            let b_part = b.block(0, start, b.rows(), end - start);
+            let c_part = RawC {
+                // SAFETY: `start < n`, as above.
+                ptr: unsafe { raw.ptr.add(start * col_stride) },
+                ..*raw
+            };
+            gemm_serial(kernel, alpha, a, b_part, beta, c_part, m, end - start);
+        }
+    };
+    if ranges.len() <= 1 {
+        task(0);
+    } else {
+        parallel::parallel_for(ranges.len(), task);
+    }
+}
+
+thread_local! {
+    /// Each thread's packing buffers, kept between calls so that no product allocates once warm.
+    static BUFFERS: RefCell<(PackBuffer, PackBuffer)> =
+        RefCell::new((PackBuffer::default(), PackBuffer::default()));
+}
+
+/// The five loops on one thread: `C (m × n) = α·A·B + β·C` (see the module docs).
+#[allow(clippy::too_many_arguments)]
+fn gemm_serial(
+    kernel: &Microkernel,
+    alpha: f32,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    beta: f32,
+    c: RawC,
+    m: usize,
+    n: usize,
+) {
+    let k = a.cols();
+    let (mr, nr, kc, nc) = (kernel.mr, kernel.nr, kernel.kc, kernel.nc);
+    BUFFERS.with_borrow_mut(|(a_buffer, b_buffer)| {
+        let a_packed = a_buffer.get(mr * kc);
+        let b_packed = b_buffer.get(kc * nc.min(n.div_ceil(nr) * nr));
+        for jc in (0..n).step_by(nc) {
+            let nc_block = nc.min(n - jc);
+            for pc in (0..k).step_by(kc) {
+                let kc_block = kc.min(k - pc);
+                // The first block of the sum applies the caller's β; later ones add to it.
+                let beta_block = if pc == 0 { beta } else { 1.0 };
+                pack_b(b.block(pc, jc, kc_block, nc_block), nr, b_packed);
+                for ic in (0..m).step_by(mr) {
+                    let mr_block = mr.min(m - ic);
+                    pack_a(a.block(ic, pc, mr_block, kc_block), mr, a_packed);
+                    for jr in (0..nc_block).step_by(nr) {
+                        let tile = CTile {
+                            // SAFETY: `ic < m` and `jc + jr < n`, so the tile's corner is inside C.
+                            ptr: unsafe {
+                                c.ptr.add(ic * c.row_stride + (jc + jr) * c.col_stride)
+                            },
+                            row_stride: c.row_stride,
+                            col_stride: c.col_stride,
+                            rows: mr_block,
+                            cols: nr.min(nc_block - jr),
+                        };
+                        let b_panel = &b_packed[jr * kc_block..(jr + nr) * kc_block];
+                        // SAFETY: `a_packed` holds `mr · kc_block` floats and `b_panel` `kc_block · nr`
+                        // (the packing filled and zero-padded both); the tile lies inside C and this
+                        // thread alone writes it (disjoint pieces, see `run_threads`); the kernel was
+                        // returned by `Kernel::microkernel`, which checked the CPU supports it.
+                        unsafe {
+                            (kernel.run)(
+                                kc_block,
+                                a_packed.as_ptr(),
+                                b_panel.as_ptr(),
+                                alpha,
+                                beta_block,
+                                tile,
+                            );
+                        }
                     }
                 }
             }
         }
-    }
+    });
 }
 
 /// `C = A·B + β·C` on row-major buffers: `a` is `m × k`, `b` is `k × n`, `c` is `m × n`.
@@ -95,4 +565,23 @@ pub fn gemm_nt(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]
         beta,
         MatMut::new(c, m, n),
     );
+}
+
+/// TEMPORARY: kernel-only throughput (GFLOPS), A micro-panel in L1, B̃ of `nc` columns.
+#[doc(hidden)]
+pub fn debug_kernel_gflops(kernel: Kernel, kc: usize, nc: usize, reps: usize) -> f64 {
+    let mk = kernel.microkernel().unwrap();
+    let a = vec![0.5f32; mk.mr * kc + 64];
+    let b = vec![0.25f32; kc * nc + 64];
+    let mut c = vec![0.0f32; mk.mr * nc];
+    let start = std::time::Instant::now();
+    for _ in 0..reps {
+        for jr in (0..nc).step_by(mk.nr) {
+            let tile = CTile { ptr: unsafe { c.as_mut_ptr().add(jr) }, row_stride: nc, col_stride: 1, rows: mk.mr, cols: mk.nr };
+            unsafe { (mk.run)(kc, a.as_ptr(), b.as_ptr().add(jr * kc), 1.0, 1.0, tile) };
+        }
+    }
+    let t = start.elapsed().as_secs_f64();
+    std::hint::black_box(&c);
+    2.0 * (mk.mr * nc * kc * reps) as f64 / t / 1e9
 }

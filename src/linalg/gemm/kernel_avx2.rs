@@ -1,0 +1,129 @@
+//! The AVX2 + FMA microkernel: a 6 × 16 tile of C held in 12 of the 16 ymm registers.
+//!
+//! Each step `p` of the sum loads B̃'s row `p` (16 floats = 2 ymm), broadcasts each of the 6 values of
+//! Ã's column `p`, and does 6 × 2 = 12 fused multiply-adds of 8 lanes. The 16 registers are the limit:
+//! 12 accumulators + 2 rows of B̃ + 1 broadcast = 15. Two FMA pipes with a latency of 4 cycles need at
+//! least 8 independent accumulators; 12 suffice.
+//!
+//! Block sizes: KC = 256 (Ã micro-panel 6 KiB in L1), NC = 512 (B̃ block 512 KiB in L2).
+//!
+//! Writing the tile: contiguous rows use `vmaskmovps` for the last partial vector, so nothing past the
+//! edge of C is touched; other strides go through a small buffer.
+
+use super::{CTile, Microkernel};
+use std::arch::x86_64::{
+    __m256, __m256i, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_loadu_si256, _mm256_maskload_ps,
+    _mm256_maskstore_ps, _mm256_mul_ps, _mm256_set1_ps, _mm256_setzero_ps, _mm256_storeu_ps,
+};
+
+/// Rows of C per call.
+const MR: usize = 6;
+/// Columns of C per call.
+const NR: usize = 16;
+/// f32 lanes per ymm register.
+const LANES: usize = 8;
+/// Vectors per row of the tile.
+const VECTORS: usize = NR / LANES;
+
+pub(super) static MICROKERNEL: Microkernel = Microkernel {
+    mr: MR,
+    nr: NR,
+    kc: 256,
+    nc: 512,
+    run: kernel,
+};
+
+/// `tile = α·Ã·B̃ + β·tile` (see [`super::KernelFn`] for the contract).
+///
+/// # Safety
+/// As [`super::KernelFn`]; the CPU must support AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn kernel(kc: usize, a: *const f32, b: *const f32, alpha: f32, beta: f32, c: CTile) {
+    let mut acc = [[_mm256_setzero_ps(); VECTORS]; MR];
+    for p in 0..kc {
+        // SAFETY: `p < kc`, and the caller guarantees `kc·NR` floats behind `b`, `kc·MR` behind `a`.
+        let (b_row, a_column) = unsafe { (b.add(p * NR), a.add(p * MR)) };
+        // SAFETY: the 2 vectors are the 16 floats of B̃'s row `p`.
+        let b_vectors: [__m256; VECTORS] =
+            std::array::from_fn(|v| unsafe { _mm256_loadu_ps(b_row.add(v * LANES)) });
+        for (i, acc_row) in acc.iter_mut().enumerate() {
+            // SAFETY: `i < MR`: one of the 6 values of Ã's column `p`.
+            let a_value = _mm256_set1_ps(unsafe { *a_column.add(i) });
+            for (sum, &b_vector) in acc_row.iter_mut().zip(&b_vectors) {
+                *sum = _mm256_fmadd_ps(a_value, b_vector, *sum);
+            }
+        }
+    }
+    if c.col_stride == 1 {
+        // SAFETY: rows of the tile are contiguous; the caller vouches for the tile.
+        unsafe { store_rows(&acc, alpha, beta, c.ptr, c.row_stride, c.rows, c.cols) };
+    } else {
+        let mut buffer = [0.0f32; MR * NR];
+        for i in 0..c.rows {
+            for j in 0..c.cols {
+                // SAFETY: `(i, j)` is inside the tile.
+                buffer[i * NR + j] = unsafe { *c.ptr.add(i * c.row_stride + j * c.col_stride) };
+            }
+        }
+        // SAFETY: the buffer is a full MR × NR row-major tile.
+        unsafe { store_rows(&acc, alpha, beta, buffer.as_mut_ptr(), NR, c.rows, c.cols) };
+        for i in 0..c.rows {
+            for j in 0..c.cols {
+                // SAFETY: `(i, j)` is inside the tile.
+                unsafe { *c.ptr.add(i * c.row_stride + j * c.col_stride) = buffer[i * NR + j] };
+            }
+        }
+    }
+}
+
+/// Lane masks for `vmaskmovps`: `MASKS[8 - n..16 - n]` has its first `n` lanes set (sign bit on).
+const MASKS: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
+
+/// Writes `α·acc + β·C` to the top-left `rows × cols` of a tile with contiguous rows `row_stride`
+/// apart, without reading C when `β = 0` and without touching anything past `cols`.
+///
+/// # Safety
+/// `ptr + i·row_stride + j` must be valid for `i < rows`, `j < cols`; the CPU must support AVX2+FMA.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn store_rows(
+    acc: &[[__m256; VECTORS]; MR],
+    alpha: f32,
+    beta: f32,
+    ptr: *mut f32,
+    row_stride: usize,
+    rows: usize,
+    cols: usize,
+) {
+    let alpha = _mm256_set1_ps(alpha);
+    let beta_vector = _mm256_set1_ps(beta);
+    for (i, acc_row) in acc.iter().enumerate().take(rows) {
+        for (v, &sum) in acc_row.iter().enumerate() {
+            let first = v * LANES;
+            if first >= cols {
+                break;
+            }
+            let left = (cols - first).min(LANES);
+            // SAFETY: `first < cols`, so the address is inside the tile; with fewer than 8 columns
+            // left, the masked load and store touch only the first `left` lanes. `MASKS[8 - left..]`
+            // has at least 8 elements.
+            unsafe {
+                let place = ptr.add(i * row_stride + first);
+                let mut value = _mm256_mul_ps(alpha, sum);
+                if left == LANES {
+                    if beta != 0.0 {
+                        value = _mm256_fmadd_ps(beta_vector, _mm256_loadu_ps(place), value);
+                    }
+                    _mm256_storeu_ps(place, value);
+                } else {
+                    let mask: __m256i =
+                        _mm256_loadu_si256(MASKS[LANES - left..].as_ptr().cast::<__m256i>());
+                    if beta != 0.0 {
+                        let old = _mm256_maskload_ps(place, mask);
+                        value = _mm256_fmadd_ps(beta_vector, old, value);
+                    }
+                    _mm256_maskstore_ps(place, mask, value);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! The AVX-512F microkernel: a 6 × 64 tile of C held in 24 of the 32 zmm registers.
+//!
+//! Each step `p` of the sum loads B̃'s row `p` (64 floats = 4 zmm), broadcasts each of the 6 values of
+//! Ã's column `p`, and does 6 × 4 = 24 fused multiply-adds of 16 lanes: 768 flops for 4 loads and 6
+//! broadcasts. Zen 4 executes one 512-bit FMA per cycle (two 256-bit halves on its two FMA pipes) with
+//! a latency of 4 cycles, so it needs at least 4 independent accumulators; 24 keep both pipes busy
+//! with plenty of slack, and the 10 loads per 24 cycles leave the load ports mostly idle.
+//!
+//! Block sizes (see the module docs of `gemm`): KC = 256 (Ã micro-panel 6 KiB in L1),
+//! NC = 512 (B̃ block 512 KiB in L2, half of it).
+//!
+//! Writing the tile: with contiguous rows of C (`col_stride == 1`) each row is 4 vector stores, masked
+//! in the last partial vector so nothing past the edge of C is touched. Otherwise the tile goes through
+//! a small buffer with the same vector arithmetic, then is copied element by element.
+
+use super::{CTile, Microkernel};
+use std::arch::x86_64::{
+    __m512, __mmask16, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mask_storeu_ps,
+    _mm512_maskz_loadu_ps, _mm512_mul_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
+};
+
+/// Rows of C per call.
+const MR: usize = 6;
+/// Columns of C per call.
+const NR: usize = 64;
+/// f32 lanes per zmm register.
+const LANES: usize = 16;
+/// Vectors per row of the tile.
+const VECTORS: usize = NR / LANES;
+
+pub(super) static MICROKERNEL: Microkernel = Microkernel {
+    mr: MR,
+    nr: NR,
+    kc: 256,
+    nc: 512,
+    run: kernel,
+};
+
+/// `tile = α·Ã·B̃ + β·tile` (see [`super::KernelFn`] for the contract).
+///
+/// # Safety
+/// As [`super::KernelFn`]; the CPU must support AVX-512F.
+#[target_feature(enable = "avx512f")]
+unsafe fn kernel(kc: usize, a: *const f32, b: *const f32, alpha: f32, beta: f32, c: CTile) {
+    let mut acc = [[_mm512_setzero_ps(); VECTORS]; MR];
+    for p in 0..kc {
+        // SAFETY: `p < kc`, and the caller guarantees `kc·NR` floats behind `b`, `kc·MR` behind `a`.
+        let (b_row, a_column) = unsafe { (b.add(p * NR), a.add(p * MR)) };
+        // SAFETY: the 4 vectors are the 64 floats of B̃'s row `p`.
+        let b_vectors: [__m512; VECTORS] =
+            std::array::from_fn(|v| unsafe { _mm512_loadu_ps(b_row.add(v * LANES)) });
+        for (i, acc_row) in acc.iter_mut().enumerate() {
+            // SAFETY: `i < MR`: one of the 6 values of Ã's column `p`.
+            let a_value = _mm512_set1_ps(unsafe { *a_column.add(i) });
+            for (sum, &b_vector) in acc_row.iter_mut().zip(&b_vectors) {
+                *sum = _mm512_fmadd_ps(a_value, b_vector, *sum);
+            }
+        }
+    }
+    if c.col_stride == 1 {
+        // SAFETY: rows of the tile are contiguous; the caller vouches for the tile.
+        unsafe { store_rows(&acc, alpha, beta, c.ptr, c.row_stride, c.rows, c.cols) };
+    } else {
+        let mut buffer = [0.0f32; MR * NR];
+        for i in 0..c.rows {
+            for j in 0..c.cols {
+                // SAFETY: `(i, j)` is inside the tile.
+                buffer[i * NR + j] = unsafe { *c.ptr.add(i * c.row_stride + j * c.col_stride) };
+            }
+        }
+        // SAFETY: the buffer is a full MR × NR row-major tile.
+        unsafe { store_rows(&acc, alpha, beta, buffer.as_mut_ptr(), NR, c.rows, c.cols) };
+        for i in 0..c.rows {
+            for j in 0..c.cols {
+                // SAFETY: `(i, j)` is inside the tile.
+                unsafe { *c.ptr.add(i * c.row_stride + j * c.col_stride) = buffer[i * NR + j] };
+            }
+        }
+    }
+}
+
+/// Writes `α·acc + β·C` to the top-left `rows × cols` of a tile with contiguous rows `row_stride`
+/// apart, without reading C when `β = 0` and without touching anything past `cols`.
+///
+/// # Safety
+/// `ptr + i·row_stride + j` must be valid for `i < rows`, `j < cols`; the CPU must support AVX-512F.
+#[target_feature(enable = "avx512f")]
+unsafe fn store_rows(
+    acc: &[[__m512; VECTORS]; MR],
+    alpha: f32,
+    beta: f32,
+    ptr: *mut f32,
+    row_stride: usize,
+    rows: usize,
+    cols: usize,
+) {
+    let alpha = _mm512_set1_ps(alpha);
+    let beta_vector = _mm512_set1_ps(beta);
+    for (i, acc_row) in acc.iter().enumerate().take(rows) {
+        for (v, &sum) in acc_row.iter().enumerate() {
+            let first = v * LANES;
+            if first >= cols {
+                break;
+            }
+            let mask: __mmask16 = if cols - first >= LANES {
+                0xffff
+            } else {
+                (1u16 << (cols - first)) - 1
+            };
+            // SAFETY: `first < cols`, so the address is inside the tile; lanes past `cols` are masked.
+            unsafe {
+                let place = ptr.add(i * row_stride + first);
+                let mut value = _mm512_mul_ps(alpha, sum);
+                if beta != 0.0 {
+                    value = _mm512_fmadd_ps(beta_vector, _mm512_maskz_loadu_ps(mask, place), value);
+                }
+                if mask == 0xffff {
+                    _mm512_storeu_ps(place, value);
+                } else {
+                    _mm512_mask_storeu_ps(place, mask, value);
+                }
+            }
+        }
+    }
+}
