@@ -585,3 +585,30 @@ pub fn debug_kernel_gflops(kernel: Kernel, kc: usize, nc: usize, reps: usize) ->
     std::hint::black_box(&c);
     2.0 * (mk.mr * nc * kc * reps) as f64 / t / 1e9
 }
+
+/// TEMPORARY: packing costs in ns per element: (pack_a row-major, pack_b row-major, pack_b transposed).
+#[doc(hidden)]
+pub fn debug_pack_ns(ld: usize, reps: usize, now: &dyn Fn() -> f64) -> (f64, f64, f64) {
+    let src = vec![0.5f32; ld * ld];
+    let mut buf = PackBuffer::default();
+    let dst = buf.get(256 * 512);
+    let t = now();
+    for r in 0..reps {
+        for ic in (0..ld - 6).step_by(6) {
+            pack_a(MatRef::new(&src, ld, ld).block(ic, r % 2 * 100, 6, 256), 6, dst);
+        }
+    }
+    let pa = (now() - t) * 1e9 / (reps * (ld - 6).div_ceil(6) * 6 * 256) as f64;
+    let t = now();
+    for r in 0..reps {
+        pack_b(MatRef::new(&src, ld, ld).block(r % 2 * 100, 0, 256, 512), 64, dst);
+    }
+    let pb = (now() - t) * 1e9 / (reps * 256 * 512) as f64;
+    let t = now();
+    for r in 0..reps {
+        pack_b(MatRef::new(&src, ld, ld).t().block(r % 2 * 100, 0, 256, 512), 64, dst);
+    }
+    let pt = (now() - t) * 1e9 / (reps * 256 * 512) as f64;
+    std::hint::black_box(&dst);
+    (pa, pb, pt)
+}
