@@ -1,7 +1,7 @@
 //! The AVX2 + FMA microkernel: a 6 × 16 tile of C held in 12 of the 16 ymm registers.
 //!
 //! Each step `p` of the sum loads B̃'s row `p` (16 floats = 2 ymm), broadcasts each of the 6 values of
-//! Ã's column `p`, and does 6 × 2 = 12 fused multiply-adds of 8 lanes. The 16 registers are the limit:
+//! A's column `p`, and does 6 × 2 = 12 fused multiply-adds of 8 lanes. The 16 registers are the limit:
 //! 12 accumulators + 2 rows of B̃ + 1 broadcast = 15. Two FMA pipes with a latency of 4 cycles need at
 //! least 8 independent accumulators; 12 suffice.
 //!
@@ -10,7 +10,7 @@
 //! Writing the tile: contiguous rows use `vmaskmovps` for the last partial vector, so nothing past the
 //! edge of C is touched; other strides go through a small buffer.
 
-use super::{CTile, Microkernel};
+use super::{APanel, CTile, Microkernel};
 use std::arch::x86_64::{
     __m256, __m256i, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_loadu_si256, _mm256_maskload_ps,
     _mm256_maskstore_ps, _mm256_mul_ps, _mm256_set1_ps, _mm256_setzero_ps, _mm256_storeu_ps,
@@ -33,22 +33,23 @@ pub(super) static MICROKERNEL: Microkernel = Microkernel {
     run: kernel,
 };
 
-/// `tile = α·Ã·B̃ + β·tile` (see [`super::KernelFn`] for the contract).
+/// `tile = α·A·B̃ + β·tile` (see [`super::KernelFn`] for the contract).
 ///
 /// # Safety
 /// As [`super::KernelFn`]; the CPU must support AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn kernel(kc: usize, a: *const f32, b: *const f32, alpha: f32, beta: f32, c: CTile) {
+unsafe fn kernel(kc: usize, a: APanel, b: *const f32, alpha: f32, beta: f32, c: CTile) {
     let mut acc = [[_mm256_setzero_ps(); VECTORS]; MR];
+    let a_rows: [*const f32; MR] = std::array::from_fn(|i| a.ptr.wrapping_add(i * a.row_stride));
     for p in 0..kc {
-        // SAFETY: `p < kc`, and the caller guarantees `kc·NR` floats behind `b`, `kc·MR` behind `a`.
-        let (b_row, a_column) = unsafe { (b.add(p * NR), a.add(p * MR)) };
+        // SAFETY: `p < kc`, and the caller guarantees `kc·NR` floats behind `b`.
+        let b_row = unsafe { b.add(p * NR) };
         // SAFETY: the 2 vectors are the 16 floats of B̃'s row `p`.
         let b_vectors: [__m256; VECTORS] =
             std::array::from_fn(|v| unsafe { _mm256_loadu_ps(b_row.add(v * LANES)) });
         for (i, acc_row) in acc.iter_mut().enumerate() {
-            // SAFETY: `i < MR`: one of the 6 values of Ã's column `p`.
-            let a_value = _mm256_set1_ps(unsafe { *a_column.add(i) });
+            // SAFETY: `i < MR`, `p < kc`: inside the panel the caller vouched for.
+            let a_value = _mm256_set1_ps(unsafe { *a_rows[i].add(p * a.col_stride) });
             for (sum, &b_vector) in acc_row.iter_mut().zip(&b_vectors) {
                 *sum = _mm256_fmadd_ps(a_value, b_vector, *sum);
             }

@@ -1,7 +1,7 @@
 //! The AVX-512F microkernel: a 6 × 64 tile of C held in 24 of the 32 zmm registers.
 //!
 //! Each step `p` of the sum loads B̃'s row `p` (64 floats = 4 zmm), broadcasts each of the 6 values of
-//! Ã's column `p`, and does 6 × 4 = 24 fused multiply-adds of 16 lanes: 768 flops for 4 loads and 6
+//! A's column `p`, and does 6 × 4 = 24 fused multiply-adds of 16 lanes: 768 flops for 4 loads and 6
 //! broadcasts. Zen 4 executes one 512-bit FMA per cycle (two 256-bit halves on its two FMA pipes) with
 //! a latency of 4 cycles, so it needs at least 4 independent accumulators; 24 keep both pipes busy
 //! with plenty of slack, and the 10 loads per 24 cycles leave the load ports mostly idle.
@@ -13,7 +13,7 @@
 //! in the last partial vector so nothing past the edge of C is touched. Otherwise the tile goes through
 //! a small buffer with the same vector arithmetic, then is copied element by element.
 
-use super::{CTile, Microkernel};
+use super::{APanel, CTile, Microkernel};
 use std::arch::x86_64::{
     __m512, __mmask16, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mask_storeu_ps,
     _mm512_maskz_loadu_ps, _mm512_mul_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
@@ -36,22 +36,23 @@ pub(super) static MICROKERNEL: Microkernel = Microkernel {
     run: kernel,
 };
 
-/// `tile = α·Ã·B̃ + β·tile` (see [`super::KernelFn`] for the contract).
+/// `tile = α·A·B̃ + β·tile` (see [`super::KernelFn`] for the contract).
 ///
 /// # Safety
 /// As [`super::KernelFn`]; the CPU must support AVX-512F.
 #[target_feature(enable = "avx512f")]
-unsafe fn kernel(kc: usize, a: *const f32, b: *const f32, alpha: f32, beta: f32, c: CTile) {
+unsafe fn kernel(kc: usize, a: APanel, b: *const f32, alpha: f32, beta: f32, c: CTile) {
     let mut acc = [[_mm512_setzero_ps(); VECTORS]; MR];
+    let a_rows: [*const f32; MR] = std::array::from_fn(|i| a.ptr.wrapping_add(i * a.row_stride));
     for p in 0..kc {
-        // SAFETY: `p < kc`, and the caller guarantees `kc·NR` floats behind `b`, `kc·MR` behind `a`.
-        let (b_row, a_column) = unsafe { (b.add(p * NR), a.add(p * MR)) };
+        // SAFETY: `p < kc`, and the caller guarantees `kc·NR` floats behind `b`.
+        let b_row = unsafe { b.add(p * NR) };
         // SAFETY: the 4 vectors are the 64 floats of B̃'s row `p`.
         let b_vectors: [__m512; VECTORS] =
             std::array::from_fn(|v| unsafe { _mm512_loadu_ps(b_row.add(v * LANES)) });
         for (i, acc_row) in acc.iter_mut().enumerate() {
-            // SAFETY: `i < MR`: one of the 6 values of Ã's column `p`.
-            let a_value = _mm512_set1_ps(unsafe { *a_column.add(i) });
+            // SAFETY: `i < MR`, `p < kc`: inside the panel the caller vouched for.
+            let a_value = _mm512_set1_ps(unsafe { *a_rows[i].add(p * a.col_stride) });
             for (sum, &b_vector) in acc_row.iter_mut().zip(&b_vectors) {
                 *sum = _mm512_fmadd_ps(a_value, b_vector, *sum);
             }

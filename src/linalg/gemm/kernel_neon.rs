@@ -1,10 +1,10 @@
 //! The NEON (aarch64 Advanced SIMD) microkernel: an 8 × 12 tile of C held in 24 of the 32 q registers.
 //!
-//! Each step `p` of the sum loads B̃'s row `p` (12 floats = 3 q registers) and Ã's column `p` (8 floats
-//! = 2 q registers), then does 8 × 3 = 24 fused multiply-adds of 4 lanes. NEON multiplies by one lane
-//! of a register directly (`fmla v.4s, v.4s, v.s[lane]`), so no broadcast is needed: 24 + 3 + 2 = 29
-//! registers. Typical cores (Cortex-A76/X1, Apple M1) have 2–4 FMA pipes with 4 cycles of latency, so
-//! 24 independent accumulators keep them busy.
+//! Each step `p` of the sum loads B̃'s row `p` (12 floats = 3 q registers), broadcasts each of the 8
+//! values of A's column `p` (`ld1r`, a load that fills all 4 lanes), and does 8 × 3 = 24 fused
+//! multiply-adds of 4 lanes: 24 accumulators + 3 rows of B̃ + a broadcast = 28 of the 32 registers.
+//! Typical cores (Cortex-A76/X1, Apple M1) have 2–4 FMA pipes with 4 cycles of latency, so 24
+//! independent accumulators keep them busy.
 //!
 //! Block sizes: KC = 256 (Ã micro-panel 8 KiB in L1), NC = 480 (B̃ block 480 KiB in L2; a multiple
 //! of 12).
@@ -15,9 +15,9 @@
 //! Testing it on an x86-64 machine: `cargo test --target aarch64-unknown-linux-gnu` under qemu (see the
 //! README's contributing notes).
 
-use super::{CTile, Microkernel};
+use super::{APanel, CTile, Microkernel};
 use std::arch::aarch64::{
-    float32x4_t, vdupq_n_f32, vfmaq_f32, vfmaq_laneq_f32, vld1q_f32, vmulq_f32, vst1q_f32,
+    float32x4_t, vdupq_n_f32, vfmaq_f32, vld1q_dup_f32, vld1q_f32, vmulq_f32, vst1q_f32,
 };
 
 /// Rows of C per call.
@@ -37,45 +37,26 @@ pub(super) static MICROKERNEL: Microkernel = Microkernel {
     run: kernel,
 };
 
-/// One row of the tile: `acc_row += a[LANE] · b_row`.
-#[inline(always)]
-fn fma_row<const LANE: i32>(
-    acc_row: &mut [float32x4_t; VECTORS],
-    b_row: &[float32x4_t; VECTORS],
-    a: float32x4_t,
-) {
-    for (sum, &b_vector) in acc_row.iter_mut().zip(b_row) {
-        // SAFETY: NEON is part of every aarch64 CPU this crate targets (checked at dispatch).
-        *sum = unsafe { vfmaq_laneq_f32::<LANE>(*sum, b_vector, a) };
-    }
-}
-
-/// `tile = α·Ã·B̃ + β·tile` (see [`super::KernelFn`] for the contract).
+/// `tile = α·A·B̃ + β·tile` (see [`super::KernelFn`] for the contract).
 ///
 /// # Safety
 /// As [`super::KernelFn`]; the CPU must support NEON.
 #[target_feature(enable = "neon")]
-unsafe fn kernel(kc: usize, a: *const f32, b: *const f32, alpha: f32, beta: f32, c: CTile) {
+unsafe fn kernel(kc: usize, a: APanel, b: *const f32, alpha: f32, beta: f32, c: CTile) {
     let mut acc = [[vdupq_n_f32(0.0); VECTORS]; MR];
+    let a_rows: [*const f32; MR] = std::array::from_fn(|i| a.ptr.wrapping_add(i * a.row_stride));
     for p in 0..kc {
-        // SAFETY: `p < kc`, and the caller guarantees `kc·NR` floats behind `b`, `kc·MR` behind `a`;
-        // the loads read B̃'s row `p` (12 floats) and Ã's column `p` (8 floats).
-        let (b_row, a_low, a_high) = unsafe {
-            let b_row = b.add(p * NR);
-            let a_column = a.add(p * MR);
-            let b_row: [float32x4_t; VECTORS] =
-                std::array::from_fn(|v| vld1q_f32(b_row.add(v * LANES)));
-            (b_row, vld1q_f32(a_column), vld1q_f32(a_column.add(LANES)))
-        };
-        let [r0, r1, r2, r3, r4, r5, r6, r7] = &mut acc;
-        fma_row::<0>(r0, &b_row, a_low);
-        fma_row::<1>(r1, &b_row, a_low);
-        fma_row::<2>(r2, &b_row, a_low);
-        fma_row::<3>(r3, &b_row, a_low);
-        fma_row::<0>(r4, &b_row, a_high);
-        fma_row::<1>(r5, &b_row, a_high);
-        fma_row::<2>(r6, &b_row, a_high);
-        fma_row::<3>(r7, &b_row, a_high);
+        // SAFETY: `p < kc`, and the caller guarantees `kc·NR` floats behind `b`: the 3 vectors are the
+        // 12 floats of B̃'s row `p`.
+        let b_vectors: [float32x4_t; VECTORS] =
+            std::array::from_fn(|v| unsafe { vld1q_f32(b.add(p * NR + v * LANES)) });
+        for (i, acc_row) in acc.iter_mut().enumerate() {
+            // SAFETY: `i < MR`, `p < kc`: inside the panel the caller vouched for.
+            let a_value = unsafe { vld1q_dup_f32(a_rows[i].add(p * a.col_stride)) };
+            for (sum, &b_vector) in acc_row.iter_mut().zip(&b_vectors) {
+                *sum = vfmaq_f32(*sum, a_value, b_vector);
+            }
+        }
     }
     if c.col_stride == 1 {
         // SAFETY: rows of the tile are contiguous; the caller vouches for the tile.

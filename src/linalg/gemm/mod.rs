@@ -277,16 +277,27 @@ pub(crate) struct CTile {
     pub(crate) cols: usize,
 }
 
+/// What a microkernel reads of A: an `MR × kc` panel whose element `(i, p)` is at
+/// `ptr + i·row_stride + p·col_stride` — either the packed buffer Ã (strides `1, MR`) or, when A's
+/// rows are contiguous, A itself (strides `row_stride, 1`; see "Packing A, or not" in the module docs).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct APanel {
+    pub(crate) ptr: *const f32,
+    pub(crate) row_stride: usize,
+    pub(crate) col_stride: usize,
+}
+
 /// The one signature every microkernel has:
-/// `kernel(kc, ã, b̃, α, β, tile)` computes `tile = α·Ã·B̃ + β·tile` (with `β = 0`, the tile is not read).
+/// `kernel(kc, a, b̃, α, β, tile)` computes `tile = α·A·B̃ + β·tile` (with `β = 0`, the tile is not
+/// read), where `A` is an `MR × kc` panel and `B̃` a packed `kc × NR` panel.
 ///
 /// # Safety
-/// `ã` must point to `kc · MR` readable floats (an `MR × kc` micro-panel stored column by column:
-/// the `MR` values of column `p` at `ã + p·MR`), `b̃` to `kc · NR` floats (row `p` at `b̃ + p·NR`), and
-/// every element of the tile's `rows × cols` corner must be valid to read and write, with no other
-/// thread touching it. The CPU must support the kernel's instruction set.
+/// Every element `(i, p)`, `i < MR`, `p < kc` of the panel `a` must be readable; `b` must point to
+/// `kc · NR` readable floats (row `p` at `b + p·NR`); every element of the tile's `rows × cols` corner
+/// must be valid to read and write, with no other thread touching it. The CPU must support the
+/// kernel's instruction set.
 pub(crate) type KernelFn =
-    unsafe fn(kc: usize, a: *const f32, b: *const f32, alpha: f32, beta: f32, c: CTile);
+    unsafe fn(kc: usize, a: APanel, b: *const f32, alpha: f32, beta: f32, c: CTile);
 
 /// A microkernel with its tile shape and block sizes.
 pub(crate) struct Microkernel {
@@ -498,7 +509,22 @@ fn gemm_serial(
                 pack_b(b.block(pc, jc, kc_block, nc_block), nr, b_packed);
                 for ic in (0..m).step_by(mr) {
                     let mr_block = mr.min(m - ic);
-                    pack_a(a.block(ic, pc, mr_block, kc_block), mr, a_packed);
+                    let a_block = a.block(ic, pc, mr_block, kc_block);
+                    // Whole panels of A with contiguous rows are read in place (see the docs).
+                    let a_panel = if mr_block == mr && a_block.col_stride() == 1 {
+                        APanel {
+                            ptr: a_block.data().as_ptr(),
+                            row_stride: a_block.row_stride(),
+                            col_stride: 1,
+                        }
+                    } else {
+                        pack_a(a_block, mr, a_packed);
+                        APanel {
+                            ptr: a_packed.as_ptr(),
+                            row_stride: 1,
+                            col_stride: mr,
+                        }
+                    };
                     for jr in (0..nc_block).step_by(nr) {
                         let tile = CTile {
                             // SAFETY: `ic < m` and `jc + jr < n`, so the tile's corner is inside C.
@@ -511,14 +537,15 @@ fn gemm_serial(
                             cols: nr.min(nc_block - jr),
                         };
                         let b_panel = &b_packed[jr * kc_block..(jr + nr) * kc_block];
-                        // SAFETY: `a_packed` holds `mr · kc_block` floats and `b_panel` `kc_block · nr`
-                        // (the packing filled and zero-padded both); the tile lies inside C and this
+                        // SAFETY: `a_panel` is either `a_packed` (`mr · kc_block` floats, filled and
+                        // zero-padded) or `mr` whole rows of the bounds-checked view `a_block`;
+                        // `b_panel` holds `kc_block · nr` floats; the tile lies inside C and this
                         // thread alone writes it (disjoint pieces, see `run_threads`); the kernel was
                         // returned by `Kernel::microkernel`, which checked the CPU supports it.
                         unsafe {
                             (kernel.run)(
                                 kc_block,
-                                a_packed.as_ptr(),
+                                a_panel,
                                 b_panel.as_ptr(),
                                 alpha,
                                 beta_block,
@@ -578,7 +605,7 @@ pub fn debug_kernel_gflops(kernel: Kernel, kc: usize, nc: usize, reps: usize) ->
     for _ in 0..reps {
         for jr in (0..nc).step_by(mk.nr) {
             let tile = CTile { ptr: unsafe { c.as_mut_ptr().add(jr) }, row_stride: nc, col_stride: 1, rows: mk.mr, cols: mk.nr };
-            unsafe { (mk.run)(kc, a.as_ptr(), b.as_ptr().add(jr * kc), 1.0, 1.0, tile) };
+            unsafe { (mk.run)(kc, APanel { ptr: a.as_ptr(), row_stride: 1, col_stride: mk.mr }, b.as_ptr().add(jr * kc), 1.0, 1.0, tile) };
         }
     }
     let t = start.elapsed().as_secs_f64();
