@@ -92,19 +92,23 @@ pub(super) fn pack_b(b: MatRef<'_>, nr: usize, dst: &mut [f32]) {
                 row[..width].copy_from_slice(&data[start..start + width]);
             }
         } else if row_stride == 1 {
-            // B transposed (e.g. A·Bᵀ with B stored n × k): each column is contiguous. Going down one
-            // whole column at a time would write the panel with a stride of nr floats across all kc
-            // rows (64 KiB for the AVX-512 kernel, more than L1); instead take the columns 16 rows
-            // at a time, so the 16 panel rows being written stay in L1 while every column is read.
-            for p0 in (0..kc).step_by(16) {
-                let rows = 16.min(kc - p0);
-                let panel_rows = &mut panel[p0 * nr..(p0 + rows) * nr];
-                for j in 0..width {
+            // B transposed (e.g. A·Bᵀ with B stored n × k): each column is contiguous, and the panel
+            // wants rows. Copy 8 × 8 blocks, transposing each in registers, going down 8 columns at
+            // a time: 8 sequential read streams, whatever the distance between columns (a distance
+            // of 4 KiB would map 64 columns read side by side onto one L1 set). The ragged right and
+            // bottom edges go element by element.
+            let full_rows = kc / 8 * 8;
+            let full_cols = width / 8 * 8;
+            for j in (0..full_cols).step_by(8) {
+                for p0 in (0..full_rows).step_by(8) {
                     let start = (j0 + j) * col_stride + p0;
-                    let column = &data[start..start + rows];
-                    for (row, &value) in panel_rows.chunks_exact_mut(nr).zip(column) {
-                        row[j] = value;
-                    }
+                    transpose_8x8(&data[start..], col_stride, &mut panel[p0 * nr + j..], nr);
+                }
+            }
+            for p in 0..kc {
+                let first = if p < full_rows { full_cols } else { 0 };
+                for j in first..width {
+                    panel[p * nr + j] = data[(j0 + j) * col_stride + p];
                 }
             }
         } else {
@@ -113,6 +117,87 @@ pub(super) fn pack_b(b: MatRef<'_>, nr: usize, dst: &mut [f32]) {
                     *slot = data[p * row_stride + (j0 + j) * col_stride];
                 }
             }
+        }
+    }
+}
+
+/// Writes the transpose of the 8 × 8 block whose row `r` is `src[r·src_stride..][..8]` into `dst`,
+/// row `c` at `dst[c·dst_stride..][..8]`. With AVX, in registers (8 loads, 24 shuffles, 8 stores);
+/// otherwise element by element.
+fn transpose_8x8(src: &[f32], src_stride: usize, dst: &mut [f32], dst_stride: usize) {
+    assert!(
+        src.len() >= 7 * src_stride + 8 && dst.len() >= 7 * dst_stride + 8,
+        "transpose_8x8: the 8 × 8 block does not fit"
+    );
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx") {
+        // SAFETY: AVX is present, and the assert above keeps all 8 rows of 8 floats inside both
+        // slices.
+        unsafe { x86::transpose_8x8(src.as_ptr(), src_stride, dst.as_mut_ptr(), dst_stride) };
+        return;
+    }
+    for c in 0..8 {
+        for r in 0..8 {
+            dst[c * dst_stride + r] = src[r * src_stride + c];
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::{
+        __m256, _mm256_loadu_ps, _mm256_permute2f128_ps, _mm256_shuffle_ps, _mm256_storeu_ps,
+        _mm256_unpackhi_ps, _mm256_unpacklo_ps,
+    };
+
+    /// The 8 × 8 transpose in three rounds of shuffles: interleave pairs of rows (unpack), then
+    /// pairs of pairs (shuffle), then swap 128-bit halves (permute2f128).
+    ///
+    /// # Safety
+    /// The CPU must support AVX; `src + r·src_stride` and `dst + r·dst_stride` must be valid for 8
+    /// floats each, for `r < 8`.
+    #[target_feature(enable = "avx")]
+    pub(super) unsafe fn transpose_8x8(
+        src: *const f32,
+        src_stride: usize,
+        dst: *mut f32,
+        dst_stride: usize,
+    ) {
+        // SAFETY: the caller guarantees 8 readable floats at each of the 8 rows.
+        let r: [__m256; 8] =
+            std::array::from_fn(|i| unsafe { _mm256_loadu_ps(src.add(i * src_stride)) });
+        // t0 = r0[0] r1[0] r0[1] r1[1] | r0[4] r1[4] r0[5] r1[5], and so on.
+        let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+        let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+        let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+        let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+        let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+        let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+        let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+        let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+        // s0 = r0[0] r1[0] r2[0] r3[0] | r0[4] r1[4] r2[4] r3[4], and so on.
+        let s0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+        let s1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+        let s2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+        let s3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+        let s4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+        let s5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+        let s6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+        let s7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+        // Column c = the low halves (c < 4) or high halves (c ≥ 4) of s[c % 4] and s[c % 4 + 4].
+        let columns = [
+            _mm256_permute2f128_ps::<0x20>(s0, s4),
+            _mm256_permute2f128_ps::<0x20>(s1, s5),
+            _mm256_permute2f128_ps::<0x20>(s2, s6),
+            _mm256_permute2f128_ps::<0x20>(s3, s7),
+            _mm256_permute2f128_ps::<0x31>(s0, s4),
+            _mm256_permute2f128_ps::<0x31>(s1, s5),
+            _mm256_permute2f128_ps::<0x31>(s2, s6),
+            _mm256_permute2f128_ps::<0x31>(s3, s7),
+        ];
+        for (c, &column) in columns.iter().enumerate() {
+            // SAFETY: the caller guarantees 8 writable floats at each of the 8 rows.
+            unsafe { _mm256_storeu_ps(dst.add(c * dst_stride), column) };
         }
     }
 }
