@@ -8,12 +8,14 @@
 //! Block sizes: KC = 256 (Ã micro-panel 6 KiB in L1), NC = 512 (B̃ block 512 KiB in L2).
 //!
 //! Writing the tile: contiguous rows use `vmaskmovps` for the last partial vector, so nothing past the
-//! edge of C is touched; other strides go through a small buffer.
+//! edge of C is touched; contiguous columns (a transposed product) are transposed in registers and
+//! stored one masked column at a time; other strides go through a small buffer.
 
+use super::x86::{lane_mask, transpose_registers};
 use super::{APanel, CTile, Microkernel};
 use std::arch::x86_64::{
-    __m256, __m256i, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_loadu_si256, _mm256_maskload_ps,
-    _mm256_maskstore_ps, _mm256_mul_ps, _mm256_set1_ps, _mm256_setzero_ps, _mm256_storeu_ps,
+    __m256, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_maskload_ps, _mm256_maskstore_ps,
+    _mm256_mul_ps, _mm256_set1_ps, _mm256_setzero_ps, _mm256_storeu_ps,
 };
 
 /// Rows of C per call.
@@ -55,30 +57,88 @@ unsafe fn kernel(kc: usize, a: APanel, b: *const f32, alpha: f32, beta: f32, c: 
             }
         }
     }
+    // SAFETY (all three): the caller vouches for the tile; each store routine touches only its
+    // `rows × cols` corner.
     if c.col_stride == 1 {
-        // SAFETY: rows of the tile are contiguous; the caller vouches for the tile.
         unsafe { store_rows(&acc, alpha, beta, c.ptr, c.row_stride, c.rows, c.cols) };
+    } else if c.row_stride == 1 {
+        unsafe { store_columns(&acc, alpha, beta, c.ptr, c.col_stride, c.rows, c.cols) };
     } else {
-        let mut buffer = [0.0f32; MR * NR];
-        for i in 0..c.rows {
-            for j in 0..c.cols {
-                // SAFETY: `(i, j)` is inside the tile.
-                buffer[i * NR + j] = unsafe { *c.ptr.add(i * c.row_stride + j * c.col_stride) };
-            }
+        unsafe { store_any(&acc, alpha, beta, c) };
+    }
+}
+
+/// Writes `α·acc + β·C` to a tile with arbitrary strides, through a row-major buffer and
+/// [`store_rows`] (so the arithmetic is the same), one element at a time.
+///
+/// # Safety
+/// Every element of the tile's `rows × cols` corner must be valid; the CPU must support AVX2+FMA.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn store_any(acc: &[[__m256; VECTORS]; MR], alpha: f32, beta: f32, c: CTile) {
+    let mut buffer = [0.0f32; MR * NR];
+    for i in 0..c.rows {
+        for j in 0..c.cols {
+            // SAFETY: `(i, j)` is inside the tile.
+            buffer[i * NR + j] = unsafe { *c.ptr.add(i * c.row_stride + j * c.col_stride) };
         }
-        // SAFETY: the buffer is a full MR × NR row-major tile.
-        unsafe { store_rows(&acc, alpha, beta, buffer.as_mut_ptr(), NR, c.rows, c.cols) };
-        for i in 0..c.rows {
-            for j in 0..c.cols {
-                // SAFETY: `(i, j)` is inside the tile.
-                unsafe { *c.ptr.add(i * c.row_stride + j * c.col_stride) = buffer[i * NR + j] };
-            }
+    }
+    // SAFETY: the buffer is a full MR × NR row-major tile.
+    unsafe { store_rows(acc, alpha, beta, buffer.as_mut_ptr(), NR, c.rows, c.cols) };
+    for i in 0..c.rows {
+        for j in 0..c.cols {
+            // SAFETY: `(i, j)` is inside the tile.
+            unsafe { *c.ptr.add(i * c.row_stride + j * c.col_stride) = buffer[i * NR + j] };
         }
     }
 }
 
-/// Lane masks for `vmaskmovps`: `MASKS[8 - n..16 - n]` has its first `n` lanes set (sign bit on).
-const MASKS: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
+/// Writes `α·acc + β·C` to a tile whose *columns* are contiguous (element `(i, j)` at
+/// `ptr + i + j·col_stride`, a transposed product): each group of 8 columns of the 6 rows (plus 2
+/// rows of zeros) is transposed in registers, and each column's first `rows` values go out in one
+/// masked store. Same arithmetic as [`store_rows`].
+///
+/// # Safety
+/// `ptr + i + j·col_stride` must be valid for `i < rows`, `j < cols`; the CPU must support AVX2+FMA.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn store_columns(
+    acc: &[[__m256; VECTORS]; MR],
+    alpha: f32,
+    beta: f32,
+    ptr: *mut f32,
+    col_stride: usize,
+    rows: usize,
+    cols: usize,
+) {
+    let alpha = _mm256_set1_ps(alpha);
+    let beta_vector = _mm256_set1_ps(beta);
+    let mask = lane_mask(rows);
+    for group in 0..VECTORS {
+        let first = group * LANES;
+        if first >= cols {
+            break;
+        }
+        let group_rows: [__m256; 8] = std::array::from_fn(|i| {
+            if i < MR {
+                _mm256_mul_ps(alpha, acc[i][group])
+            } else {
+                _mm256_setzero_ps()
+            }
+        });
+        let columns = transpose_registers(group_rows);
+        for (c, &column) in columns.iter().enumerate().take(cols - first) {
+            // SAFETY: `first + c < cols`, so the column is inside the tile; only `rows` lanes are
+            // read and written.
+            unsafe {
+                let place = ptr.add((first + c) * col_stride);
+                let mut value = column;
+                if beta != 0.0 {
+                    value = _mm256_fmadd_ps(beta_vector, _mm256_maskload_ps(place, mask), value);
+                }
+                _mm256_maskstore_ps(place, mask, value);
+            }
+        }
+    }
+}
 
 /// Writes `α·acc + β·C` to the top-left `rows × cols` of a tile with contiguous rows `row_stride`
 /// apart, without reading C when `β = 0` and without touching anything past `cols`.
@@ -105,8 +165,7 @@ unsafe fn store_rows(
             }
             let left = (cols - first).min(LANES);
             // SAFETY: `first < cols`, so the address is inside the tile; with fewer than 8 columns
-            // left, the masked load and store touch only the first `left` lanes. `MASKS[8 - left..]`
-            // has at least 8 elements.
+            // left, the masked load and store touch only the first `left` lanes.
             unsafe {
                 let place = ptr.add(i * row_stride + first);
                 let mut value = _mm256_mul_ps(alpha, sum);
@@ -116,8 +175,7 @@ unsafe fn store_rows(
                     }
                     _mm256_storeu_ps(place, value);
                 } else {
-                    let mask: __m256i =
-                        _mm256_loadu_si256(MASKS[LANES - left..].as_ptr().cast::<__m256i>());
+                    let mask = lane_mask(left);
                     if beta != 0.0 {
                         let old = _mm256_maskload_ps(place, mask);
                         value = _mm256_fmadd_ps(beta_vector, old, value);

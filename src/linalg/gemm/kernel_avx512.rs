@@ -10,13 +10,18 @@
 //! NC = 512 (B̃ block 512 KiB in L2, half of it).
 //!
 //! Writing the tile: with contiguous rows of C (`col_stride == 1`) each row is 4 vector stores, masked
-//! in the last partial vector so nothing past the edge of C is touched. Otherwise the tile goes through
-//! a small buffer with the same vector arithmetic, then is copied element by element.
+//! in the last partial vector so nothing past the edge of C is touched. With contiguous columns (a
+//! transposed product) the tile is transposed in registers, 8 columns at a time, and each column is
+//! one masked store. Any other strides go through a small buffer, then element by element.
 
+use super::x86::{lane_mask, transpose_registers};
 use super::{APanel, CTile, Microkernel};
 use std::arch::x86_64::{
-    __m512, __mmask16, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mask_storeu_ps,
-    _mm512_maskz_loadu_ps, _mm512_mul_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
+    __m256, __m512, __mmask16, _mm256_castpd_ps, _mm256_fmadd_ps, _mm256_maskload_ps,
+    _mm256_maskstore_ps, _mm256_mul_ps, _mm256_set1_ps, _mm256_setzero_ps, _mm512_castps_pd,
+    _mm512_castps512_ps256, _mm512_extractf64x4_pd, _mm512_fmadd_ps, _mm512_loadu_ps,
+    _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps, _mm512_mul_ps, _mm512_set1_ps,
+    _mm512_setzero_ps, _mm512_storeu_ps,
 };
 
 /// Rows of C per call.
@@ -58,23 +63,90 @@ unsafe fn kernel(kc: usize, a: APanel, b: *const f32, alpha: f32, beta: f32, c: 
             }
         }
     }
+    // SAFETY (all three): the caller vouches for the tile; each store routine touches only its
+    // `rows × cols` corner.
     if c.col_stride == 1 {
-        // SAFETY: rows of the tile are contiguous; the caller vouches for the tile.
         unsafe { store_rows(&acc, alpha, beta, c.ptr, c.row_stride, c.rows, c.cols) };
+    } else if c.row_stride == 1 {
+        unsafe { store_columns(&acc, alpha, beta, c.ptr, c.col_stride, c.rows, c.cols) };
     } else {
-        let mut buffer = [0.0f32; MR * NR];
-        for i in 0..c.rows {
-            for j in 0..c.cols {
-                // SAFETY: `(i, j)` is inside the tile.
-                buffer[i * NR + j] = unsafe { *c.ptr.add(i * c.row_stride + j * c.col_stride) };
-            }
+        unsafe { store_any(&acc, alpha, beta, c) };
+    }
+}
+
+/// Writes `α·acc + β·C` to a tile with arbitrary strides, through a row-major buffer and
+/// [`store_rows`] (so the arithmetic is the same), one element at a time.
+///
+/// # Safety
+/// Every element of the tile's `rows × cols` corner must be valid; the CPU must support AVX-512F.
+#[target_feature(enable = "avx512f")]
+unsafe fn store_any(acc: &[[__m512; VECTORS]; MR], alpha: f32, beta: f32, c: CTile) {
+    let mut buffer = [0.0f32; MR * NR];
+    for i in 0..c.rows {
+        for j in 0..c.cols {
+            // SAFETY: `(i, j)` is inside the tile.
+            buffer[i * NR + j] = unsafe { *c.ptr.add(i * c.row_stride + j * c.col_stride) };
         }
-        // SAFETY: the buffer is a full MR × NR row-major tile.
-        unsafe { store_rows(&acc, alpha, beta, buffer.as_mut_ptr(), NR, c.rows, c.cols) };
-        for i in 0..c.rows {
-            for j in 0..c.cols {
-                // SAFETY: `(i, j)` is inside the tile.
-                unsafe { *c.ptr.add(i * c.row_stride + j * c.col_stride) = buffer[i * NR + j] };
+    }
+    // SAFETY: the buffer is a full MR × NR row-major tile.
+    unsafe { store_rows(acc, alpha, beta, buffer.as_mut_ptr(), NR, c.rows, c.cols) };
+    for i in 0..c.rows {
+        for j in 0..c.cols {
+            // SAFETY: `(i, j)` is inside the tile.
+            unsafe { *c.ptr.add(i * c.row_stride + j * c.col_stride) = buffer[i * NR + j] };
+        }
+    }
+}
+
+/// Writes `α·acc + β·C` to a tile whose *columns* are contiguous (element `(i, j)` at
+/// `ptr + i + j·col_stride`), as when the transposed product `Cᵀ = Bᵀ·Aᵀ` is computed for a
+/// row-major C. Each group of 8 columns of the 6 rows (plus 2 rows of zeros) is transposed in
+/// registers into 8 columns of 8, and each column's first `rows` values go out in one masked store.
+/// Same arithmetic as [`store_rows`]: `α·acc`, then one fused multiply-add with `β·C`.
+///
+/// # Safety
+/// `ptr + i + j·col_stride` must be valid for `i < rows`, `j < cols`; the CPU must support AVX-512F.
+#[target_feature(enable = "avx512f")]
+unsafe fn store_columns(
+    acc: &[[__m512; VECTORS]; MR],
+    alpha: f32,
+    beta: f32,
+    ptr: *mut f32,
+    col_stride: usize,
+    rows: usize,
+    cols: usize,
+) {
+    let alpha = _mm256_set1_ps(alpha);
+    let beta_vector = _mm256_set1_ps(beta);
+    let mask = lane_mask(rows);
+    for group in 0..NR / 8 {
+        let first = group * 8;
+        if first >= cols {
+            break;
+        }
+        let group_rows: [__m256; 8] = std::array::from_fn(|i| {
+            if i >= MR {
+                return _mm256_setzero_ps();
+            }
+            let vector = acc[i][group / 2];
+            let half = if group % 2 == 0 {
+                _mm512_castps512_ps256(vector)
+            } else {
+                _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(vector)))
+            };
+            _mm256_mul_ps(alpha, half)
+        });
+        let columns = transpose_registers(group_rows);
+        for (c, &column) in columns.iter().enumerate().take(cols - first) {
+            // SAFETY: `first + c < cols`, so the column is inside the tile; only `rows` lanes are
+            // read and written.
+            unsafe {
+                let place = ptr.add((first + c) * col_stride);
+                let mut value = column;
+                if beta != 0.0 {
+                    value = _mm256_fmadd_ps(beta_vector, _mm256_maskload_ps(place, mask), value);
+                }
+                _mm256_maskstore_ps(place, mask, value);
             }
         }
     }

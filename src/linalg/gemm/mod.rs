@@ -53,8 +53,11 @@
 //! # Orientation
 //! `C = A·B` and `Cᵀ = Bᵀ·Aᵀ` are the same product. When `n` is small and `m` large (a convolution's
 //! im2col product with 6 output channels), padding n up to NR = 64 would waste most of the work, so
-//! the code computes the transposed product instead — a swap of strides, free with views. It picks
-//! whichever orientation pads less.
+//! the code computes the transposed product instead — a swap of strides, free with views. The
+//! transposed product is not quite free, though: a row-major C becomes a tile with contiguous
+//! *columns*, which the kernel writes through an in-register transpose, and a row-major A becomes a
+//! transposed B̃ to pack. So it is chosen only when it pads at least a fifth less (e.g. n = 6, 16 or
+//! 84 with m = 64; not 64 × 120 or 64 × 256, where it would save 2–9 %).
 //!
 //! # Threads
 //! The `m` (or `n`) dimension is cut into as many contiguous pieces as there are threads, at
@@ -85,6 +88,8 @@ mod view;
 mod kernel_avx2;
 #[cfg(target_arch = "x86_64")]
 mod kernel_avx512;
+#[cfg(target_arch = "x86_64")]
+mod x86;
 #[cfg(target_arch = "aarch64")]
 mod kernel_neon;
 
@@ -369,10 +374,10 @@ pub fn gemm_with(
         scale(beta, &mut c);
         return;
     }
-    // Cᵀ = Bᵀ·Aᵀ when that pads less (see "Orientation" in the module docs).
+    // Cᵀ = Bᵀ·Aᵀ when that pads at least a fifth less (see "Orientation" in the module docs).
     let (mr, nr) = (microkernel.mr, microkernel.nr);
     let padded = |rows: usize, cols: usize| rows.div_ceil(mr) * mr * cols.div_ceil(nr) * nr;
-    if padded(n, m) < padded(m, n) {
+    if 5 * padded(n, m) < 4 * padded(m, n) {
         run_threads(microkernel, threads, alpha, b.t(), a.t(), beta, c.t());
     } else {
         run_threads(microkernel, threads, alpha, a, b, beta, c);
@@ -511,11 +516,13 @@ fn gemm_serial(
                     let mr_block = mr.min(m - ic);
                     let a_block = a.block(ic, pc, mr_block, kc_block);
                     // Whole panels of A with contiguous rows are read in place (see the docs).
-                    let a_panel = if mr_block == mr && a_block.col_stride() == 1 {
+                    let a_panel = if mr_block == mr
+                        && (a_block.col_stride() == 1 || a_block.row_stride() == 1)
+                    {
                         APanel {
                             ptr: a_block.data().as_ptr(),
                             row_stride: a_block.row_stride(),
-                            col_stride: 1,
+                            col_stride: a_block.col_stride(),
                         }
                     } else {
                         pack_a(a_block, mr, a_packed);

@@ -97,14 +97,8 @@ pub(super) fn pack_b(b: MatRef<'_>, nr: usize, dst: &mut [f32]) {
             // a time: 8 sequential read streams, whatever the distance between columns (a distance
             // of 4 KiB would map 64 columns read side by side onto one L1 set). The ragged right and
             // bottom edges go element by element.
-            let full_rows = kc / 8 * 8;
-            let full_cols = width / 8 * 8;
-            for j in (0..full_cols).step_by(8) {
-                for p0 in (0..full_rows).step_by(8) {
-                    let start = (j0 + j) * col_stride + p0;
-                    transpose_8x8(&data[start..], col_stride, &mut panel[p0 * nr + j..], nr);
-                }
-            }
+            let (full_rows, full_cols) =
+                transpose_full_blocks(&data[j0 * col_stride..], col_stride, kc, width, panel, nr);
             for p in 0..kc {
                 let first = if p < full_rows { full_cols } else { 0 };
                 for j in first..width {
@@ -121,83 +115,43 @@ pub(super) fn pack_b(b: MatRef<'_>, nr: usize, dst: &mut [f32]) {
     }
 }
 
-/// Writes the transpose of the 8 × 8 block whose row `r` is `src[r·src_stride..][..8]` into `dst`,
-/// row `c` at `dst[c·dst_stride..][..8]`. With AVX, in registers (8 loads, 24 shuffles, 8 stores);
-/// otherwise element by element.
-fn transpose_8x8(src: &[f32], src_stride: usize, dst: &mut [f32], dst_stride: usize) {
-    assert!(
-        src.len() >= 7 * src_stride + 8 && dst.len() >= 7 * dst_stride + 8,
-        "transpose_8x8: the 8 × 8 block does not fit"
-    );
+/// Copies the whole 8 × 8 blocks of a transposed panel, `panel[p·nr + j] = src[j·col_stride + p]`,
+/// transposing each block in vector registers, and returns how many rows and columns it covered
+/// (`(0, 0)` without AVX: the caller's element-by-element loop then does everything).
+fn transpose_full_blocks(
+    src: &[f32],
+    col_stride: usize,
+    kc: usize,
+    width: usize,
+    panel: &mut [f32],
+    nr: usize,
+) -> (usize, usize) {
+    let (full_rows, full_cols) = (kc / 8 * 8, width / 8 * 8);
+    if full_rows == 0 || full_cols == 0 {
+        return (0, 0);
+    }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx") {
-        // SAFETY: AVX is present, and the assert above keeps all 8 rows of 8 floats inside both
-        // slices.
-        unsafe { x86::transpose_8x8(src.as_ptr(), src_stride, dst.as_mut_ptr(), dst_stride) };
-        return;
+        assert!(
+            (full_cols - 1) * col_stride + full_rows <= src.len()
+                && (full_rows - 1) * nr + full_cols <= panel.len(),
+            "transpose_full_blocks: the blocks do not fit in the buffers"
+        );
+        // SAFETY: AVX is present; the assert shows the last block's last row is inside `src`
+        // (column `full_cols - 1`, rows up to `full_rows`) and inside `panel`, and every other block
+        // lies before it in both.
+        unsafe {
+            super::x86::transpose_full_blocks(
+                src.as_ptr(),
+                col_stride,
+                full_rows,
+                full_cols,
+                panel.as_mut_ptr(),
+                nr,
+            )
+        };
+        return (full_rows, full_cols);
     }
-    for c in 0..8 {
-        for r in 0..8 {
-            dst[c * dst_stride + r] = src[r * src_stride + c];
-        }
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-mod x86 {
-    use std::arch::x86_64::{
-        __m256, _mm256_loadu_ps, _mm256_permute2f128_ps, _mm256_shuffle_ps, _mm256_storeu_ps,
-        _mm256_unpackhi_ps, _mm256_unpacklo_ps,
-    };
-
-    /// The 8 × 8 transpose in three rounds of shuffles: interleave pairs of rows (unpack), then
-    /// pairs of pairs (shuffle), then swap 128-bit halves (permute2f128).
-    ///
-    /// # Safety
-    /// The CPU must support AVX; `src + r·src_stride` and `dst + r·dst_stride` must be valid for 8
-    /// floats each, for `r < 8`.
-    #[target_feature(enable = "avx")]
-    pub(super) unsafe fn transpose_8x8(
-        src: *const f32,
-        src_stride: usize,
-        dst: *mut f32,
-        dst_stride: usize,
-    ) {
-        // SAFETY: the caller guarantees 8 readable floats at each of the 8 rows.
-        let r: [__m256; 8] =
-            std::array::from_fn(|i| unsafe { _mm256_loadu_ps(src.add(i * src_stride)) });
-        // t0 = r0[0] r1[0] r0[1] r1[1] | r0[4] r1[4] r0[5] r1[5], and so on.
-        let t0 = _mm256_unpacklo_ps(r[0], r[1]);
-        let t1 = _mm256_unpackhi_ps(r[0], r[1]);
-        let t2 = _mm256_unpacklo_ps(r[2], r[3]);
-        let t3 = _mm256_unpackhi_ps(r[2], r[3]);
-        let t4 = _mm256_unpacklo_ps(r[4], r[5]);
-        let t5 = _mm256_unpackhi_ps(r[4], r[5]);
-        let t6 = _mm256_unpacklo_ps(r[6], r[7]);
-        let t7 = _mm256_unpackhi_ps(r[6], r[7]);
-        // s0 = r0[0] r1[0] r2[0] r3[0] | r0[4] r1[4] r2[4] r3[4], and so on.
-        let s0 = _mm256_shuffle_ps::<0x44>(t0, t2);
-        let s1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
-        let s2 = _mm256_shuffle_ps::<0x44>(t1, t3);
-        let s3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
-        let s4 = _mm256_shuffle_ps::<0x44>(t4, t6);
-        let s5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
-        let s6 = _mm256_shuffle_ps::<0x44>(t5, t7);
-        let s7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
-        // Column c = the low halves (c < 4) or high halves (c ≥ 4) of s[c % 4] and s[c % 4 + 4].
-        let columns = [
-            _mm256_permute2f128_ps::<0x20>(s0, s4),
-            _mm256_permute2f128_ps::<0x20>(s1, s5),
-            _mm256_permute2f128_ps::<0x20>(s2, s6),
-            _mm256_permute2f128_ps::<0x20>(s3, s7),
-            _mm256_permute2f128_ps::<0x31>(s0, s4),
-            _mm256_permute2f128_ps::<0x31>(s1, s5),
-            _mm256_permute2f128_ps::<0x31>(s2, s6),
-            _mm256_permute2f128_ps::<0x31>(s3, s7),
-        ];
-        for (c, &column) in columns.iter().enumerate() {
-            // SAFETY: the caller guarantees 8 writable floats at each of the 8 rows.
-            unsafe { _mm256_storeu_ps(dst.add(c * dst_stride), column) };
-        }
-    }
+    let _ = (src, col_stride, panel, nr);
+    (0, 0)
 }
