@@ -35,6 +35,7 @@ pub(super) static MICROKERNEL: Microkernel = Microkernel {
     kc: 256,
     nc: 480,
     run: kernel,
+    speed_percent: 100,
 };
 
 /// `tile = α·A·B̃ + β·tile` (see [`super::KernelFn`] for the contract).

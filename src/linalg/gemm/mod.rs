@@ -152,7 +152,7 @@ impl Kernel {
         }
     }
 
-    /// The microkernel and block sizes, or `None` when the CPU cannot run this kernel.
+    /// The wide microkernel and its block sizes, or `None` when the CPU cannot run this kernel.
     fn microkernel(self) -> Option<&'static Microkernel> {
         if !self.is_supported() {
             return None;
@@ -166,6 +166,21 @@ impl Kernel {
             #[cfg(target_arch = "aarch64")]
             Kernel::Neon => Some(&kernel_neon::MICROKERNEL),
             #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+
+    /// The narrow microkernel (fewer columns, more rows) for products with small n, if this
+    /// instruction set has one.
+    fn narrow_microkernel(self) -> Option<&'static Microkernel> {
+        if !self.is_supported() {
+            return None;
+        }
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => Some(&kernel_avx2::NARROW),
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => Some(&kernel_avx512::NARROW),
             _ => None,
         }
     }
@@ -316,6 +331,9 @@ pub(crate) struct Microkernel {
     pub(crate) nc: usize,
     /// The kernel itself.
     pub(crate) run: KernelFn,
+    /// Its speed on full tiles, in percent of the instruction set's wide kernel (measured; used to
+    /// choose between the wide and the narrow kernel).
+    pub(crate) speed_percent: usize,
 }
 
 /// `C = α·A·B + β·C` for strided views. `A` is `m × k`, `B` is `k × n`, `C` is `m × n`.
@@ -374,14 +392,55 @@ pub fn gemm_with(
         scale(beta, &mut c);
         return;
     }
-    // Cᵀ = Bᵀ·Aᵀ when that pads at least a fifth less (see "Orientation" in the module docs).
-    let (mr, nr) = (microkernel.mr, microkernel.nr);
-    let padded = |rows: usize, cols: usize| rows.div_ceil(mr) * mr * cols.div_ceil(nr) * nr;
-    if 5 * padded(n, m) < 4 * padded(m, n) {
-        run_threads(microkernel, threads, alpha, b.t(), a.t(), beta, c.t());
+    let plan = plan(kernel, microkernel, m, n);
+    if plan.transposed {
+        run_threads(plan.microkernel, threads, alpha, b.t(), a.t(), beta, c.t());
     } else {
-        run_threads(microkernel, threads, alpha, a, b, beta, c);
+        run_threads(plan.microkernel, threads, alpha, a, b, beta, c);
     }
+}
+
+/// How a product runs: with which microkernel, and whether as the transposed product `Cᵀ = Bᵀ·Aᵀ`.
+struct Plan {
+    microkernel: &'static Microkernel,
+    transposed: bool,
+}
+
+/// The extra cost, in multiply-adds, of packing one element of A transposed, which the transposed
+/// product `Cᵀ = Bᵀ·Aᵀ` must do (A becomes its B̃). Measured on the reference machine: 0.15–0.5 ns
+/// per element (cache or memory) against 0.018 ns per multiply-add at 113 GFLOPS.
+const TRANSPOSE_COST: usize = 16;
+
+/// Picks the microkernel (wide or narrow) and orientation that do the least work for an `m × n`
+/// product, counting the multiply-adds spent on padding (per step of the sum), each kernel's speed,
+/// and the cost of transposing A for the transposed product (see "Orientation" in the module docs).
+fn plan(kernel: Kernel, wide: &'static Microkernel, m: usize, n: usize) -> Plan {
+    let work = |microkernel: &Microkernel, rows: usize, cols: usize| {
+        let (mr, nr) = (microkernel.mr, microkernel.nr);
+        rows.div_ceil(mr) * mr * cols.div_ceil(nr) * nr * 100 / microkernel.speed_percent
+    };
+    let mut best = Plan {
+        microkernel: wide,
+        transposed: false,
+    };
+    let mut best_work = work(wide, m, n);
+    for microkernel in [Some(wide), kernel.narrow_microkernel()].into_iter().flatten() {
+        for transposed in [false, true] {
+            let candidate = if transposed {
+                work(microkernel, n, m) + TRANSPOSE_COST * m
+            } else {
+                work(microkernel, m, n)
+            };
+            if candidate < best_work {
+                best_work = candidate;
+                best = Plan {
+                    microkernel,
+                    transposed,
+                };
+            }
+        }
+    }
+    best
 }
 
 /// `C = β·C`, with `β = 0` giving zeros even where C held NaN.
@@ -603,8 +662,8 @@ pub fn gemm_nt(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]
 
 /// TEMPORARY: kernel-only throughput (GFLOPS), A micro-panel in L1, B̃ of `nc` columns.
 #[doc(hidden)]
-pub fn debug_kernel_gflops(kernel: Kernel, kc: usize, nc: usize, reps: usize) -> f64 {
-    let mk = kernel.microkernel().unwrap();
+pub fn debug_kernel_gflops(kernel: Kernel, narrow: bool, kc: usize, nc: usize, reps: usize) -> f64 {
+    let mk = if narrow { kernel.narrow_microkernel().unwrap() } else { kernel.microkernel().unwrap() };
     let a = vec![0.5f32; mk.mr * kc + 64];
     let b = vec![0.25f32; kc * nc + 64];
     let mut c = vec![0.0f32; mk.mr * nc];
