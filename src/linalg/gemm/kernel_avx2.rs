@@ -13,7 +13,7 @@
 //! stored one masked column at a time; other strides go through a small buffer.
 
 use super::x86::{lane_mask, transpose_registers};
-use super::{APanel, CTile, Microkernel};
+use super::{APanel, BPanel, CTile, Microkernel};
 use std::arch::x86_64::{
     __m256, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_maskload_ps, _mm256_maskstore_ps,
     _mm256_mul_ps, _mm256_set1_ps, _mm256_setzero_ps, _mm256_storeu_ps,
@@ -50,7 +50,7 @@ pub(super) static NARROW: Microkernel = Microkernel {
 unsafe fn kernel<const MR: usize, const VECTORS: usize>(
     kc: usize,
     a: APanel,
-    b: *const f32,
+    b: BPanel,
     alpha: f32,
     beta: f32,
     c: CTile,
@@ -58,10 +58,9 @@ unsafe fn kernel<const MR: usize, const VECTORS: usize>(
     let mut acc = [[_mm256_setzero_ps(); VECTORS]; MR];
     let a_rows: [*const f32; MR] = std::array::from_fn(|i| a.ptr.wrapping_add(i * a.row_stride));
     for p in 0..kc {
-        // SAFETY: `p < kc`, and the caller guarantees `kc·NR` floats behind `b`: these vectors are
-        // the NR floats of B̃'s row `p`.
+        // SAFETY: `p < kc`: these vectors are the NR floats of row `p` of the B panel.
         let b_vectors: [__m256; VECTORS] = std::array::from_fn(|v| unsafe {
-            _mm256_loadu_ps(b.add((p * VECTORS + v) * LANES))
+            _mm256_loadu_ps(b.ptr.add(p * b.row_stride + v * LANES))
         });
         for (i, acc_row) in acc.iter_mut().enumerate() {
             // SAFETY: `i < MR`, `p < kc`: inside the panel the caller vouched for.

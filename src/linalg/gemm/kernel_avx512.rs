@@ -18,7 +18,7 @@
 //! one masked store. Any other strides go through a small buffer, then element by element.
 
 use super::x86::{lane_mask, transpose_registers};
-use super::{APanel, CTile, Microkernel};
+use super::{APanel, BPanel, CTile, Microkernel};
 use std::arch::x86_64::{
     __m256, __m512, __mmask16, _mm256_castpd_ps, _mm256_fmadd_ps, _mm256_maskload_ps,
     _mm256_maskstore_ps, _mm256_mul_ps, _mm256_set1_ps, _mm256_setzero_ps, _mm512_castps_pd,
@@ -58,7 +58,7 @@ pub(super) static NARROW: Microkernel = Microkernel {
 unsafe fn kernel<const MR: usize, const VECTORS: usize>(
     kc: usize,
     a: APanel,
-    b: *const f32,
+    b: BPanel,
     alpha: f32,
     beta: f32,
     c: CTile,
@@ -66,10 +66,9 @@ unsafe fn kernel<const MR: usize, const VECTORS: usize>(
     let mut acc = [[_mm512_setzero_ps(); VECTORS]; MR];
     let a_rows: [*const f32; MR] = std::array::from_fn(|i| a.ptr.wrapping_add(i * a.row_stride));
     for p in 0..kc {
-        // SAFETY: `p < kc`, and the caller guarantees `kc·NR` floats behind `b`: these vectors are
-        // the NR floats of B̃'s row `p`.
+        // SAFETY: `p < kc`: these vectors are the NR floats of row `p` of the B panel.
         let b_vectors: [__m512; VECTORS] = std::array::from_fn(|v| unsafe {
-            _mm512_loadu_ps(b.add((p * VECTORS + v) * LANES))
+            _mm512_loadu_ps(b.ptr.add(p * b.row_stride + v * LANES))
         });
         for (i, acc_row) in acc.iter_mut().enumerate() {
             // SAFETY: `i < MR`, `p < kc`: inside the panel the caller vouched for.

@@ -15,7 +15,7 @@
 //! Testing it on an x86-64 machine: `cargo test --target aarch64-unknown-linux-gnu` under qemu (see the
 //! README's contributing notes).
 
-use super::{APanel, CTile, Microkernel};
+use super::{APanel, BPanel, CTile, Microkernel};
 use std::arch::aarch64::{
     float32x4_t, vdupq_n_f32, vfmaq_f32, vld1q_dup_f32, vld1q_f32, vmulq_f32, vst1q_f32,
 };
@@ -43,14 +43,13 @@ pub(super) static MICROKERNEL: Microkernel = Microkernel {
 /// # Safety
 /// As [`super::KernelFn`]; the CPU must support NEON.
 #[target_feature(enable = "neon")]
-unsafe fn kernel(kc: usize, a: APanel, b: *const f32, alpha: f32, beta: f32, c: CTile) {
+unsafe fn kernel(kc: usize, a: APanel, b: BPanel, alpha: f32, beta: f32, c: CTile) {
     let mut acc = [[vdupq_n_f32(0.0); VECTORS]; MR];
     let a_rows: [*const f32; MR] = std::array::from_fn(|i| a.ptr.wrapping_add(i * a.row_stride));
     for p in 0..kc {
-        // SAFETY: `p < kc`, and the caller guarantees `kc·NR` floats behind `b`: the 3 vectors are the
-        // 12 floats of B̃'s row `p`.
+        // SAFETY: `p < kc`: the 3 vectors are the 12 floats of row `p` of the B panel.
         let b_vectors: [float32x4_t; VECTORS] =
-            std::array::from_fn(|v| unsafe { vld1q_f32(b.add(p * NR + v * LANES)) });
+            std::array::from_fn(|v| unsafe { vld1q_f32(b.ptr.add(p * b.row_stride + v * LANES)) });
         for (i, acc_row) in acc.iter_mut().enumerate() {
             // SAFETY: `i < MR`, `p < kc`: inside the panel the caller vouched for.
             let a_value = unsafe { vld1q_dup_f32(a_rows[i].add(p * a.col_stride)) };

@@ -8,7 +8,7 @@
 //!
 //! Block sizes: with 4 × 8, Ã is 4 × 256 floats (4 KiB, L1) and B̃ 256 × 512 floats (512 KiB, L2).
 
-use super::{APanel, CTile, Microkernel};
+use super::{APanel, BPanel, CTile, Microkernel};
 
 /// Rows of C per call.
 pub(super) const MR: usize = 4;
@@ -27,13 +27,13 @@ pub(super) static MICROKERNEL: Microkernel = Microkernel {
 /// `tile = α·A·B̃ + β·tile` (see [`super::KernelFn`] for the contract).
 ///
 /// # Safety
-/// As [`super::KernelFn`]: `a` is a valid `MR × kc` panel, `b` holds `kc·NR` floats, the tile is
-/// valid and exclusive.
-unsafe fn kernel(kc: usize, a: APanel, b: *const f32, alpha: f32, beta: f32, c: CTile) {
-    // SAFETY: the caller guarantees `kc·NR` readable floats behind `b`.
-    let b = unsafe { std::slice::from_raw_parts(b, kc * NR) };
+/// As [`super::KernelFn`]: `a` is a valid `MR × kc` panel, `b` a valid `kc × NR` panel, the tile
+/// is valid and exclusive.
+unsafe fn kernel(kc: usize, a: APanel, b: BPanel, alpha: f32, beta: f32, c: CTile) {
     let mut acc = [[0.0f32; NR]; MR];
-    for (p, b_row) in b.chunks_exact(NR).enumerate() {
+    for p in 0..kc {
+        // SAFETY: `p < kc`: row `p` of the B panel, NR readable floats.
+        let b_row = unsafe { std::slice::from_raw_parts(b.ptr.add(p * b.row_stride), NR) };
         for (i, acc_row) in acc.iter_mut().enumerate() {
             // SAFETY: `i < MR` and `p < kc`: inside the panel the caller vouched for.
             let a_value = unsafe { *a.ptr.add(i * a.row_stride + p * a.col_stride) };
