@@ -3,11 +3,14 @@
 //! ```text
 //! bench                      every table
 //! bench gemm [--size N] [--threads T] [--json]
+//! bench gemm-crossover [--threads T] [--json]
+//! bench pool [--threads T] [--json]
 //! ```
 //! With `--json`, one JSON object per line (scripts depend on the field names).
 
 mod gemm;
 mod measure;
+mod pool;
 
 use dlfs::cli::{Args, Command};
 use dlfs::{Error, Result, app};
@@ -16,7 +19,11 @@ use dlfs::{Error, Result, app};
 type TableFn = fn(&Args) -> Result<()>;
 
 /// The tables `bench` knows, in the order `bench` with no argument prints them.
-const TABLES: &[(&str, TableFn)] = &[("gemm", gemm::run)];
+const TABLES: &[(&str, TableFn)] = &[
+    ("gemm", gemm::run),
+    ("gemm-crossover", gemm::crossover),
+    ("pool", pool::run),
+];
 
 fn command() -> Command {
     let names: Vec<&str> = TABLES.iter().map(|(name, _)| *name).collect();
