@@ -11,7 +11,8 @@
 //! - [`power_iteration_deflated`]: the top `k` eigenpairs of a *symmetric* matrix, one after another:
 //!   once `(λ₁, v₁)` is found, Hotelling's deflation `A ← A − λ₁·v₁·v₁ᵀ` moves λ₁ to 0 and leaves every
 //!   other eigenpair alone (the eigenvectors of a symmetric matrix are orthogonal), so the next power
-//!   iteration finds the next one. Errors from each pair carry into the next: fine for a few pairs.
+//!   iteration finds the next one (started orthogonal to the pairs already found, whose directions
+//!   now have eigenvalue 0). Errors from each pair carry into the next: fine for a few pairs.
 //! - [`jacobi_eigen`]: *all* eigenpairs of a symmetric matrix. Each Jacobi rotation (a rotation in the
 //!   (p, q) plane) zeroes one off-diagonal pair `a_pq = a_qp`; sweeping over all pairs again and again
 //!   drives the whole off-diagonal to zero (quadratically, once it is small). What is left on the
@@ -127,17 +128,45 @@ fn fix_sign(v: &mut [f64]) {
     }
 }
 
-/// The power method on an f32 matrix `a` (`n × n`), with residuals measured against `scale`.
+/// A random unit vector orthogonal to every vector in `found` (unit vectors, mutually orthogonal).
+///
+/// Deflation needs this: the deflated matrix has eigenvalue 0 along every eigenvector found so far, so
+/// a start vector lying in their span would "converge" at once to λ = 0. Removing their components
+/// from the start makes the next power iteration look only where the remaining eigenvectors are.
+fn random_start(n: usize, found: &[EigenPair], rng: &mut Rng) -> Vec<f64> {
+    loop {
+        let mut v: Vec<f64> = (0..n).map(|_| f64::from(rng.normal(0.0, 1.0))).collect();
+        let drawn = norm_f64(&v);
+        for pair in found {
+            let projection: f64 = v
+                .iter()
+                .zip(&pair.vector)
+                .map(|(x, &q)| x * f64::from(q))
+                .sum();
+            v.iter_mut()
+                .zip(&pair.vector)
+                .for_each(|(x, &q)| *x -= projection * f64::from(q));
+        }
+        let length = norm_f64(&v);
+        // Keep it unless almost all of it lay in the span of `found` (then draw again). When every
+        // direction is found (found.len() == n), any vector will do: the matrix is ~0 by then.
+        if length > 1e-3 * drawn || found.len() >= n || n == 0 {
+            let length = if length > 0.0 { length } else { 1.0 };
+            v.iter_mut().for_each(|x| *x /= length);
+            return v;
+        }
+    }
+}
+
+/// The power method on an f32 matrix `a` (`n × n`) from the start vector `v` (unit length), with
+/// residuals measured against `scale`.
 fn power_iteration_scaled(
     a: &[f32],
     n: usize,
     settings: &PowerIteration,
     scale: f64,
+    mut v: Vec<f64>,
 ) -> Result<EigenPair> {
-    let mut rng = Rng::new(settings.seed);
-    let mut v: Vec<f64> = (0..n).map(|_| f64::from(rng.normal(0.0, 1.0))).collect();
-    let length = norm_f64(&v);
-    v.iter_mut().for_each(|x| *x /= length);
     let allowed = f64::from(settings.tolerance) * scale;
     let mut residual = f64::INFINITY;
     for iteration in 1..=settings.max_iterations {
@@ -178,13 +207,16 @@ fn power_iteration_scaled(
 pub fn power_iteration(a: &Tensor, settings: &PowerIteration) -> Result<EigenPair> {
     let n = square_size(a, "power_iteration");
     check_finite(a, "power_iteration")?;
-    power_iteration_scaled(a.data(), n, settings, f64::from(a.norm()))
+    let start = random_start(n, &[], &mut Rng::new(settings.seed));
+    power_iteration_scaled(a.data(), n, settings, f64::from(a.norm()), start)
 }
 
 /// The `k` eigenpairs of the symmetric matrix `a` with the largest |λ|, in that order, by power
 /// iteration and Hotelling's deflation `A ← A − λ·v·vᵀ` (see the module docs).
 ///
-/// Each residual `‖A·v − λ·v‖` is measured against the *original* `a` scale. Errors if `a` is not
+/// Each power iteration starts from a random vector with the eigenvectors found so far projected out
+/// (see the module docs), and its residual `‖A·v − λ·v‖` is measured against the *original* `a`'s
+/// scale. Errors if `a` is not
 /// symmetric or not finite, or a power iteration does not converge (two remaining eigenvalues of equal
 /// magnitude). Panics if `a` is not square or `k > n`.
 pub fn power_iteration_deflated(
@@ -202,8 +234,10 @@ pub fn power_iteration_deflated(
     let scale = f64::from(a.norm());
     let mut deflated = a.data().to_vec();
     let mut pairs = Vec::with_capacity(k);
+    let mut rng = Rng::new(settings.seed);
     for _ in 0..k {
-        let pair = power_iteration_scaled(&deflated, n, settings, scale)?;
+        let start = random_start(n, &pairs, &mut rng);
+        let pair = power_iteration_scaled(&deflated, n, settings, scale, start)?;
         // A ← A − λ·v·vᵀ: the found direction now has eigenvalue 0; the others are untouched.
         for (i, row) in deflated.chunks_exact_mut(n).enumerate() {
             let factor = pair.value * pair.vector[i];
@@ -362,6 +396,24 @@ mod tests {
         assert!((top.value - 3.0).abs() < 1e-5, "{top:?}");
         let h = std::f32::consts::FRAC_1_SQRT_2;
         assert!((top.vector[0] - h).abs() < 1e-5 && (top.vector[1] - h).abs() < 1e-5);
+    }
+
+    #[test]
+    fn deflation_does_not_stop_at_a_found_direction() {
+        // Start vector of seed 0 made the first eigenvector, on purpose: the second run must still
+        // find λ₂ instead of the 0 that deflation left along that direction.
+        let mut rng = Rng::new(0);
+        let start: Vec<f32> = (0..2).map(|_| rng.normal(0.0, 1.0)).collect();
+        let q1 = crate::linalg::vector::normalized(&start).unwrap();
+        let q2 = [-q1[1], q1[0]];
+        let (l1, l2) = (-10.0f32, -6.0f32);
+        let a = Tensor::from_fn(&[2, 2], |i| {
+            let (r, c) = (i / 2, i % 2);
+            l1 * q1[r] * q1[c] + l2 * q2[r] * q2[c]
+        });
+        let pairs = power_iteration_deflated(&a, 2, &PowerIteration::default()).unwrap();
+        assert!((pairs[0].value - l1).abs() < 1e-4, "{pairs:?}");
+        assert!((pairs[1].value - l2).abs() < 1e-4, "{pairs:?}");
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //!
 //! Vectors of different lengths are a programming error: every function panics with a message naming
 //! both lengths and the operation. What this leaves out: complex numbers, sparse vectors, SIMD (the
-//! matrix-sized work goes through [`super::gemm`]).
+//! matrix-sized work goes through [`mod@super::gemm`]).
 
 /// Panics unless `a` and `b` have the same length, naming the operation and both lengths.
 fn assert_same_len(a: &[f32], b: &[f32], operation: &str) {
