@@ -8,7 +8,7 @@
 //! - two generated 2-D toy sets (concentric circles, two spirals; [`dlfs::data::toy`]) whose classes
 //!   no straight line separates;
 //! - a linear classifier (softmax regression) on the raw coordinates, which can only draw a straight
-//!   boundary and so stays near chance (50 %);
+//!   boundary and so stays at chance (50 %) on the circles and only a little above it on the spirals;
 //! - a network with one hidden layer of tanh units, written out here by hand — forward pass, loss,
 //!   and the backward pass formula by formula — which learns curved features of its own and
 //!   separates the classes;

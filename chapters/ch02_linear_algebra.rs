@@ -267,8 +267,9 @@ fn section_eigen() -> Result<()> {
     print!("{}", table.render());
     println!(
         "Power iteration finds the largest |λ| first; deflation (A ← A − λ·v·vᵀ) then exposes the\n\
-         next. Its iteration counts grow as neighbouring eigenvalues get closer (error ~ |λ₂/λ₁|ᵗ).\n\
-         Jacobi needed {} sweeps of plane rotations for all four at once.\n",
+         next. Each run's error shrinks like |λⱼ₊₁/λⱼ|ᵗ, so a smaller gap costs more iterations, and\n\
+         each deflation passes its small error on to the next pair (the residuals grow down the\n\
+         table). Jacobi found all four at once, to f32 rounding, in {} sweeps of plane rotations.\n",
         jacobi.sweeps
     );
 
