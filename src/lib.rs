@@ -13,6 +13,7 @@
 //! | [`check`] | tests | gradient checks and tolerant comparisons used by tests and exercises |
 //! | [`nn`] | 6–9 | the `Layer` trait, parameters, `Sequential` and the layers |
 //! | [`linalg`] | 2 | vectors, reference matmul, the fast GEMM, eigen, solve, PCA |
+//! | [`data`] | 1, 12–14 | datasets: generated toy sets, readers, batching |
 //! | [`tensor`] | all | `Tensor`: a shape and a row-major `Vec<f32>` |
 //! | [`cli`] | all | the tiny command-line parser |
 //! | [`report`] | all | progress bars, terminal charts, SVG plots, PNG images, tables |
@@ -31,6 +32,7 @@
 pub mod app;
 pub mod check;
 pub mod cli;
+pub mod data;
 pub mod error;
 pub mod linalg;
 pub mod nn;

@@ -10,6 +10,12 @@ use std::time::Instant;
 
 // The chapter files, included as modules (their `fn main` is unused here). One line pair per chapter:
 // #[allow(dead_code)] #[path = "../chapters/chNN_name.rs"] mod chNN_name;
+#[allow(dead_code)]
+#[path = "../chapters/ch01_introduction.rs"]
+mod ch01_introduction;
+#[allow(dead_code)]
+#[path = "../chapters/ch02_linear_algebra.rs"]
+mod ch02_linear_algebra;
 
 /// One chapter of the book: its binary name, the tutorial's section title, its flags and its body.
 struct Chapter {
@@ -20,7 +26,20 @@ struct Chapter {
 }
 
 /// The book, in reading order.
-const CHAPTERS: &[Chapter] = &[];
+const CHAPTERS: &[Chapter] = &[
+    Chapter {
+        name: "ch01_introduction",
+        title: "深度学习简介 — what deep learning is",
+        command: ch01_introduction::command,
+        run: ch01_introduction::run,
+    },
+    Chapter {
+        name: "ch02_linear_algebra",
+        title: "线性代数基础 — linear algebra",
+        command: ch02_linear_algebra::command,
+        run: ch02_linear_algebra::run,
+    },
+];
 
 fn tour_command() -> Command {
     Command::new(
