@@ -17,6 +17,7 @@
 //! | [`cli`] | all | the tiny command-line parser |
 //! | [`report`] | all | progress bars, terminal charts, SVG plots, PNG images, tables |
 //! | [`probability`] | 4 | the seeded `Rng`, samplers, statistics |
+//! | [`calculus`] | 3 | symbolic `Expr` (differentiate, simplify, print), numeric derivatives, scalar autodiff, gradient descent |
 //! | [`parallel`] | all | the thread pool |
 //! | [`error`] | all | `Error` and `Result` for everything a user can get wrong |
 //!
@@ -29,6 +30,7 @@
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod calculus;
 pub mod check;
 pub mod cli;
 pub mod error;
