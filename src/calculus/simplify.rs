@@ -95,7 +95,7 @@ impl Product {
         let mut kept = Vec::with_capacity(self.factors.len());
         for factor in self.factors {
             match (factor.base.as_constant(), factor.exponent.as_constant()) {
-                (_, Some(n)) if n == 0.0 => {}
+                (_, Some(0.0)) => {}
                 (Some(c), Some(n)) if is_integer(n) => self.coefficient *= power(c, n),
                 _ => kept.push(factor),
             }
