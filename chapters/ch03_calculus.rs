@@ -80,7 +80,8 @@ fn derivatives_like_the_tutorial() -> Result<()> {
     println!("    x = symbols('x'); f = x**2; print(diff(f, x))            # 输出 2*x");
     println!("    g = x**2 + y**2; print(diff(g, x)); print(diff(g, y))   # 输出 2*x, 2*y");
     println!("dlfs (Rust):");
-    println!("    let f = x.pow(2); f.derivative(\"x\")");
+    println!("    let (x, y) = (Expr::var(\"x\"), Expr::var(\"y\"));");
+    println!("    let f = x.clone().pow(2); println!(\"{{}}\", f.derivative(\"x\"));");
     println!("    let g = x.pow(2) + y.pow(2); g.derivative(\"x\"), g.derivative(\"y\")\n");
 
     let f = x().pow(2);
@@ -367,7 +368,7 @@ fn chain_rule_three_ways() -> Result<()> {
     }
     println!(
         "Symbolic and automatic agree to rounding (~1e-16): both apply the chain rule exactly, one to a\n\
-         formula, the other to numbers. The numeric estimate is off by its truncation error (~1e-11)."
+         formula, the other to numbers. The numeric estimate is off by its truncation and rounding errors (~1e-10)."
     );
     Ok(())
 }
@@ -405,6 +406,12 @@ fn neuron_loss(graph: &mut Graph, params: &[Value]) -> (Value, Vec<Value>) {
         outputs.push(prediction);
     }
     (graph.sum(&squared_errors), outputs)
+}
+
+/// Numbers as `a, b, c` with 6 decimals.
+fn list(values: &[f64]) -> String {
+    let texts: Vec<String> = values.iter().map(|v| format!("{v:.6}")).collect();
+    texts.join(", ")
 }
 
 /// The loss as a plain function of the parameters (for the numeric gradient check).
@@ -461,16 +468,10 @@ fn autodiff_and_a_neuron(steps: usize, seed: u64, out: &Path) -> Result<()> {
         .map(|(&a, &n)| (a - n).abs() / a.abs().max(n.abs()).max(1e-8))
         .fold(0.0, f64::max);
     println!(
-        "gradient check at the start: autodiff {:?}\n                              numeric  {:?}\n  \
+        "gradient check at the start: autodiff ({})\n                              numeric  ({})\n  \
          worst relative difference {worst:.1e}",
-        automatic
-            .iter()
-            .map(|g| format!("{g:.6}"))
-            .collect::<Vec<_>>(),
-        numeric
-            .iter()
-            .map(|g| format!("{g:.6}"))
-            .collect::<Vec<_>>()
+        list(&automatic),
+        list(&numeric)
     );
     if worst > 1e-6 {
         return Err(Error::data(format!(
