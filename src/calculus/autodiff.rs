@@ -107,8 +107,8 @@ impl Graph {
         Graph { nodes: Vec::new() }
     }
 
-    /// Removes every node but keeps the memory, so a training loop can rebuild the graph each step
-    /// without allocating. Every [`Value`] handed out before is invalid afterwards.
+    /// Removes every node but keeps their memory, so a training loop can rebuild the graph each
+    /// step without reallocating it. Every [`Value`] handed out before is invalid afterwards.
     pub fn clear(&mut self) {
         self.nodes.clear();
     }
@@ -342,7 +342,9 @@ impl Graph {
     /// gradient (as PyTorch accumulates into `.grad`; call [`Graph::zero_grad`] to start over).
     ///
     /// The sweep works on a fresh set of adjoints and adds them to the stored gradients at the end,
-    /// so two calls give exactly twice the gradients, intermediate nodes included.
+    /// so two calls give exactly twice the gradients, intermediate nodes included. (It allocates its
+    /// small scratch vectors — the order, the adjoints — per call: this engine is for learning and
+    /// checking, not for speed.)
     pub fn backward(&mut self, output: Value) {
         let order = self.topological_order(output);
         // adjoint[i] = ∂output/∂node i, filled in reverse topological order.
