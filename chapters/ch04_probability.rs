@@ -457,8 +457,8 @@ fn why_it_matters(rng: &mut Rng, quick: bool) {
 
     let (width, batch, depth) = (128, if quick { 64 } else { 256 }, 20);
     println!(
-        "\nThrough {depth} ReLU layers of width {width} ({batch} random inputs), the standard deviation of\n\
-         the activations:\n"
+        "\nThrough {depth} ReLU layers of width {width} ({batch} random inputs), the root mean square\n\
+         √E[x²] of the activations (the quantity He initialisation preserves; 1 for the inputs):\n"
     );
     let inits = [
         ("Var[w] = 1", 1.0),
@@ -466,22 +466,23 @@ fn why_it_matters(rng: &mut Rng, quick: bool) {
         ("He: Var[w] = 2/n", 2.0 / width as f64),
     ];
     let mut table = Table::new(&["layer", inits[0].0, inits[1].0, inits[2].0]);
-    let stds: Vec<Vec<f64>> = inits
+    let rms: Vec<Vec<f64>> = inits
         .iter()
-        .map(|&(_, var)| relu_stack_stds(rng, width, batch, depth, var))
+        .map(|&(_, var)| relu_stack_rms(rng, width, batch, depth, var))
         .collect();
     for layer in [1, 2, 5, 10, 20] {
         table.row(&[
             layer.to_string(),
-            format!("{:.3e}", stds[0][layer - 1]),
-            format!("{:.3e}", stds[1][layer - 1]),
-            format!("{:.3e}", stds[2][layer - 1]),
+            format!("{:.3e}", rms[0][layer - 1]),
+            format!("{:.3e}", rms[1][layer - 1]),
+            format!("{:.3e}", rms[2][layer - 1]),
         ]);
     }
     print!("{table}");
     println!(
-        "Var[w] = 1 explodes (×√(n/2) ≈ 8 per layer), 1/n vanishes (×1/√2 per layer), He's 2/n keeps\n\
-         the scale — which is why chapter 6's layers initialise with He or Xavier scaling."
+        "Var[w] = 1 explodes (×√(n/2) = 8 per layer), 1/n vanishes (×1/√2 per layer), He's 2/n keeps\n\
+         it of order 1 (it only preserves E[x²] on average, so one network's value wanders by tens of\n\
+         percent) — which is why chapter 6's layers initialise with He or Xavier scaling."
     );
 
     println!(
@@ -519,8 +520,9 @@ fn why_it_matters(rng: &mut Rng, quick: bool) {
 }
 
 /// Pushes `batch` standard-normal inputs of size `width` through `depth` layers z = x·W, x = relu(z),
-/// with W ~ N(0, weight_variance), and returns the standard deviation of the activations after each.
-fn relu_stack_stds(
+/// with W ~ N(0, weight_variance), and returns the root mean square √mean(x²) of the activations
+/// after each layer.
+fn relu_stack_rms(
     rng: &mut Rng,
     width: usize,
     batch: usize,
@@ -532,7 +534,7 @@ fn relu_stack_stds(
         .map(|_| Normal::standard().sample(rng) as f32)
         .collect();
     let mut z = vec![0.0f32; batch * width];
-    let mut stds = Vec::with_capacity(depth);
+    let mut rms = Vec::with_capacity(depth);
     for _ in 0..depth {
         let weights: Vec<f32> = (0..width * width)
             .map(|_| init.sample(rng) as f32)
@@ -542,10 +544,10 @@ fn relu_stack_stds(
         for (xi, &zi) in x.iter_mut().zip(&z) {
             *xi = zi.max(0.0);
         }
-        let values: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
-        stds.push(stats::std_dev(&values));
+        let mean_square = x.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / x.len() as f64;
+        rms.push(mean_square.sqrt());
     }
-    stds
+    rms
 }
 
 fn main() {
