@@ -18,6 +18,7 @@
 //! | [`cli`] | all | the tiny command-line parser |
 //! | [`report`] | all | progress bars, terminal charts, SVG plots, PNG images, tables |
 //! | [`probability`] | 4 | the seeded `Rng`, samplers, statistics |
+//! | [`calculus`] | 3 | symbolic `Expr` (differentiate, simplify, print), numeric derivatives, scalar autodiff, gradient descent |
 //! | [`parallel`] | all | the thread pool |
 //! | [`error`] | all | `Error` and `Result` for everything a user can get wrong |
 //!
@@ -30,6 +31,7 @@
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod calculus;
 pub mod check;
 pub mod cli;
 pub mod data;

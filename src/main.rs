@@ -16,6 +16,12 @@ mod ch01_introduction;
 #[allow(dead_code)]
 #[path = "../chapters/ch02_linear_algebra.rs"]
 mod ch02_linear_algebra;
+#[allow(dead_code)]
+#[path = "../chapters/ch03_calculus.rs"]
+mod ch03_calculus;
+#[allow(dead_code)]
+#[path = "../chapters/ch04_probability.rs"]
+mod ch04_probability;
 
 /// One chapter of the book: its binary name, the tutorial's section title, its flags and its body.
 struct Chapter {
@@ -38,6 +44,18 @@ const CHAPTERS: &[Chapter] = &[
         title: "线性代数基础 — linear algebra",
         command: ch02_linear_algebra::command,
         run: ch02_linear_algebra::run,
+    },
+    Chapter {
+        name: "ch03_calculus",
+        title: "微积分基础 — calculus",
+        command: ch03_calculus::command,
+        run: ch03_calculus::run,
+    },
+    Chapter {
+        name: "ch04_probability",
+        title: "概率论基础 — probability",
+        command: ch04_probability::command,
+        run: ch04_probability::run,
     },
 ];
 
