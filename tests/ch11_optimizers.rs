@@ -4,7 +4,10 @@
 use dlfs::Tensor;
 use dlfs::check::{Tolerance, assert_close};
 use dlfs::nn::{Layer, Mode, Param};
-use dlfs::optim::{Adam, AdamW, Optimizer, Sgd};
+use dlfs::optim::{
+    Adagrad, Adam, AdamW, CosineAnnealingLr, ExponentialLr, LinearWarmup, LrSchedule, Optimizer,
+    RmsProp, Sgd, StepLr, WarmupThen, clip_grad_norm, clip_grad_value,
+};
 
 /// A "model" with two parameters and no computation: the test writes the gradients itself.
 /// `a` gets a different gradient every step; `b`'s gradient is always zero (a parameter that
@@ -205,6 +208,204 @@ fn adam_and_adamw_match_their_rules_for_three_steps() {
     let plain = by_hand(adam_rule(0.01, 0.01, 0.0, false));
     let ams = by_hand(adam_rule(0.01, 0.01, 0.0, true));
     assert_ne!(plain[2], ams[2]);
+}
+
+#[derive(Clone, Default)]
+struct RmsState {
+    v: f64,
+    average: f64,
+    b: f64,
+}
+
+/// RMSprop as documented: g ← g + λθ; v ← αv + (1 − α)g²; d = √(v − ḡ²) + ε (centered) or √v + ε;
+/// b ← μb + g/d, θ ← θ − γb (momentum) or θ ← θ − γg/d.
+fn rmsprop_rule(
+    lr: f64,
+    wd: f64,
+    mu: f64,
+    centered: bool,
+) -> impl FnMut(usize, f64, f64, &mut RmsState) -> f64 {
+    let (alpha, eps) = (0.99f64, 1e-8f64);
+    move |_t, theta, g, s| {
+        let g = g + wd * theta;
+        s.v = alpha * s.v + (1.0 - alpha) * g * g;
+        let d = if centered {
+            s.average = alpha * s.average + (1.0 - alpha) * g;
+            (s.v - s.average * s.average).sqrt() + eps
+        } else {
+            s.v.sqrt() + eps
+        };
+        if mu > 0.0 {
+            s.b = mu * s.b + g / d;
+            theta - lr * s.b
+        } else {
+            theta - lr * g / d
+        }
+    }
+}
+
+#[test]
+fn rmsprop_matches_its_rule_for_three_steps() {
+    let got = run(&mut RmsProp::new(0.01));
+    assert_matches(
+        "RMSprop",
+        &got,
+        &by_hand(rmsprop_rule(0.01, 0.0, 0.0, false)),
+    );
+    let got = run(&mut RmsProp::new(0.01)
+        .momentum(0.9)
+        .centered()
+        .weight_decay(0.01));
+    assert_matches(
+        "RMSprop centered+momentum+decay",
+        &got,
+        &by_hand(rmsprop_rule(0.01, 0.01, 0.9, true)),
+    );
+}
+
+/// Adagrad as documented: γ̃ = γ/(1 + (t − 1)η); g ← g + λθ; s ← s + g²; θ ← θ − γ̃g/(√s + ε).
+fn adagrad_rule(
+    lr: f64,
+    lr_decay: f64,
+    wd: f64,
+    s0: f64,
+) -> impl FnMut(usize, f64, f64, &mut Option<f64>) -> f64 {
+    move |t, theta, g, sum| {
+        let decayed = lr / (1.0 + (t - 1) as f64 * lr_decay);
+        let g = g + wd * theta;
+        let s = sum.get_or_insert(s0);
+        *s += g * g;
+        theta - decayed * g / (s.sqrt() + 1e-10)
+    }
+}
+
+#[test]
+fn adagrad_matches_its_rule_for_three_steps() {
+    let got = run(&mut Adagrad::new(0.1));
+    assert_matches("Adagrad", &got, &by_hand(adagrad_rule(0.1, 0.0, 0.0, 0.0)));
+    let got = run(&mut Adagrad::new(0.1)
+        .lr_decay(0.5)
+        .weight_decay(0.01)
+        .initial_accumulator_value(0.1));
+    assert_matches(
+        "Adagrad decay+weight decay+s0",
+        &got,
+        &by_hand(adagrad_rule(0.1, 0.5, 0.01, 0.1)),
+    );
+}
+
+#[test]
+fn schedules_give_their_documented_values() {
+    let values = |s: &dyn LrSchedule, base: f32, n: usize| -> Vec<f32> {
+        (0..n).map(|t| s.learning_rate(base, t)).collect()
+    };
+    let close = |got: Vec<f32>, expected: &[f32], name: &str| {
+        assert_close(
+            name,
+            &[expected.len()],
+            &got,
+            expected,
+            Tolerance::new(1e-7, 1e-6),
+        );
+    };
+    close(
+        values(
+            &StepLr {
+                step_size: 2,
+                gamma: 0.5,
+            },
+            1.0,
+            6,
+        ),
+        &[1.0, 1.0, 0.5, 0.5, 0.25, 0.25],
+        "StepLR",
+    );
+    close(
+        values(&ExponentialLr { gamma: 0.9 }, 0.1, 3),
+        &[0.1, 0.09, 0.081],
+        "ExponentialLR",
+    );
+    // (1 + cos(π/4))/2 = 0.853553…, (1 + cos(3π/4))/2 = 0.146446…
+    close(
+        values(
+            &CosineAnnealingLr {
+                t_max: 4,
+                eta_min: 0.0,
+            },
+            1.0,
+            5,
+        ),
+        &[1.0, 0.853_553_4, 0.5, 0.146_446_6, 0.0],
+        "CosineAnnealingLR",
+    );
+    close(
+        values(
+            &CosineAnnealingLr {
+                t_max: 2,
+                eta_min: 0.1,
+            },
+            1.0,
+            3,
+        ),
+        &[1.0, 0.55, 0.1],
+        "CosineAnnealingLR with eta_min",
+    );
+    close(
+        values(
+            &LinearWarmup {
+                start_factor: 0.25,
+                warmup_steps: 3,
+            },
+            1.0,
+            5,
+        ),
+        &[0.25, 0.5, 0.75, 1.0, 1.0],
+        "LinearLR warm-up",
+    );
+    let warmup_cosine = WarmupThen {
+        warmup: LinearWarmup {
+            start_factor: 0.5,
+            warmup_steps: 2,
+        },
+        then: Box::new(CosineAnnealingLr {
+            t_max: 2,
+            eta_min: 0.0,
+        }),
+    };
+    close(
+        values(&warmup_cosine, 1.0, 5),
+        &[0.5, 0.75, 1.0, 0.5, 0.0],
+        "warm-up then cosine",
+    );
+
+    let mut sgd = Sgd::new(1.0);
+    StepLr {
+        step_size: 1,
+        gamma: 0.1,
+    }
+    .apply(&mut sgd, 1.0, 2);
+    assert!((sgd.learning_rate() - 0.01).abs() < 1e-9);
+}
+
+#[test]
+fn clipping_by_global_norm_keeps_the_direction() {
+    let mut m = model();
+    m.a.grad.data_mut().copy_from_slice(&[3.0, 0.0, 0.0]);
+    m.b.grad.data_mut().copy_from_slice(&[0.0, 4.0]);
+    // Below the limit: nothing changes, the norm is reported.
+    assert_eq!(clip_grad_norm(&mut m, 10.0), 5.0);
+    assert_eq!(m.b.grad.data(), &[0.0, 4.0]);
+    // Above: scaled by max_norm / (norm + 10⁻⁶), across both parameters together.
+    assert_eq!(clip_grad_norm(&mut m, 1.0), 5.0);
+    let c = (1.0 / (5.0 + 1e-6)) as f32;
+    assert_eq!(m.a.grad.data(), &[3.0 * c, 0.0, 0.0]);
+    assert_eq!(m.b.grad.data(), &[0.0, 4.0 * c]);
+    let mut norm = 0.0f32;
+    m.visit_params(&mut |_, p| norm += p.grad.data().iter().map(|g| g * g).sum::<f32>());
+    assert!((norm.sqrt() - 1.0).abs() < 1e-6);
+
+    clip_grad_value(&mut m, 0.5);
+    assert_eq!(m.b.grad.data(), &[0.0, 0.5]);
 }
 
 #[test]

@@ -7,6 +7,15 @@
 //! same trajectory here (up to f32 rounding). The step counter `t` (used by Adam's bias correction)
 //! advances once per call to [`Optimizer::step`], not once per parameter.
 //!
+//! | file | optimizer (PyTorch) |
+//! |---|---|
+//! | `sgd.rs` | [`Sgd`]: momentum, dampening, Nesterov, weight decay (`SGD`) |
+//! | `adam.rs` | [`Adam`] with AMSGrad (`Adam`), [`AdamW`] (`AdamW`) |
+//! | `rmsprop.rs` | [`RmsProp`] (`RMSprop`) |
+//! | `adagrad.rs` | [`Adagrad`] (`Adagrad`) |
+//! | `schedule.rs` | learning-rate schedules: step, exponential, cosine, linear warm-up |
+//! | `clip.rs` | [`clip_grad_norm`], [`clip_grad_value`] |
+//!
 //! A training step is:
 //! ```text
 //! zero_grad(model)                      // gradients accumulate, so clear them first
@@ -27,10 +36,20 @@
 //! What it leaves out: parameter groups (per-layer learning rates), `maximize`, `foreach`/fused
 //! kernels, sparse gradients, LBFGS.
 
+mod adagrad;
 mod adam;
+mod clip;
+mod rmsprop;
+pub mod schedule;
 mod sgd;
 
+pub use adagrad::Adagrad;
 pub use adam::{Adam, AdamW, Moments};
+pub use clip::{clip_grad_norm, clip_grad_value};
+pub use rmsprop::{RmsProp, RmsState};
+pub use schedule::{
+    CosineAnnealingLr, ExponentialLr, LinearWarmup, LrSchedule, StepLr, WarmupThen,
+};
 pub use sgd::Sgd;
 
 use crate::nn::{Layer, Param};
