@@ -11,6 +11,7 @@
 //! |---|---|---|
 //! | [`app`] | all | what every binary does around its chapter: flags, banner, exit codes |
 //! | [`check`] | tests | gradient checks and tolerant comparisons used by tests and exercises |
+//! | [`train`] | 5, 7, 12–14 | `fit`/`evaluate`/`predict` over shuffled mini-batches, `History`, metrics |
 //! | [`optim`] | 11 | optimizers (SGD, Adam, …) that update parameters from their gradients |
 //! | [`nn`] | 6–9 | the `Layer` trait, parameters, `Sequential` and the layers |
 //! | [`loss`] | 10 | losses returning value and gradient: MSE, cross-entropy, BCE, Huber; stable softmax |
@@ -42,6 +43,7 @@ pub mod parallel;
 pub mod probability;
 pub mod report;
 pub mod tensor;
+pub mod train;
 
 pub use error::{Error, Result};
 pub use tensor::Tensor;
