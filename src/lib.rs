@@ -10,13 +10,19 @@
 //! | module | chapter | what it is |
 //! |---|---|---|
 //! | [`app`] | all | what every binary does around its chapter: flags, banner, exit codes |
+//! | [`checkpoint`] | 12–14 | save/load parameters as safetensors (PyTorch-compatible), validated |
 //! | [`check`] | tests | gradient checks and tolerant comparisons used by tests and exercises |
+//! | [`train`] | 5, 7, 12–14 | `fit`/`evaluate`/`predict` over shuffled mini-batches, `History`, metrics |
+//! | [`optim`] | 11 | optimizers (SGD, Adam, …) that update parameters from their gradients |
 //! | [`nn`] | 6–9 | the `Layer` trait, parameters, `Sequential` and the layers |
+//! | [`loss`] | 10 | losses returning value and gradient: MSE, cross-entropy, BCE, Huber; stable softmax |
 //! | [`linalg`] | 2 | vectors, reference matmul, the fast GEMM, eigen, solve, PCA |
+//! | [`data`] | 1, 12–14 | datasets: generated toy sets, readers, batching |
 //! | [`tensor`] | all | `Tensor`: a shape and a row-major `Vec<f32>` |
 //! | [`cli`] | all | the tiny command-line parser |
 //! | [`report`] | all | progress bars, terminal charts, SVG plots, PNG images, tables |
 //! | [`probability`] | 4 | the seeded `Rng`, samplers, statistics |
+//! | [`calculus`] | 3 | symbolic `Expr` (differentiate, simplify, print), numeric derivatives, scalar autodiff, gradient descent |
 //! | [`parallel`] | all | the thread pool |
 //! | [`error`] | all | `Error` and `Result` for everything a user can get wrong |
 //!
@@ -29,15 +35,21 @@
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod calculus;
 pub mod check;
+pub mod checkpoint;
 pub mod cli;
+pub mod data;
 pub mod error;
 pub mod linalg;
+pub mod loss;
 pub mod nn;
+pub mod optim;
 pub mod parallel;
 pub mod probability;
 pub mod report;
 pub mod tensor;
+pub mod train;
 
 pub use error::{Error, Result};
 pub use tensor::Tensor;

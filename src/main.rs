@@ -10,6 +10,18 @@ use std::time::Instant;
 
 // The chapter files, included as modules (their `fn main` is unused here). One line pair per chapter:
 // #[allow(dead_code)] #[path = "../chapters/chNN_name.rs"] mod chNN_name;
+#[allow(dead_code)]
+#[path = "../chapters/ch01_introduction.rs"]
+mod ch01_introduction;
+#[allow(dead_code)]
+#[path = "../chapters/ch02_linear_algebra.rs"]
+mod ch02_linear_algebra;
+#[allow(dead_code)]
+#[path = "../chapters/ch03_calculus.rs"]
+mod ch03_calculus;
+#[allow(dead_code)]
+#[path = "../chapters/ch04_probability.rs"]
+mod ch04_probability;
 
 /// One chapter of the book: its binary name, the tutorial's section title, its flags and its body.
 struct Chapter {
@@ -20,7 +32,32 @@ struct Chapter {
 }
 
 /// The book, in reading order.
-const CHAPTERS: &[Chapter] = &[];
+const CHAPTERS: &[Chapter] = &[
+    Chapter {
+        name: "ch01_introduction",
+        title: "深度学习简介 — what deep learning is",
+        command: ch01_introduction::command,
+        run: ch01_introduction::run,
+    },
+    Chapter {
+        name: "ch02_linear_algebra",
+        title: "线性代数基础 — linear algebra",
+        command: ch02_linear_algebra::command,
+        run: ch02_linear_algebra::run,
+    },
+    Chapter {
+        name: "ch03_calculus",
+        title: "微积分基础 — calculus",
+        command: ch03_calculus::command,
+        run: ch03_calculus::run,
+    },
+    Chapter {
+        name: "ch04_probability",
+        title: "概率论基础 — probability",
+        command: ch04_probability::command,
+        run: ch04_probability::run,
+    },
+];
 
 fn tour_command() -> Command {
     Command::new(

@@ -1,0 +1,6 @@
+//! Datasets: readers for the real ones, generators for synthetic ones, and batching.
+//!
+//! - [`mod@toy`]: small generated 2-D classification sets (concentric circles, two spirals) on which a
+//!   linear model fails and a network with a hidden layer succeeds (chapter 1).
+
+pub mod toy;
