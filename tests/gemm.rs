@@ -149,7 +149,15 @@ fn check_case(case: &Case, kernel: Kernel) {
         // β = 0 must ignore C entirely, as BLAS does.
         for i in 0..m {
             for j in 0..n {
-                c0.set(i, j, if (i + j) % 2 == 0 { f32::NAN } else { f32::INFINITY });
+                c0.set(
+                    i,
+                    j,
+                    if (i + j) % 2 == 0 {
+                        f32::NAN
+                    } else {
+                        f32::INFINITY
+                    },
+                );
             }
         }
     }
@@ -182,7 +190,15 @@ fn check_case(case: &Case, kernel: Kernel) {
             data: c0.data.clone(),
             ..c0
         };
-        gemm_with(kernel, threads, alpha, a.view(), b.view(), beta, c.view_mut());
+        gemm_with(
+            kernel,
+            threads,
+            alpha,
+            a.view(),
+            b.view(),
+            beta,
+            c.view_mut(),
+        );
         for i in 0..m {
             for j in 0..n {
                 let got = c.at(i, j);
@@ -225,7 +241,9 @@ fn check_case(case: &Case, kernel: Kernel) {
 
 /// Sizes that stress the edges: 1, small primes, and multiples of every kernel's tile ± 1.
 fn awkward_size() -> impl Strategy<Value = usize> {
-    let mut special = vec![1usize, 2, 3, 5, 7, 11, 13, 17, 31, 37, 61, 97, 127, 251, 257, 293];
+    let mut special = vec![
+        1usize, 2, 3, 5, 7, 11, 13, 17, 31, 37, 61, 97, 127, 251, 257, 293,
+    ];
     for kernel in Kernel::ALL {
         let (mr, nr) = kernel.tile();
         for tile in [mr, nr, 2 * mr, 2 * nr, 4 * nr] {
@@ -453,7 +471,16 @@ fn kernels_can_be_chosen_and_unsupported_ones_are_refused() {
 /// cannot run here (a cross-compiled test run under an emulator cannot start another binary).
 fn bench_with_kernel_variable(value: &str) -> Option<std::process::Output> {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_bench"))
-        .args(["gemm", "--size", "64", "--threads", "1", "--runs", "1", "--json"])
+        .args([
+            "gemm",
+            "--size",
+            "64",
+            "--threads",
+            "1",
+            "--runs",
+            "1",
+            "--json",
+        ])
         .env("DLFS_GEMM_KERNEL", value)
         .output()
         .ok()?;

@@ -52,7 +52,11 @@ fn gflops_samples(flops: f64, runs: usize, mut f: impl FnMut()) -> (f64, f64, f6
         })
         .collect();
     samples.sort_by(f64::total_cmp);
-    (samples[0], samples[samples.len() / 2], samples[samples.len() - 1])
+    (
+        samples[0],
+        samples[samples.len() / 2],
+        samples[samples.len() - 1],
+    )
 }
 
 /// GFLOPS (min, median, max) of one M×K×N product `C = A·B` through `gemm_nn`.

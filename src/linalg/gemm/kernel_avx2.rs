@@ -190,7 +190,10 @@ unsafe fn store_any<const MR: usize, const VECTORS: usize>(
     c: CTile,
 ) {
     let mut buffer = [[0.0f32; 16]; 8];
-    debug_assert!(MR <= 8 && VECTORS * LANES <= 16, "the buffer holds the largest tile");
+    debug_assert!(
+        MR <= 8 && VECTORS * LANES <= 16,
+        "the buffer holds the largest tile"
+    );
     for i in 0..c.rows {
         for j in 0..c.cols {
             // SAFETY: `(i, j)` is inside the tile.
@@ -198,7 +201,17 @@ unsafe fn store_any<const MR: usize, const VECTORS: usize>(
         }
     }
     // SAFETY: the buffer is a row-major 8 × 16 array, large enough for the MR × NR tile.
-    unsafe { store_rows(acc, alpha, beta, buffer.as_mut_ptr().cast(), 16, c.rows, c.cols) };
+    unsafe {
+        store_rows(
+            acc,
+            alpha,
+            beta,
+            buffer.as_mut_ptr().cast(),
+            16,
+            c.rows,
+            c.cols,
+        )
+    };
     for i in 0..c.rows {
         for j in 0..c.cols {
             // SAFETY: `(i, j)` is inside the tile.

@@ -23,8 +23,8 @@ use std::arch::x86_64::{
     __m256, __m512, __mmask16, _mm256_castpd_ps, _mm256_fmadd_ps, _mm256_maskload_ps,
     _mm256_maskstore_ps, _mm256_mul_ps, _mm256_set1_ps, _mm256_setzero_ps, _mm512_castps_pd,
     _mm512_castps512_ps256, _mm512_extractf64x4_pd, _mm512_fmadd_ps, _mm512_loadu_ps,
-    _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps, _mm512_mul_ps, _mm512_set1_ps,
-    _mm512_setzero_ps, _mm512_storeu_ps,
+    _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps, _mm512_mul_ps, _mm512_set1_ps, _mm512_setzero_ps,
+    _mm512_storeu_ps,
 };
 
 /// f32 lanes per zmm register.
@@ -211,7 +211,17 @@ unsafe fn store_any<const MR: usize, const VECTORS: usize>(
     }
     debug_assert!(MR <= 8 && nr <= 64, "the buffer holds the largest tile");
     // SAFETY: the buffer is a row-major 8 × 64 array, large enough for the MR × NR tile.
-    unsafe { store_rows(acc, alpha, beta, buffer.as_mut_ptr().cast(), 64, c.rows, c.cols) };
+    unsafe {
+        store_rows(
+            acc,
+            alpha,
+            beta,
+            buffer.as_mut_ptr().cast(),
+            64,
+            c.rows,
+            c.cols,
+        )
+    };
     for i in 0..c.rows {
         for j in 0..c.cols {
             // SAFETY: `(i, j)` is inside the tile.

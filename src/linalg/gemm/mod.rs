@@ -88,10 +88,10 @@ mod view;
 mod kernel_avx2;
 #[cfg(target_arch = "x86_64")]
 mod kernel_avx512;
-#[cfg(target_arch = "x86_64")]
-mod x86;
 #[cfg(target_arch = "aarch64")]
 mod kernel_neon;
+#[cfg(target_arch = "x86_64")]
+mod x86;
 
 pub use peak::measure_peak_gflops;
 pub use view::{MatMut, MatRef};
@@ -433,7 +433,10 @@ fn plan(kernel: Kernel, wide: &'static Microkernel, m: usize, n: usize) -> Plan 
         transposed: false,
     };
     let mut best_work = work(wide, m, n);
-    for microkernel in [Some(wide), kernel.narrow_microkernel()].into_iter().flatten() {
+    for microkernel in [Some(wide), kernel.narrow_microkernel()]
+        .into_iter()
+        .flatten()
+    {
         for transposed in [false, true] {
             let candidate = if transposed {
                 work(microkernel, n, m) + TRANSPOSE_COST * m
@@ -621,9 +624,7 @@ fn gemm_serial(
                     for jr in (0..nc_block).step_by(nr) {
                         let tile = CTile {
                             // SAFETY: `ic < m` and `jc + jr < n`, so the tile's corner is inside C.
-                            ptr: unsafe {
-                                c.ptr.add(ic * c.row_stride + (jc + jr) * c.col_stride)
-                            },
+                            ptr: unsafe { c.ptr.add(ic * c.row_stride + (jc + jr) * c.col_stride) },
                             row_stride: c.row_stride,
                             col_stride: c.col_stride,
                             rows: mr_block,
@@ -696,15 +697,41 @@ pub fn gemm_nt(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]
 /// TEMPORARY: kernel-only throughput (GFLOPS), A micro-panel in L1, B̃ of `nc` columns.
 #[doc(hidden)]
 pub fn debug_kernel_gflops(kernel: Kernel, narrow: bool, kc: usize, nc: usize, reps: usize) -> f64 {
-    let mk = if narrow { kernel.narrow_microkernel().unwrap() } else { kernel.microkernel().unwrap() };
+    let mk = if narrow {
+        kernel.narrow_microkernel().unwrap()
+    } else {
+        kernel.microkernel().unwrap()
+    };
     let a = vec![0.5f32; mk.mr * kc + 64];
     let b = vec![0.25f32; kc * nc + 64];
     let mut c = vec![0.0f32; mk.mr * nc];
     let start = std::time::Instant::now();
     for _ in 0..reps {
         for jr in (0..nc).step_by(mk.nr) {
-            let tile = CTile { ptr: unsafe { c.as_mut_ptr().add(jr) }, row_stride: nc, col_stride: 1, rows: mk.mr, cols: mk.nr };
-            unsafe { (mk.run)(kc, APanel { ptr: a.as_ptr(), row_stride: 1, col_stride: mk.mr }, BPanel { ptr: b.as_ptr().add(jr * kc), row_stride: mk.nr }, 1.0, 1.0, tile) };
+            let tile = CTile {
+                ptr: unsafe { c.as_mut_ptr().add(jr) },
+                row_stride: nc,
+                col_stride: 1,
+                rows: mk.mr,
+                cols: mk.nr,
+            };
+            unsafe {
+                (mk.run)(
+                    kc,
+                    APanel {
+                        ptr: a.as_ptr(),
+                        row_stride: 1,
+                        col_stride: mk.mr,
+                    },
+                    BPanel {
+                        ptr: b.as_ptr().add(jr * kc),
+                        row_stride: mk.nr,
+                    },
+                    1.0,
+                    1.0,
+                    tile,
+                )
+            };
         }
     }
     let t = start.elapsed().as_secs_f64();
@@ -721,18 +748,32 @@ pub fn debug_pack_ns(ld: usize, reps: usize, now: &dyn Fn() -> f64) -> (f64, f64
     let t = now();
     for r in 0..reps {
         for ic in (0..ld - 6).step_by(6) {
-            pack_a(MatRef::new(&src, ld, ld).block(ic, r % 2 * 100, 6, 256), 6, dst);
+            pack_a(
+                MatRef::new(&src, ld, ld).block(ic, r % 2 * 100, 6, 256),
+                6,
+                dst,
+            );
         }
     }
     let pa = (now() - t) * 1e9 / (reps * (ld - 6).div_ceil(6) * 6 * 256) as f64;
     let t = now();
     for r in 0..reps {
-        pack_b(MatRef::new(&src, ld, ld).block(r % 2 * 100, 0, 256, 512), 64, dst);
+        pack_b(
+            MatRef::new(&src, ld, ld).block(r % 2 * 100, 0, 256, 512),
+            64,
+            dst,
+        );
     }
     let pb = (now() - t) * 1e9 / (reps * 256 * 512) as f64;
     let t = now();
     for r in 0..reps {
-        pack_b(MatRef::new(&src, ld, ld).t().block(r % 2 * 100, 0, 256, 512), 64, dst);
+        pack_b(
+            MatRef::new(&src, ld, ld)
+                .t()
+                .block(r % 2 * 100, 0, 256, 512),
+            64,
+            dst,
+        );
     }
     let pt = (now() - t) * 1e9 / (reps * 256 * 512) as f64;
     std::hint::black_box(&dst);

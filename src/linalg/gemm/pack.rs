@@ -79,7 +79,10 @@ pub(super) fn pack_b(b: MatRef<'_>, nr: usize, dst: &mut [f32]) {
     let (row_stride, col_stride) = (b.row_stride(), b.col_stride());
     let data = b.data();
     let panels = cols.div_ceil(nr);
-    for (q, panel) in dst[..panels * kc * nr].chunks_exact_mut(kc * nr).enumerate() {
+    for (q, panel) in dst[..panels * kc * nr]
+        .chunks_exact_mut(kc * nr)
+        .enumerate()
+    {
         let j0 = q * nr;
         let width = nr.min(cols - j0);
         if width < nr {

@@ -16,11 +16,15 @@ use crate::parallel;
 use std::hint::black_box;
 use std::time::Instant;
 
-/// Repetitions of the inner loop per timed run (each does 12–16 vector FMAs).
-const ITERATIONS: usize = 2_000_000;
+/// Repetitions of the inner loop per timed run (each does 12–16 vector FMAs): about a millisecond,
+/// short enough that some runs finish without the operating system pausing the thread.
+const ITERATIONS: usize = 300_000;
 
-/// The measured peak in GFLOPS of `kernel`'s instructions on `threads` cores at once (best of 3 runs;
-/// each takes a few milliseconds). Panics if the CPU does not support `kernel`.
+/// Timed runs; the fastest is the peak (anything slower was disturbed, never faster than the CPU).
+const RUNS: usize = 15;
+
+/// The measured peak in GFLOPS of `kernel`'s instructions on `threads` cores at once (the best of 15
+/// runs of about a millisecond each). Panics if the CPU does not support `kernel`.
 pub fn measure_peak_gflops(kernel: Kernel, threads: usize) -> f64 {
     assert!(
         kernel.is_supported(),
@@ -28,7 +32,8 @@ pub fn measure_peak_gflops(kernel: Kernel, threads: usize) -> f64 {
         kernel.name()
     );
     let threads = threads.max(1);
-    (0..3)
+    black_box(fma_loop(kernel, ITERATIONS));
+    (0..RUNS)
         .map(|_| {
             let start = Instant::now();
             parallel::parallel_for(threads, |_| {
@@ -103,7 +108,9 @@ mod x86 {
                 *value = _mm512_fmadd_ps(*value, x, y);
             }
         }
-        let total = acc.iter().fold(_mm512_set1_ps(0.0), |s, &v| _mm512_add_ps(s, v));
+        let total = acc
+            .iter()
+            .fold(_mm512_set1_ps(0.0), |s, &v| _mm512_add_ps(s, v));
         _mm512_reduce_add_ps(total)
     }
 
@@ -121,7 +128,9 @@ mod x86 {
                 *value = _mm256_fmadd_ps(*value, x, y);
             }
         }
-        let total = acc.iter().fold(_mm256_set1_ps(0.0), |s, &v| _mm256_add_ps(s, v));
+        let total = acc
+            .iter()
+            .fold(_mm256_set1_ps(0.0), |s, &v| _mm256_add_ps(s, v));
         let mut lanes = [0.0f32; 8];
         // SAFETY: `lanes` has room for the 8 floats of a ymm register.
         unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), total) };

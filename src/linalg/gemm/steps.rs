@@ -123,9 +123,19 @@ pub type StepFn = fn(usize, usize, usize, &[f32], &[f32], &mut [f32]);
 /// The five steps in order: (name, what changes, function, uses all threads).
 pub const STEPS: [(&str, &str, StepFn, bool); 5] = [
     ("1 naive", "C[i][j] = Σ A[i][p]·B[p][j]", naive, false),
-    ("2 loop order i,p,j", "contiguous inner loop", reordered, false),
+    (
+        "2 loop order i,p,j",
+        "contiguous inner loop",
+        reordered,
+        false,
+    ),
     ("3 cache blocking", "B in L2-sized blocks", blocked, false),
-    ("4 packing + SIMD", "microkernel, 1 thread", packed_simd, false),
+    (
+        "4 packing + SIMD",
+        "microkernel, 1 thread",
+        packed_simd,
+        false,
+    ),
     ("5 threads", "rows of C split over cores", threaded, true),
 ];
 
