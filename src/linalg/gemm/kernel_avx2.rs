@@ -149,11 +149,7 @@ unsafe fn store_columns<const MR: usize, const VECTORS: usize>(
     let alpha = _mm256_set1_ps(alpha);
     let beta_vector = _mm256_set1_ps(beta);
     let mask = lane_mask(rows);
-    for group in 0..VECTORS {
-        let first = group * LANES;
-        if first >= cols {
-            break;
-        }
+    for (group, first) in (0..cols).step_by(LANES).enumerate() {
         let group_rows: [__m256; 8] = std::array::from_fn(|i| {
             if i < MR {
                 _mm256_mul_ps(alpha, acc[i][group])
@@ -194,10 +190,10 @@ unsafe fn store_any<const MR: usize, const VECTORS: usize>(
         MR <= 8 && VECTORS * LANES <= 16,
         "the buffer holds the largest tile"
     );
-    for i in 0..c.rows {
-        for j in 0..c.cols {
+    for (i, row) in buffer.iter_mut().enumerate().take(c.rows) {
+        for (j, slot) in row.iter_mut().enumerate().take(c.cols) {
             // SAFETY: `(i, j)` is inside the tile.
-            buffer[i][j] = unsafe { *c.ptr.add(i * c.row_stride + j * c.col_stride) };
+            *slot = unsafe { *c.ptr.add(i * c.row_stride + j * c.col_stride) };
         }
     }
     // SAFETY: the buffer is a row-major 8 × 16 array, large enough for the MR × NR tile.
@@ -212,10 +208,10 @@ unsafe fn store_any<const MR: usize, const VECTORS: usize>(
             c.cols,
         )
     };
-    for i in 0..c.rows {
-        for j in 0..c.cols {
+    for (i, row) in buffer.iter().enumerate().take(c.rows) {
+        for (j, &value) in row.iter().enumerate().take(c.cols) {
             // SAFETY: `(i, j)` is inside the tile.
-            unsafe { *c.ptr.add(i * c.row_stride + j * c.col_stride) = buffer[i][j] };
+            unsafe { *c.ptr.add(i * c.row_stride + j * c.col_stride) = value };
         }
     }
 }

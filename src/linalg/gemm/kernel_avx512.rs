@@ -156,11 +156,7 @@ unsafe fn store_columns<const MR: usize, const VECTORS: usize>(
     let alpha = _mm256_set1_ps(alpha);
     let beta_vector = _mm256_set1_ps(beta);
     let mask = lane_mask(rows);
-    for group in 0..2 * VECTORS {
-        let first = group * 8;
-        if first >= cols {
-            break;
-        }
+    for (group, first) in (0..cols).step_by(8).enumerate() {
         let group_rows: [__m256; 8] = std::array::from_fn(|i| {
             if i >= MR {
                 return _mm256_setzero_ps();
@@ -203,10 +199,10 @@ unsafe fn store_any<const MR: usize, const VECTORS: usize>(
 ) {
     let nr = VECTORS * LANES;
     let mut buffer = [[0.0f32; 64]; 8];
-    for i in 0..c.rows {
-        for j in 0..c.cols {
+    for (i, row) in buffer.iter_mut().enumerate().take(c.rows) {
+        for (j, slot) in row.iter_mut().enumerate().take(c.cols) {
             // SAFETY: `(i, j)` is inside the tile.
-            buffer[i][j] = unsafe { *c.ptr.add(i * c.row_stride + j * c.col_stride) };
+            *slot = unsafe { *c.ptr.add(i * c.row_stride + j * c.col_stride) };
         }
     }
     debug_assert!(MR <= 8 && nr <= 64, "the buffer holds the largest tile");
@@ -222,10 +218,10 @@ unsafe fn store_any<const MR: usize, const VECTORS: usize>(
             c.cols,
         )
     };
-    for i in 0..c.rows {
-        for j in 0..c.cols {
+    for (i, row) in buffer.iter().enumerate().take(c.rows) {
+        for (j, &value) in row.iter().enumerate().take(c.cols) {
             // SAFETY: `(i, j)` is inside the tile.
-            unsafe { *c.ptr.add(i * c.row_stride + j * c.col_stride) = buffer[i][j] };
+            unsafe { *c.ptr.add(i * c.row_stride + j * c.col_stride) = value };
         }
     }
 }
