@@ -1,12 +1,12 @@
-//! Small AVX helpers shared by the packing routines and the x86-64 kernels: an 8 × 8 transpose in
-//! vector registers, and lane masks for storing part of a vector.
+//! Small x86-64 helpers shared by the packing routines, the loops and the kernels: an 8 × 8 transpose
+//! in AVX registers, lane masks for storing part of a vector, and a cache prefetch hint.
 //!
 //! A transpose turns 8 rows of 8 floats into 8 columns. Packing needs it when B is stored transposed
 //! (`A·Bᵀ`); the kernels need it to write a tile of C whose *columns* are contiguous (when the product
 //! was computed transposed, see "Orientation" in the `gemm` module docs).
 
 use std::arch::x86_64::{
-    __m256, __m256i, _mm256_loadu_ps, _mm256_loadu_si256, _mm256_permute2f128_ps,
+    _MM_HINT_T0, __m256, __m256i, _mm_prefetch, _mm256_loadu_ps, _mm256_loadu_si256, _mm256_permute2f128_ps,
     _mm256_shuffle_ps, _mm256_storeu_ps, _mm256_unpackhi_ps, _mm256_unpacklo_ps,
 };
 
@@ -44,6 +44,15 @@ pub(super) fn transpose_registers(r: [__m256; 8]) -> [__m256; 8] {
         _mm256_permute2f128_ps::<0x31>(s2, s6),
         _mm256_permute2f128_ps::<0x31>(s3, s7),
     ]
+}
+
+/// Asks the CPU to load the cache line holding `ptr` into L1. A hint: it never faults, whatever
+/// the address.
+#[inline]
+pub(super) fn prefetch(ptr: *const f32) {
+    // SAFETY: `prefetch` instructions do not access memory architecturally and never fault; SSE is
+    // part of every x86-64 CPU.
+    unsafe { _mm_prefetch::<_MM_HINT_T0>(ptr.cast()) };
 }
 
 /// Lane masks for `vmaskmovps`: `MASKS[8 - n..16 - n]` has its first `n` lanes set (sign bit on).
