@@ -6,7 +6,7 @@
 //! Typical cores (Cortex-A76/X1, Apple M1) have 2–4 FMA pipes with 4 cycles of latency, so 24
 //! independent accumulators keep them busy.
 //!
-//! Block sizes: KC = 256 (Ã micro-panel 8 KiB in L1), NC = 480 (B̃ block 480 KiB in L2; a multiple
+//! Block sizes: KC = 256 (A panel 8 KiB), NC = 480 (B̃ block 480 KiB in L2; a multiple
 //! of 12).
 //!
 //! Writing the tile: NEON has no masked stores, so a partial last vector (or a tile whose columns are

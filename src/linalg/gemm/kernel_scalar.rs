@@ -6,7 +6,7 @@
 //! baseline SIMD of the target (SSE2 on x86-64). It uses `a * b + c` rather than a fused multiply-add:
 //! without FMA hardware `f32::mul_add` is a slow library call.
 //!
-//! Block sizes: with 4 × 8, Ã is 4 × 256 floats (4 KiB, L1) and B̃ 256 × 512 floats (512 KiB, L2).
+//! Block sizes: with 4 × 8, an A panel is 4 × 256 floats (4 KiB, L1) and B̃ 256 × 512 floats (512 KiB, L2).
 
 use super::{APanel, BPanel, CTile, Microkernel};
 

@@ -16,56 +16,76 @@
 //! for jc in 0..n step NC                      B's columns, NC at a time
 //!   for pc in 0..k step KC                    the sum, KC terms at a time
 //!     pack B[pc.., jc..] (KC × NC) → B̃        L2-sized, in NR-wide column panels
-//!     for ic in 0..m step MR                  A's rows, MR at a time
-//!       pack A[ic.., pc..] (MR × KC) → Ã       L1-sized micro-panel
+//!     for ic in 0..m step MR                  A's rows, MR at a time: an MR × KC panel of A
 //!       for jr in 0..NC step NR
-//!         microkernel: C[ic.., jc+jr..] (MR × NR) = α·Ã·B̃[jr] + β·C   (C kept in registers)
+//!         microkernel: C[ic.., jc+jr..] (MR × NR) = α·A·B̃[jr] + β·C   (C kept in registers)
 //! ```
 //!
-//! *Packing* copies a block of A or B into a contiguous buffer in exactly the order the microkernel
-//! reads it, padded with zeros to whole panels. This is where strides, transposes and ragged edges
-//! are dealt with, once per block (`O(m·k + k·n)` work), so the microkernel (`O(m·n·k)` work) only ever
-//! sees full, contiguous, aligned panels and has no slow path for edges.
+//! *Packing* copies a block of B into a contiguous buffer in exactly the order the microkernel reads
+//! it, padded with zeros to whole panels. This is where strides, transposes and ragged edges are
+//! dealt with, once per block (`O(k·n)` work), so the microkernel (`O(m·n·k)` work) sees full,
+//! contiguous panels and has no slow path for edges.
 //!
 //! The *microkernel* holds an `MR × NR` tile of C in vector registers for the whole `KC`-long sum:
 //! each step loads one row of `NR` values of B̃ (a few vectors), broadcasts each of the `MR` values of
-//! Ã's column and does `MR · NR / lanes` fused multiply-adds. Only at the end is the tile written to C,
+//! A's column and does `MR · NR / lanes` fused multiply-adds. Only at the end is the tile written to C,
 //! as `α·acc + β·C` (with `β = 0` C is never read, so NaN or garbage in C is ignored, as BLAS does).
 //! Rows and columns past the edge of C are computed on the zero padding and simply not stored
 //! (masked stores, or a copy through a small buffer when C's columns are not contiguous).
 //!
+//! # Packing, or not
+//! The textbook also packs A, into `MR × KC` micro-panels. Here the kernel reads A's panel with its
+//! own strides instead (it broadcasts one value per row and step, from wherever it is), so a panel of
+//! A with contiguous rows or columns — the usual case — is read in place, and only ragged last panels
+//! (fewer than MR rows, padded with zeros) and oddly strided views are packed. Packing a row-major A
+//! means a transposition, and measured on the reference machine it cost 5–13 % of the time at
+//! 512³ (0.3–0.5 ns per element against 0.018 ns per multiply-add); reading in place costs nothing,
+//! since each panel is only 6 KiB and stays in L1/L2 across the `jr` loop.
+//!
+//! B is packed for the opposite reason: its panels are reused by every panel of A, and the packed
+//! B̃ block is contiguous, which keeps it in L2 and the TLB. For a small piece of A (at most 256
+//! rows) that reuse is too small to pay for the copy, and a row-major B is read in place too.
+//!
 //! # Block sizes (for the reference machine: Zen 4, L1d 32 KiB, L2 1 MiB per core, L3 32 MiB shared)
 //! The AVX-512 kernel is 6 × 64 (24 of the 32 zmm registers hold C). With `KC = 256`:
-//! - Ã, one micro-panel of `MR × KC` = 6 × 256 floats = 6 KiB, is reused by every microkernel call of
-//!   the `jr` loop: it sits in **L1** (32 KiB) next to the B̃ rows streaming through.
-//! - B̃, `KC × NC` = 256 × 512 floats = 512 KiB, is reused by every micro-panel of A: it sits in **L2**
-//!   (1 MiB), leaving half of L2 for C tiles and the prefetched rows of A. Each microkernel call reads
-//!   its 64 KiB B̃ panel from L2 at 256 bytes per 24 FMA cycles (≈ 11 B/cycle, well below Zen 4's
+//! - A's panel, `MR × KC` = 6 × 256 floats = 6 KiB, is reused by every microkernel call of the `jr`
+//!   loop: it stays in **L1** (32 KiB) or at worst L2 next to the B̃ rows streaming through.
+//! - B̃, `KC × NC` = 256 × 512 floats = 512 KiB, is reused by every panel of A: it sits in **L2**
+//!   (1 MiB), leaving half of L2 for C tiles and the rows of A. Each microkernel call reads its
+//!   64 KiB B̃ panel from L2 at 256 bytes per 24 FMA cycles (≈ 11 B/cycle, well below Zen 4's
 //!   32 B/cycle L2 → L1 bandwidth), sequentially, which the hardware prefetcher follows.
-//! - A itself streams from **L3** or memory, each element read once per `jc` block.
+//! - A itself streams from **L3** or memory, each element read once per `jc` block; the next panel
+//!   is prefetched while the kernel works on this one.
 //! - `KC = 256` makes each microkernel call long (256 steps of 24 FMAs) compared with its fixed cost of
 //!   reading and writing the 6 × 64 tile of C (< 1 % overhead), and C is re-read only `k / 256` times.
 //!
 //! This is the classic loop order with the roles of the caches of A and B exchanged, which suits a
 //! short-and-wide (6 × 64) kernel: its wide B panel would not fit in L1 with a useful KC, its short A
-//! panel does. Each kernel carries its own block sizes; see the kernel files for theirs.
+//! panel does. There is no `MC` block: A is not packed, so there is nothing to size for L2 on its
+//! side. Each kernel carries its own block sizes; see the kernel files.
 //!
-//! # Orientation
-//! `C = A·B` and `Cᵀ = Bᵀ·Aᵀ` are the same product. When `n` is small and `m` large (a convolution's
-//! im2col product with 6 output channels), padding n up to NR = 64 would waste most of the work, so
-//! the code computes the transposed product instead — a swap of strides, free with views. The
-//! transposed product is not quite free, though: a row-major C becomes a tile with contiguous
-//! *columns*, which the kernel writes through an in-register transpose, and a row-major A becomes a
-//! transposed B̃ to pack. So it is chosen only when it pads at least a fifth less (e.g. n = 6, 16 or
-//! 84 with m = 64; not 64 × 120 or 64 × 256, where it would save 2–9 %).
+//! # Few columns: the narrow kernel and the transposed product
+//! A convolution's im2col product has many rows and few columns (50176 × 75 × 6 for LeNet's first
+//! layer on a batch of 64): padding n = 6 up to NR = 64 would waste 90 % of the work. Two ways out:
+//! - a *narrow* kernel (AVX-512: 8 × 16, one vector per row; AVX2: 8 × 8) wastes less on small n;
+//! - `C = A·B` and `Cᵀ = Bᵀ·Aᵀ` are the same product, and the transposed one (a swap of strides,
+//!   free with views) has n and m exchanged. It is not quite free, though: A becomes a transposed
+//!   B̃ to pack (about 16 multiply-adds' worth per element) and a row-major C a tile with contiguous
+//!   *columns*, which the kernel writes through an in-register transpose.
+//!
+//! [`gemm`] picks the kernel and orientation that minimise the padded work plus that packing cost.
+//! The 50176 × 75 × 6 product is then memory-bound: its A (15 MB) is read once, in place, at about
+//! 0.6 bytes per flop; with 6 useful columns of 16 the kernel still outruns the memory. Not
+//! materialising the im2col matrix at all (a direct convolution) is the real cure, left to the
+//! convolution layer.
 //!
 //! # Threads
 //! The `m` (or `n`) dimension is cut into as many contiguous pieces as there are threads, at
 //! multiples of MR (or NR), and each piece is one task on the pool of [`crate::parallel`]: each thread
 //! packs its own blocks and writes its own part of C. The sum over `k` is never split, and every element
-//! of C is computed by the same sequence of FMAs whatever the piece it is in, so **the result is
-//! bit-identical for any thread count**. Products below [`PARALLEL_MIN_FLOPS`] stay on one thread: the
-//! wake-up of a worker costs more than it saves.
+//! of C is computed by the same sequence of FMAs whatever the piece it is in (packing or not does not
+//! change the arithmetic either), so **the result is bit-identical for any thread count**. Products
+//! below [`PARALLEL_MIN_FLOPS`] stay on one thread: the wake-up of a worker costs more than it saves.
 //!
 //! # Instruction sets
 //! The kernel is chosen once, at the first call: the best the CPU supports (AVX-512F, else AVX2+FMA on
@@ -74,9 +94,9 @@
 //! time and [`gemm_with`] runs one product with a given kernel and thread count (tests use both).
 //!
 //! # What it leaves out
-//! `f32` only; no complex numbers, no `f64`, no batched or triangular variants; no prefetch
-//! instructions (the hardware prefetcher suffices for these access patterns); no special path for
-//! matrix-vector products (`n = 1` runs through the same kernel with padding).
+//! `f32` only; no complex numbers, no `f64`, no batched or triangular variants; no special path for
+//! matrix-vector products (`n = 1` runs through the narrow kernel with padding); NEON and scalar
+//! have no narrow kernel; prefetching only for A's rows on x86-64.
 
 mod kernel_scalar;
 mod pack;
@@ -298,8 +318,8 @@ pub(crate) struct CTile {
 }
 
 /// What a microkernel reads of A: an `MR × kc` panel whose element `(i, p)` is at
-/// `ptr + i·row_stride + p·col_stride` — either the packed buffer Ã (strides `1, MR`) or, when A's
-/// rows are contiguous, A itself (strides `row_stride, 1`; see "Packing A, or not" in the module docs).
+/// `ptr + i·row_stride + p·col_stride` — either a packed buffer (strides `1, MR`) or, when A's rows
+/// or columns are contiguous, A itself (see "Packing, or not" in the module docs).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct APanel {
     pub(crate) ptr: *const f32,
@@ -330,7 +350,7 @@ pub(crate) type KernelFn =
 
 /// A microkernel with its tile shape and block sizes.
 pub(crate) struct Microkernel {
-    /// Rows of C per call (rows of Ã's micro-panel).
+    /// Rows of C per call (rows of A's panel).
     pub(crate) mr: usize,
     /// Columns of C per call (columns of a B̃ panel).
     pub(crate) nr: usize,

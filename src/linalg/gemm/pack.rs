@@ -12,7 +12,9 @@
 //! ```
 //!
 //! Each routine picks its loop order from the strides so that it reads memory in order: a row-major
-//! source is read row by row, a transposed one column by column.
+//! source is read row by row, a transposed one column by column (B in 8 × 8 blocks transposed in
+//! registers). A is packed only for ragged last panels and odd strides; B for all but small products
+//! (see "Packing, or not" in the `gemm` module docs).
 
 use super::MatRef;
 

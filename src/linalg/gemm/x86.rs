@@ -3,11 +3,12 @@
 //!
 //! A transpose turns 8 rows of 8 floats into 8 columns. Packing needs it when B is stored transposed
 //! (`A·Bᵀ`); the kernels need it to write a tile of C whose *columns* are contiguous (when the product
-//! was computed transposed, see "Orientation" in the `gemm` module docs).
+//! was computed transposed, see "Few columns" in the `gemm` module docs).
 
 use std::arch::x86_64::{
-    _MM_HINT_T0, __m256, __m256i, _mm_prefetch, _mm256_loadu_ps, _mm256_loadu_si256, _mm256_permute2f128_ps,
-    _mm256_shuffle_ps, _mm256_storeu_ps, _mm256_unpackhi_ps, _mm256_unpacklo_ps,
+    __m256, __m256i, _MM_HINT_T0, _mm_prefetch, _mm256_loadu_ps, _mm256_loadu_si256,
+    _mm256_permute2f128_ps, _mm256_shuffle_ps, _mm256_storeu_ps, _mm256_unpackhi_ps,
+    _mm256_unpacklo_ps,
 };
 
 /// The transpose of 8 rows of 8 floats, in three rounds of shuffles: interleave pairs of rows
