@@ -442,7 +442,7 @@ const TRANSPOSE_COST: usize = 16;
 
 /// Picks the microkernel (wide or narrow) and orientation that do the least work for an `m × n`
 /// product, counting the multiply-adds spent on padding (per step of the sum), each kernel's speed,
-/// and the cost of transposing A for the transposed product (see "Orientation" in the module docs).
+/// and the cost of transposing A for the transposed product (see "Few columns" in the module docs).
 fn plan(kernel: Kernel, wide: &'static Microkernel, m: usize, n: usize) -> Plan {
     let work = |microkernel: &Microkernel, rows: usize, cols: usize| {
         let (mr, nr) = (microkernel.mr, microkernel.nr);
@@ -732,90 +732,4 @@ pub fn gemm_nt(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]
         beta,
         MatMut::new(c, m, n),
     );
-}
-
-/// TEMPORARY: kernel-only throughput (GFLOPS), A micro-panel in L1, B̃ of `nc` columns.
-#[doc(hidden)]
-pub fn debug_kernel_gflops(kernel: Kernel, narrow: bool, kc: usize, nc: usize, reps: usize) -> f64 {
-    let mk = if narrow {
-        kernel.narrow_microkernel().unwrap()
-    } else {
-        kernel.microkernel().unwrap()
-    };
-    let a = vec![0.5f32; mk.mr * kc + 64];
-    let b = vec![0.25f32; kc * nc + 64];
-    let mut c = vec![0.0f32; mk.mr * nc];
-    let start = std::time::Instant::now();
-    for _ in 0..reps {
-        for jr in (0..nc).step_by(mk.nr) {
-            let tile = CTile {
-                ptr: unsafe { c.as_mut_ptr().add(jr) },
-                row_stride: nc,
-                col_stride: 1,
-                rows: mk.mr,
-                cols: mk.nr,
-            };
-            unsafe {
-                (mk.run)(
-                    kc,
-                    APanel {
-                        ptr: a.as_ptr(),
-                        row_stride: 1,
-                        col_stride: mk.mr,
-                    },
-                    BPanel {
-                        ptr: b.as_ptr().add(jr * kc),
-                        row_stride: mk.nr,
-                    },
-                    1.0,
-                    1.0,
-                    tile,
-                )
-            };
-        }
-    }
-    let t = start.elapsed().as_secs_f64();
-    std::hint::black_box(&c);
-    2.0 * (mk.mr * nc * kc * reps) as f64 / t / 1e9
-}
-
-/// TEMPORARY: packing costs in ns per element: (pack_a row-major, pack_b row-major, pack_b transposed).
-#[doc(hidden)]
-pub fn debug_pack_ns(ld: usize, reps: usize, now: &dyn Fn() -> f64) -> (f64, f64, f64) {
-    let src = vec![0.5f32; ld * ld];
-    let mut buf = PackBuffer::default();
-    let dst = buf.get(256 * 512);
-    let t = now();
-    for r in 0..reps {
-        for ic in (0..ld - 6).step_by(6) {
-            pack_a(
-                MatRef::new(&src, ld, ld).block(ic, r % 2 * 100, 6, 256),
-                6,
-                dst,
-            );
-        }
-    }
-    let pa = (now() - t) * 1e9 / (reps * (ld - 6).div_ceil(6) * 6 * 256) as f64;
-    let t = now();
-    for r in 0..reps {
-        pack_b(
-            MatRef::new(&src, ld, ld).block(r % 2 * 100, 0, 256, 512),
-            64,
-            dst,
-        );
-    }
-    let pb = (now() - t) * 1e9 / (reps * 256 * 512) as f64;
-    let t = now();
-    for r in 0..reps {
-        pack_b(
-            MatRef::new(&src, ld, ld)
-                .t()
-                .block(r % 2 * 100, 0, 256, 512),
-            64,
-            dst,
-        );
-    }
-    let pt = (now() - t) * 1e9 / (reps * 256 * 512) as f64;
-    std::hint::black_box(&dst);
-    (pa, pb, pt)
 }
