@@ -301,9 +301,12 @@ pub fn kernel_name() -> &'static str {
 
 /// Below this many floating-point operations (`2·m·n·k`) a product runs on one thread.
 ///
-/// Waking the pool and splitting the work costs some microseconds; at 100 GFLOPS a core does a
-/// million operations in 10 µs, so a second thread only pays off above a few million. Measured with
-/// `bench gemm-crossover` (see its output for the numbers on your machine).
+/// One parallel call costs about 4.4 µs on the reference machine (`bench pool`: waking a worker and
+/// waiting for it), and each thread then packs its own blocks. Splitting a product that takes `T` on
+/// one core gives about `T/2 + 5 µs`, a gain only when `T` is well above 10 µs, i.e. above about a
+/// million operations at 100 GFLOPS. 4 million (a 128³ product, ~40 µs) keeps a margin, because a
+/// second core is often busy with something else (measured with `bench gemm-crossover` on a
+/// shared machine, splitting did not pay below 256³ there).
 pub const PARALLEL_MIN_FLOPS: usize = 4_000_000;
 
 /// Where a microkernel writes: the top-left `rows × cols` corner (`rows ≤ MR`, `cols ≤ NR`) of a tile
