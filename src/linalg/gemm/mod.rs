@@ -70,7 +70,7 @@
 //! - a *narrow* kernel (AVX-512: 8 × 16, one vector per row; AVX2: 8 × 8) wastes less on small n;
 //! - `C = A·B` and `Cᵀ = Bᵀ·Aᵀ` are the same product, and the transposed one (a swap of strides,
 //!   free with views) has n and m exchanged. It is not quite free, though: A becomes a transposed
-//!   B̃ to pack (about 16 multiply-adds' worth per element) and a row-major C a tile with contiguous
+//!   B̃ to pack (8–16 multiply-adds' worth per element) and a row-major C a tile with contiguous
 //!   *columns*, which the kernel writes through an in-register transpose.
 //!
 //! [`gemm`] picks the kernel and orientation that minimise the padded work plus that packing cost.
@@ -424,7 +424,7 @@ pub fn gemm_with(
         scale(beta, &mut c);
         return;
     }
-    let plan = plan(kernel, microkernel, m, n);
+    let plan = plan(kernel, microkernel, m, k, n);
     if plan.transposed {
         run_threads(plan.microkernel, threads, alpha, b.t(), a.t(), beta, c.t());
     } else {
@@ -439,30 +439,40 @@ struct Plan {
 }
 
 /// The extra cost, in multiply-adds, of packing one element of A transposed, which the transposed
-/// product `Cᵀ = Bᵀ·Aᵀ` must do (A becomes its B̃). Measured on the reference machine: 0.15–0.5 ns
-/// per element (cache or memory) against 0.018 ns per multiply-add at 113 GFLOPS.
-const TRANSPOSE_COST: usize = 16;
+/// product `Cᵀ = Bᵀ·Aᵀ` must do (A becomes its B̃): measured on the reference machine, 0.15 ns per
+/// element while A fits in L2 (about 8 multiply-adds at 0.018 ns each, 113 GFLOPS), 0.3–0.5 ns
+/// when it streams from memory (16 or more).
+fn transpose_cost(m: usize, k: usize) -> usize {
+    const L2_FLOATS: usize = 1 << 18;
+    if m.saturating_mul(k) <= L2_FLOATS / 4 {
+        8
+    } else {
+        16
+    }
+}
 
-/// Picks the microkernel (wide or narrow) and orientation that do the least work for an `m × n`
-/// product, counting the multiply-adds spent on padding (per step of the sum), each kernel's speed,
-/// and the cost of transposing A for the transposed product (see "Few columns" in the module docs).
-fn plan(kernel: Kernel, wide: &'static Microkernel, m: usize, n: usize) -> Plan {
+/// Picks the microkernel (wide or narrow) and orientation that do the least work for an `m × k × n`
+/// product, counting the multiply-adds spent on padding, each kernel's speed, and the cost of
+/// transposing A for the transposed product (see "Few columns" in the module docs). On a tie the
+/// plain product and the wide kernel win.
+fn plan(kernel: Kernel, wide: &'static Microkernel, m: usize, k: usize, n: usize) -> Plan {
     let work = |microkernel: &Microkernel, rows: usize, cols: usize| {
         let (mr, nr) = (microkernel.mr, microkernel.nr);
-        rows.div_ceil(mr) * mr * cols.div_ceil(nr) * nr * 100 / microkernel.speed_percent
+        let padded = rows.div_ceil(mr) * mr * cols.div_ceil(nr) * nr;
+        padded.saturating_mul(k).saturating_mul(100) / microkernel.speed_percent
     };
     let mut best = Plan {
         microkernel: wide,
         transposed: false,
     };
     let mut best_work = work(wide, m, n);
-    for microkernel in [Some(wide), kernel.narrow_microkernel()]
-        .into_iter()
-        .flatten()
-    {
-        for transposed in [false, true] {
+    for transposed in [false, true] {
+        for microkernel in [Some(wide), kernel.narrow_microkernel()]
+            .into_iter()
+            .flatten()
+        {
             let candidate = if transposed {
-                work(microkernel, n, m) + TRANSPOSE_COST * m
+                work(microkernel, n, m).saturating_add(transpose_cost(m, k).saturating_mul(m * k))
             } else {
                 work(microkernel, m, n)
             };
