@@ -592,7 +592,8 @@ thread_local! {
         RefCell::new((PackBuffer::default(), PackBuffer::default()));
 }
 
-/// Pieces of at most this many rows of A read B's panels in place instead of packing them.
+/// Pieces of at most this many rows of A read B's panels in place instead of packing them (when B
+/// is row-major and small, see [`B_IN_PLACE_MAX_FLOATS`]).
 ///
 /// Packing a B̃ block costs about as much as 8 multiply-adds per element (measured on the reference
 /// machine: 0.15 ns per element against 0.018 ns per multiply-add), and each packed element is then
@@ -601,6 +602,11 @@ thread_local! {
 /// memory, which is slower once many panels of A reuse the same B (measured, one core: in place is
 /// faster up to 256 × 256 × 256, about 20 % slower at 512 × 512 × 512).
 const B_IN_PLACE_MAX_ROWS: usize = 256;
+
+/// B is read in place only if it has at most this many elements (512 KiB, half of L2): then it stays
+/// in L2 as it is. A bigger B read in place has rows kilobytes apart, which map to the same few L1
+/// sets and TLB entries (measured: 128-row pieces of a 1024³ product ran at half speed in place).
+const B_IN_PLACE_MAX_FLOATS: usize = 128 * 1024;
 
 /// The five loops on one thread: `C (m × n) = α·A·B + β·C` (see the module docs).
 #[allow(clippy::too_many_arguments)]
@@ -616,7 +622,8 @@ fn gemm_serial(
 ) {
     let k = a.cols();
     let (mr, nr, kc, nc) = (kernel.mr, kernel.nr, kernel.kc, kernel.nc);
-    let b_in_place = b.col_stride() == 1 && m <= B_IN_PLACE_MAX_ROWS;
+    let b_in_place =
+        b.col_stride() == 1 && m <= B_IN_PLACE_MAX_ROWS && k * n <= B_IN_PLACE_MAX_FLOATS;
     BUFFERS.with_borrow_mut(|(a_buffer, b_buffer)| {
         let a_packed = a_buffer.get(mr * kc);
         let b_packed = b_buffer.get(kc * nc.min(n.div_ceil(nr) * nr));
