@@ -44,7 +44,8 @@
 //!
 //! B is packed for the opposite reason: its panels are reused by every panel of A, and the packed
 //! B̃ block is contiguous, which keeps it in L2 and the TLB. For a small piece of A (at most 256
-//! rows) that reuse is too small to pay for the copy, and a row-major B is read in place too.
+//! rows) that reuse is too small to pay for the copy, and a row-major B that fits in half of L2 is
+//! read in place too.
 //!
 //! # Block sizes (for the reference machine: Zen 4, L1d 32 KiB, L2 1 MiB per core, L3 32 MiB shared)
 //! The AVX-512 kernel is 6 × 64 (24 of the 32 zmm registers hold C). With `KC = 256`:
