@@ -9,8 +9,8 @@
 //! is the same code with 8 rows of 1 vector: 8 accumulators (still ≥ 4), 9 loads per 8 FMAs, which
 //! Zen 4's two load ports sustain; it wastes nothing when n = 16 where the wide one would waste 3/4.
 //!
-//! Block sizes (see the module docs of `gemm`): KC = 256 (A panel 6 KiB), NC = 512 (B̃ block
-//! 512 KiB in L2, half of it).
+//! Block sizes (see the module docs of `gemm`): KC = 256 (A panel 6 KiB, 8 KiB for the narrow
+//! kernel; a B̃ panel 64 KiB, or 16 KiB), NC = 512 (B̃ block 512 KiB in L2, half of it).
 //!
 //! Writing the tile: with contiguous rows of C (`col_stride == 1`) each row is 1–4 vector stores,
 //! masked in the last partial vector so nothing past the edge of C is touched. With contiguous columns
