@@ -9,8 +9,19 @@
 //! prefixes its children's names with their index: `0.weight`, `2.bias`), so checkpoints load into
 //! the equivalent PyTorch module unchanged.
 
+mod embedding;
+mod gru;
 mod layer;
+mod lstm;
+pub mod recurrent;
+mod rnn;
 mod sequential;
 
 pub use layer::{Layer, Mode, Param, param_count, zero_grad};
 pub use sequential::Sequential;
+
+pub use embedding::Embedding;
+pub use gru::GRU;
+pub use lstm::LSTM;
+pub use recurrent::RecurrentOutput;
+pub use rnn::RNN;

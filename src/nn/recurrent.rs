@@ -1,0 +1,311 @@
+//! What the recurrent layers ([`super::RNN`], [`super::LSTM`], [`super::GRU`]) share: the choice of
+//! output, PyTorch's initialisation, fast `sigmoid`/`tanh` over slices, the input projection of all
+//! time steps in one GEMM, and the split of a batch into sequence chunks that run on the thread pool.
+//! Chapter 9 (循环神经网络) teaches the layers; chapters 13 and 14 train them.
+//!
+//! # Layout
+//! Sequences are batch-first, `x: [N, T, F]` (N sequences, T time steps, F features per step), as
+//! Keras and PyTorch's `batch_first=True`. A layer with hidden size H returns either the whole sequence
+//! of hidden states `[N, T, H]` or only the last one `[N, H]` ([`RecurrentOutput`]).
+//!
+//! # How the work is organised (and why it is fast)
+//! 1. **Input projection, one GEMM.** The input's contribution to every gate at every time step does not
+//!    depend on the recurrence, so it is computed for all N·T rows at once: `P = X·W_ihᵀ + b_ih + b_hh`,
+//!    `[N·T, F]·[F, G] → [N·T, G]` (G = 4H for the LSTM, 3H for the GRU, H for the plain RNN).
+//! 2. **Recurrence, one GEMM per step for all gates.** Step t adds `h_{t−1}·W_hhᵀ` (`[n, H]·[H, G]`) to
+//!    its rows of `P`, then applies the gate non-linearities.
+//! 3. **Sequences are independent**, so the batch is cut into chunks of [`ROWS_PER_TASK`] sequences and
+//!    each chunk runs its whole time loop as one task on the thread pool: one synchronisation per
+//!    forward pass instead of one per time step. Because the chunk size is a constant (not "batch /
+//!    threads"), every sequence is computed by exactly the same operations for any thread count, so the
+//!    results are bit-identical with 1 or 16 threads.
+//! 4. **Backward**: the chunks run the time loop backwards (backpropagation through time), each writing
+//!    the gradients of its gate pre-activations `dA` `[N, T, G]`. The weight gradients are then sums over
+//!    all N·T rows, i.e. single GEMMs: `dW_ih = dAᵀ·X`, `dW_hh = dAᵀ·H_prev`, `dX = dA·W_ih`, which
+//!    [`crate::linalg::gemm()`] splits over output blocks (never over the sum), so they are deterministic
+//!    too.
+//!
+//! Buffers live in the layer and are reused from call to call (`Vec::resize` keeps the capacity), so a
+//! training step allocates only the tensors the [`super::Layer`] API hands back.
+//!
+//! What it leaves out: stacked layers inside one module (`num_layers > 1`: stack layers in a
+//! [`super::Sequential`] instead), bidirectional layers, dropout between steps, masks for
+//! variable-length sequences (pad them, see `data::text::pad_sequences`), projections (`proj_size`).
+
+use crate::linalg::gemm::gemm_nt;
+use crate::parallel;
+use crate::probability::Rng;
+use crate::tensor::Tensor;
+use std::sync::Mutex;
+
+/// What a recurrent layer returns — Keras's `return_sequences`.
+///
+/// To stack recurrent layers in a [`super::Sequential`], every layer but the last returns
+/// [`RecurrentOutput::Sequence`] (the next layer needs an input at every step), and the last one
+/// returns [`RecurrentOutput::LastStep`] when a single prediction per sequence follows (a classifier
+/// head, a one-step-ahead forecast):
+///
+/// ```
+/// use dlfs::nn::{Layer, Mode, Sequential, LSTM, RecurrentOutput};
+/// use dlfs::probability::Rng;
+/// use dlfs::Tensor;
+/// let mut rng = Rng::new(0);
+/// let mut model = Sequential::new(vec![
+///     Box::new(LSTM::new(8, 16, &mut rng)),                                   // [N, T, 8] → [N, T, 16]
+///     Box::new(LSTM::new(16, 4, &mut rng).output(RecurrentOutput::LastStep)), // → [N, 4]
+/// ]);
+/// let y = model.forward(&Tensor::zeros(&[2, 5, 8]), Mode::Eval);
+/// assert_eq!(y.shape(), &[2, 4]);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecurrentOutput {
+    /// Every hidden state, `[N, T, H]` (PyTorch's `output`, Keras `return_sequences=True`). The default.
+    Sequence,
+    /// Only the hidden state after the last step, `[N, H]` (PyTorch's `h_n`, Keras's default).
+    LastStep,
+}
+
+impl RecurrentOutput {
+    /// `sequence [N, T, H]` or `last step [N, H]`, for layer descriptions.
+    pub fn describe(self) -> &'static str {
+        match self {
+            RecurrentOutput::Sequence => "sequence [N, T, H]",
+            RecurrentOutput::LastStep => "last step [N, H]",
+        }
+    }
+}
+
+/// Sequences per task on the thread pool. A constant, so that the work each sequence sees — and hence
+/// every rounding — is the same for any thread count (see the module docs).
+pub const ROWS_PER_TASK: usize = 16;
+
+/// PyTorch's initialisation of every recurrent weight and bias: uniform on `[−1/√H, 1/√H]`.
+pub fn uniform_init(shape: &[usize], hidden_size: usize, rng: &mut Rng) -> Tensor {
+    let bound = 1.0 / (hidden_size as f32).sqrt();
+    Tensor::rand_uniform(shape, -bound, bound, rng)
+}
+
+/// `e^x` for f32, accurate to about 2 ulp, written so the compiler vectorises loops over it
+/// (std's `exp` is a library call per element and dominated the LSTM's time).
+///
+/// Cephes' method: write `x = n·ln2 + r` with n an integer and |r| ≤ ln2/2, approximate `e^r` by a
+/// degree-6 polynomial, and multiply by 2ⁿ by building the float's exponent bits. Inputs are clamped to
+/// ±87, where `e^x` is still a normal f32, so the bit trick never overflows.
+#[inline(always)]
+pub fn fast_exp(x: f32) -> f32 {
+    const LOG2_E: f32 = std::f32::consts::LOG2_E;
+    // ln2 split in a part with few mantissa bits (so n·LN2_HIGH is exact) and the rest.
+    const LN2_HIGH: f32 = 0.693_359_4;
+    const LN2_LOW: f32 = -2.121_944_4e-4;
+    // Adding and subtracting 1.5·2²³ rounds to the nearest integer with plain float arithmetic.
+    const ROUND: f32 = 12_582_912.0;
+    let x = x.clamp(-87.0, 87.0);
+    let n = (x * LOG2_E + ROUND) - ROUND;
+    let r = x - n * LN2_HIGH - n * LN2_LOW;
+    let mut p = 1.987_569_1e-4;
+    p = p * r + 1.398_199_9e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 1.666_666_5e-1;
+    p = p * r + 5e-1;
+    let e_r = p * r * r + r + 1.0;
+    let two_to_n = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    e_r * two_to_n
+}
+
+/// The logistic sigmoid `σ(x) = 1 / (1 + e^−x)`, in place.
+pub fn sigmoid_in_place(values: &mut [f32]) {
+    for v in values {
+        *v = 1.0 / (1.0 + fast_exp(-*v));
+    }
+}
+
+/// The hyperbolic tangent `tanh(x) = 2σ(2x) − 1`, in place (absolute error below 10⁻⁷).
+pub fn tanh_in_place(values: &mut [f32]) {
+    for v in values {
+        *v = 2.0 / (1.0 + fast_exp(-2.0 * *v)) - 1.0;
+    }
+}
+
+/// Checks a recurrent layer's input `[N, T, F]` and returns `(N, T)`. Panics naming the layer.
+pub(crate) fn check_input(layer: &str, x: &Tensor, input_size: usize) -> (usize, usize) {
+    assert!(
+        x.ndim() == 3 && x.dim(2) == input_size && x.dim(1) > 0,
+        "{layer}: expected an input of shape [N, T, {input_size}] (batch-first, T ≥ 1), got {:?}",
+        x.shape()
+    );
+    (x.dim(0), x.dim(1))
+}
+
+/// Checks one initial-state tensor `[N, H]`. Panics naming the layer and both shapes.
+pub(crate) fn check_state(layer: &str, what: &str, state: &Tensor, batch: usize, hidden: usize) {
+    assert!(
+        state.shape() == [batch, hidden],
+        "{layer}: the initial state {what} must have shape [{batch}, {hidden}] ([N, H]) for this batch, got {:?}",
+        state.shape()
+    );
+}
+
+/// `projection = X·W_ihᵀ + b_ih + b_hh` for all N·T rows at once: `x` is `[rows, F]`, `weight_ih`
+/// `[G, F]`, `projection` is resized to `[rows, G]`. Pass an empty `bias_hh` to add only `b_ih`
+/// (the GRU keeps `b_hh` on the recurrent side, inside the reset gate).
+pub(crate) fn input_projection(
+    x: &[f32],
+    weight_ih: &[f32],
+    bias_ih: &[f32],
+    bias_hh: &[f32],
+    projection: &mut Vec<f32>,
+) {
+    let gates = bias_ih.len();
+    let features = weight_ih.len() / gates;
+    let rows = x.len() / features;
+    projection.resize(rows * gates, 0.0);
+    gemm_nt(rows, gates, features, x, weight_ih, projection, 0.0);
+    let mut bias = bias_ih.to_vec();
+    for (b, &extra) in bias.iter_mut().zip(bias_hh) {
+        *b += extra;
+    }
+    for row in projection.chunks_exact_mut(gates) {
+        for (p, &b) in row.iter_mut().zip(&bias) {
+            *p += b;
+        }
+    }
+}
+
+/// Adds the column sums of `rows` (`[R, G]`, row-major) to `bias_grad` (`[G]`), rows in order.
+pub(crate) fn add_column_sums(rows: &[f32], bias_grad: &mut [f32]) {
+    for row in rows.chunks_exact(bias_grad.len()) {
+        for (g, &v) in bias_grad.iter_mut().zip(row) {
+            *g += v;
+        }
+    }
+}
+
+/// Runs `body(chunk)` for every item on the thread pool, each exactly once. The items are the
+/// per-task pieces of the layer's buffers (each task owns its piece: disjoint `&mut` slices).
+pub(crate) fn run_tasks<T: Send>(items: Vec<T>, body: impl Fn(T) + Sync) {
+    // Each slot is taken exactly once, by the task with its index; the mutex only proves that to Rust.
+    let slots: Vec<Mutex<Option<T>>> = items.into_iter().map(|i| Mutex::new(Some(i))).collect();
+    parallel::parallel_for(slots.len(), |i| {
+        let item = slots[i]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
+            .expect("each task's chunk is handed out once");
+        body(item);
+    });
+}
+
+/// Splits `buffer`, which holds `per_sequence` values for each sequence of the batch, into the
+/// per-task pieces of [`ROWS_PER_TASK`] sequences (the last piece may be shorter).
+pub(crate) fn sequence_chunks(buffer: &mut [f32], per_sequence: usize) -> Vec<&mut [f32]> {
+    buffer
+        .chunks_mut((ROWS_PER_TASK * per_sequence).max(1))
+        .collect()
+}
+
+/// Read-only counterpart of [`sequence_chunks`].
+pub(crate) fn sequence_chunks_ref(buffer: &[f32], per_sequence: usize) -> Vec<&[f32]> {
+    buffer.chunks(ROWS_PER_TASK * per_sequence.max(1)).collect()
+}
+
+/// The number of per-task pieces for a batch of `batch` sequences.
+pub(crate) fn task_count(batch: usize) -> usize {
+    batch.div_ceil(ROWS_PER_TASK)
+}
+
+/// Copies the hidden states into the tensor a layer returns: for [`RecurrentOutput::Sequence`],
+/// `out[n, t] = h_t` where `h_prev[n, t + 1]` holds `h_t` for `t < T − 1` and `h_last[n]` holds `h_{T−1}`;
+/// for [`RecurrentOutput::LastStep`] just `h_last`.
+pub(crate) fn collect_output(
+    output: RecurrentOutput,
+    h_prev: &[f32],
+    h_last: &[f32],
+    batch: usize,
+    steps: usize,
+    hidden: usize,
+) -> Tensor {
+    match output {
+        RecurrentOutput::LastStep => Tensor::from_vec(&[batch, hidden], h_last.to_vec()),
+        RecurrentOutput::Sequence => {
+            let mut out = Vec::with_capacity(batch * steps * hidden);
+            for n in 0..batch {
+                let sequence = &h_prev[n * steps * hidden..(n + 1) * steps * hidden];
+                out.extend_from_slice(&sequence[hidden..]);
+                out.extend_from_slice(&h_last[n * hidden..(n + 1) * hidden]);
+            }
+            Tensor::from_vec(&[batch, steps, hidden], out)
+        }
+    }
+}
+
+/// Checks the gradient handed to `backward` against the output shape `forward` produced.
+pub(crate) fn check_output_grad(
+    layer: &str,
+    output: RecurrentOutput,
+    grad: &Tensor,
+    batch: usize,
+    steps: usize,
+    hidden: usize,
+) {
+    let expected: Vec<usize> = match output {
+        RecurrentOutput::Sequence => vec![batch, steps, hidden],
+        RecurrentOutput::LastStep => vec![batch, hidden],
+    };
+    assert!(
+        grad.shape() == expected.as_slice(),
+        "{layer}::backward: the output gradient must have the output's shape {expected:?}, got {:?}",
+        grad.shape()
+    );
+}
+
+/// The gradient arriving at the hidden state of step `t` from the layer's output, for one sequence:
+/// row `t` of its `[T, H]` gradient (sequence output), or the `[H]` gradient at the last step only.
+pub(crate) fn output_grad_at(
+    output: RecurrentOutput,
+    grad_sequence: &[f32],
+    t: usize,
+    steps: usize,
+    hidden: usize,
+) -> Option<&[f32]> {
+    match output {
+        RecurrentOutput::Sequence => Some(&grad_sequence[t * hidden..(t + 1) * hidden]),
+        RecurrentOutput::LastStep if t + 1 == steps => Some(grad_sequence),
+        RecurrentOutput::LastStep => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_exp_matches_std() {
+        let mut worst = 0.0f64;
+        let mut x = -80.0f32;
+        while x < 80.0 {
+            let exact = f64::from(x).exp();
+            let relative = ((f64::from(fast_exp(x)) - exact) / exact).abs();
+            worst = worst.max(relative);
+            x += 0.013;
+        }
+        assert!(worst < 5e-7, "fast_exp worst relative error {worst:e}");
+    }
+
+    #[test]
+    fn activations_match_std() {
+        let xs: Vec<f32> = (-400..=400).map(|i| i as f32 * 0.05).collect();
+        let mut s = xs.clone();
+        sigmoid_in_place(&mut s);
+        let mut t = xs.clone();
+        tanh_in_place(&mut t);
+        for ((&x, &sv), &tv) in xs.iter().zip(&s).zip(&t) {
+            let exact_s = 1.0 / (1.0 + f64::from(-x).exp());
+            assert!((f64::from(sv) - exact_s).abs() < 2e-7, "sigmoid({x})");
+            assert!(
+                (f64::from(tv) - f64::from(x).tanh()).abs() < 3e-7,
+                "tanh({x})"
+            );
+        }
+    }
+}
