@@ -7,9 +7,10 @@
 
 use super::layer::{Layer, Mode, Param};
 use super::recurrent::{
-    RecurrentOutput, add_column_sums, check_input, check_output_grad, check_state, collect_output,
-    input_projection, output_grad_at, run_tasks, sequence_chunks, sequence_chunks_ref,
-    sigmoid_in_place, tanh_in_place, uniform_init,
+    RecurrentOutput, add_partials, check_input, check_output_grad, check_state, column_sums,
+    input_projection, output_grad_at, output_shape, run_tasks, sequence_chunks,
+    sequence_chunks_ref, set_initial, sigmoid_in_place, store_output, tanh_in_place, task_count,
+    transpose_into, uniform_init,
 };
 use crate::linalg::gemm::{MatMut, MatRef, gemm, gemm_nn, gemm_tn};
 use crate::probability::Rng;
@@ -56,6 +57,8 @@ pub struct GRU {
 /// What forward keeps for backward, and backward's work buffers. Reused between calls.
 #[derive(Default)]
 struct Cache {
+    /// `W_hhᵀ` `[H, G]`, refreshed by every forward pass (contiguous rows for the per-step GEMM).
+    weight_hh_t: Vec<f32>,
     batch: usize,
     steps: usize,
     valid: bool,
@@ -74,6 +77,8 @@ struct Cache {
     d_recurrent_side: Vec<f32>,
     /// Backward: ∂L/∂h carried from step t+1 to t `[N, H]`; ∂L/∂h₀ at the end.
     dh_carry: Vec<f32>,
+    /// Backward: each task's column sums of ∂L/∂p and of ∂L/∂q `[tasks, 2, 3H]`.
+    bias_partials: Vec<f32>,
 }
 
 impl GRU {
@@ -128,9 +133,19 @@ impl GRU {
     }
 }
 
-/// One GRU step for one sequence: `gates` holds p_t (`[3H]`) and receives r, z, n; `recurrent` is q_t.
-fn cell_forward(gates: &mut [f32], recurrent: &[f32], h_prev: &[f32], h: &mut [f32]) {
+/// One GRU step for one sequence: `gates` holds `x_t·W_ihᵀ` (`[3H]`), gets `b_ih` added (making it
+/// p_t) and receives r, z, n; `recurrent` is q_t.
+fn cell_forward(
+    gates: &mut [f32],
+    bias_ih: &[f32],
+    recurrent: &[f32],
+    h_prev: &[f32],
+    h: &mut [f32],
+) {
     let hidden = h.len();
+    for (a, &b) in gates.iter_mut().zip(bias_ih) {
+        *a += b;
+    }
     let (rz, n) = gates.split_at_mut(2 * hidden);
     for (a, &q) in rz.iter_mut().zip(&recurrent[..2 * hidden]) {
         *a += q;
@@ -176,10 +191,14 @@ fn cell_backward(
 }
 
 struct ForwardChunk<'a> {
+    x: &'a [f32],
+    x_cache: Option<&'a mut [f32]>,
+    h0: Option<&'a [f32]>,
     gates: &'a mut [f32],
     recurrent: &'a mut [f32],
     h_prev: &'a mut [f32],
     h_last: &'a mut [f32],
+    out: &'a mut [f32],
 }
 
 struct BackwardChunk<'a> {
@@ -190,60 +209,89 @@ struct BackwardChunk<'a> {
     d_input_side: &'a mut [f32],
     d_recurrent_side: &'a mut [f32],
     dh_carry: &'a mut [f32],
+    bias_sums: &'a mut [f32],
 }
 
 impl Layer for GRU {
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Tensor {
         let (batch, steps) = check_input("GRU", x, self.input_size);
-        let hidden = self.hidden_size;
+        let (features, hidden) = (self.input_size, self.hidden_size);
         let gates = 3 * hidden;
         let per_sequence = steps * hidden;
+        if let Some(h0) = &self.initial_state {
+            check_state("GRU", "h₀", h0, batch, hidden);
+        }
+        let train = mode == Mode::Train;
         let cache = &mut self.cache;
         cache.batch = batch;
         cache.steps = steps;
-        cache.valid = mode == Mode::Train;
-        if mode == Mode::Train {
-            cache.x.clear();
-            cache.x.extend_from_slice(x.data());
-        }
+        cache.valid = train;
+        cache.x.resize(if train { x.len() } else { 0 }, 0.0);
         cache.recurrent.resize(batch * steps * gates, 0.0);
         cache.h_prev.resize(batch * per_sequence, 0.0);
         cache.h_last.resize(batch * hidden, 0.0);
-        for n in 0..batch {
-            let slot = &mut cache.h_prev[n * per_sequence..][..hidden];
-            match &self.initial_state {
-                Some(h0) => {
-                    check_state("GRU", "h₀", h0, batch, hidden);
-                    slot.copy_from_slice(h0.row(n));
-                }
-                None => slot.fill(0.0),
-            }
-        }
-        // b_hh stays on the recurrent side: the reset gate multiplies W_hn·h + b_hn as a whole.
+        transpose_into(
+            self.weight_hh.value.data(),
+            gates,
+            hidden,
+            &mut cache.weight_hh_t,
+        );
         input_projection(
             x.data(),
             self.weight_ih.value.data(),
-            self.bias_ih.value.data(),
-            &[],
+            gates,
             &mut cache.gates,
         );
-        let chunks: Vec<ForwardChunk> = sequence_chunks(&mut cache.gates, steps * gates)
+        let mut out = Tensor::zeros(&output_shape(self.output, batch, steps, hidden));
+        let out_per_sequence = out.len() / batch;
+        let h0_rows = self
+            .initial_state
+            .as_ref()
+            .map(|h0| sequence_chunks_ref(h0.data(), hidden));
+        let mut x_cache: Vec<Option<&mut [f32]>> = if train {
+            sequence_chunks(&mut cache.x, steps * features)
+                .into_iter()
+                .map(Some)
+                .collect()
+        } else {
+            (0..task_count(batch)).map(|_| None).collect()
+        };
+        let chunks: Vec<ForwardChunk> = sequence_chunks_ref(x.data(), steps * features)
             .into_iter()
+            .zip(x_cache.drain(..))
+            .zip(sequence_chunks(&mut cache.gates, steps * gates))
             .zip(sequence_chunks(&mut cache.recurrent, steps * gates))
             .zip(sequence_chunks(&mut cache.h_prev, per_sequence))
             .zip(sequence_chunks(&mut cache.h_last, hidden))
-            .map(|(((gates, recurrent), h_prev), h_last)| ForwardChunk {
-                gates,
-                recurrent,
-                h_prev,
-                h_last,
-            })
+            .zip(sequence_chunks(out.data_mut(), out_per_sequence))
+            .enumerate()
+            .map(
+                |(task, ((((((x, x_cache), gates), recurrent), h_prev), h_last), out))| {
+                    ForwardChunk {
+                        x,
+                        x_cache,
+                        h0: h0_rows.as_ref().map(|rows| rows[task]),
+                        gates,
+                        recurrent,
+                        h_prev,
+                        h_last,
+                        out,
+                    }
+                },
+            )
             .collect();
-        let weight_hh = self.weight_hh.value.data();
+        let weight_hh_t = &cache.weight_hh_t;
+        let bias_ih = self.bias_ih.value.data();
         let bias_hh = self.bias_hh.value.data();
+        let output = self.output;
         run_tasks(chunks, |chunk| {
             let rows = chunk.h_last.len() / hidden;
+            if let Some(x_cache) = chunk.x_cache {
+                x_cache.copy_from_slice(chunk.x);
+            }
+            set_initial(chunk.h_prev, per_sequence, chunk.h0, hidden);
             for t in 0..steps {
+                // q_t = h_{t−1}·W_hhᵀ (+ b_hh below) for this chunk's rows.
                 gemm(
                     1.0,
                     MatRef::with_strides(
@@ -253,7 +301,7 @@ impl Layer for GRU {
                         per_sequence,
                         1,
                     ),
-                    MatRef::new(weight_hh, gates, hidden).t(),
+                    MatRef::new(weight_hh_t, hidden, gates),
                     0.0,
                     MatMut::with_strides(
                         &mut chunk.recurrent[t * gates..],
@@ -277,18 +325,12 @@ impl Layer for GRU {
                     } else {
                         &mut chunk.h_last[r * hidden..(r + 1) * hidden]
                     };
-                    cell_forward(&mut chunk.gates[g_at..g_at + gates], q, h_prev, h);
+                    cell_forward(&mut chunk.gates[g_at..g_at + gates], bias_ih, q, h_prev, h);
+                    store_output(output, chunk.out, r, t, steps, h);
                 }
             }
         });
-        collect_output(
-            self.output,
-            &cache.h_prev,
-            &cache.h_last,
-            batch,
-            steps,
-            hidden,
-        )
+        out
     }
 
     fn backward(&mut self, grad_output: &Tensor) -> Tensor {
@@ -305,6 +347,9 @@ impl Layer for GRU {
         cache.d_recurrent_side.resize(batch * steps * gates, 0.0);
         cache.dh_carry.clear();
         cache.dh_carry.resize(batch * hidden, 0.0);
+        cache
+            .bias_partials
+            .resize(task_count(batch) * 2 * gates, 0.0);
         let grad_per_sequence = grad_output.len() / batch;
         let chunks: Vec<BackwardChunk> = sequence_chunks_ref(&cache.gates, steps * gates)
             .into_iter()
@@ -314,10 +359,17 @@ impl Layer for GRU {
             .zip(sequence_chunks(&mut cache.d_input_side, steps * gates))
             .zip(sequence_chunks(&mut cache.d_recurrent_side, steps * gates))
             .zip(sequence_chunks(&mut cache.dh_carry, hidden))
+            .zip(cache.bias_partials.chunks_mut(2 * gates))
             .map(
                 |(
-                    (((((gates, recurrent), h_prev), grad_output), d_input_side), d_recurrent_side),
-                    dh_carry,
+                    (
+                        (
+                            ((((gates, recurrent), h_prev), grad_output), d_input_side),
+                            d_recurrent_side,
+                        ),
+                        dh_carry,
+                    ),
+                    bias_sums,
                 )| {
                     BackwardChunk {
                         gates,
@@ -327,6 +379,7 @@ impl Layer for GRU {
                         d_input_side,
                         d_recurrent_side,
                         dh_carry,
+                        bias_sums,
                     }
                 },
             )
@@ -381,6 +434,9 @@ impl Layer for GRU {
                     MatMut::new(chunk.dh_carry, rows, hidden),
                 );
             }
+            let (input_sums, recurrent_sums) = chunk.bias_sums.split_at_mut(gates);
+            column_sums(chunk.d_input_side, input_sums);
+            column_sums(chunk.d_recurrent_side, recurrent_sums);
         });
         let rows = batch * steps;
         let features = self.input_size;
@@ -402,8 +458,11 @@ impl Layer for GRU {
             self.weight_hh.grad.data_mut(),
             1.0,
         );
-        add_column_sums(&cache.d_input_side, self.bias_ih.grad.data_mut());
-        add_column_sums(&cache.d_recurrent_side, self.bias_hh.grad.data_mut());
+        // Task by task, in order: the same sums for any thread count.
+        for sums in cache.bias_partials.chunks_exact(2 * gates) {
+            add_partials(&sums[..gates], self.bias_ih.grad.data_mut());
+            add_partials(&sums[gates..], self.bias_hh.grad.data_mut());
+        }
         self.initial_state_grad = Some(Tensor::from_vec(&[batch, hidden], cache.dh_carry.clone()));
         let mut dx = Tensor::zeros(&[batch, steps, features]);
         gemm_nn(

@@ -6,9 +6,10 @@
 
 use super::layer::{Layer, Mode, Param};
 use super::recurrent::{
-    RecurrentOutput, add_column_sums, check_input, check_output_grad, check_state, collect_output,
-    input_projection, output_grad_at, run_tasks, sequence_chunks, sequence_chunks_ref,
-    sigmoid_in_place, tanh_in_place, task_count, uniform_init,
+    RecurrentOutput, add_partials, check_input, check_output_grad, check_state, column_sums,
+    input_projection, output_grad_at, output_shape, run_tasks, sequence_chunks,
+    sequence_chunks_ref, set_initial, sigmoid_in_place, store_output, tanh_in_place, task_count,
+    transpose_into, uniform_init,
 };
 use crate::linalg::gemm::{MatMut, MatRef, gemm, gemm_nn, gemm_tn};
 use crate::probability::Rng;
@@ -55,16 +56,21 @@ pub struct LSTM {
     cache: Cache,
 }
 
-/// What forward keeps for backward, and backward's work buffers. Reused between calls.
+/// What forward keeps for backward, and backward's work buffers. Reused between calls, so a training
+/// step allocates only the tensors the [`Layer`] API returns.
 #[derive(Default)]
 struct Cache {
     batch: usize,
     steps: usize,
     /// True after a training forward (backward may run).
     valid: bool,
+    /// `W_hhᵀ` `[H, 4H]`, refreshed by every forward pass (contiguous rows for the per-step GEMM).
+    weight_hh_t: Vec<f32>,
+    /// `b_ih + b_hh` `[4H]`, refreshed by every forward pass.
+    bias: Vec<f32>,
     /// The input `[N, T, F]` (training only; needed for `dW_ih`).
     x: Vec<f32>,
-    /// Gate activations i, f, g, o `[N, T, 4H]` (pre-activations until the step has run).
+    /// Gate activations i, f, g, o `[N, T, 4H]` (the input projection until the step has run).
     gates: Vec<f32>,
     /// `h_prev[n, t] = h_{t−1}` `[N, T, H]`; `h_prev[n, 0] = h₀`.
     h_prev: Vec<f32>,
@@ -82,6 +88,8 @@ struct Cache {
     /// hold the initial state's gradient.
     dh_carry: Vec<f32>,
     dc_carry: Vec<f32>,
+    /// Backward: each task's sum of its rows of ∂L/∂a `[tasks, 4H]` (the bias gradient, in parts).
+    bias_partials: Vec<f32>,
 }
 
 impl LSTM {
@@ -158,16 +166,20 @@ impl LSTM {
     }
 }
 
-/// One LSTM step for one sequence: `gates` holds a_t (`[4H]`) and receives i, f, g, o; writes c_t,
-/// tanh(c_t) and h_t.
+/// One LSTM step for one sequence: `gates` holds `x_t·W_ihᵀ + h_{t−1}·W_hhᵀ` (`[4H]`), gets the biases
+/// added and receives i, f, g, o; writes c_t, tanh(c_t) and h_t.
 fn cell_forward(
     gates: &mut [f32],
+    bias: &[f32],
     c_prev: &[f32],
     c: &mut [f32],
     tanh_c: &mut [f32],
     h: &mut [f32],
 ) {
     let hidden = c.len();
+    for (a, &b) in gates.iter_mut().zip(bias) {
+        *a += b;
+    }
     sigmoid_in_place(&mut gates[..2 * hidden]); // i and f
     tanh_in_place(&mut gates[2 * hidden..3 * hidden]); // g
     sigmoid_in_place(&mut gates[3 * hidden..]); // o
@@ -201,6 +213,14 @@ fn cell_backward(
     let (d_i, rest) = d_gates.split_at_mut(hidden);
     let (d_f, rest) = rest.split_at_mut(hidden);
     let (d_g, d_o) = rest.split_at_mut(hidden);
+    // Equal lengths, stated once, let the compiler drop the bounds checks and vectorise the loop.
+    let (o, d_o, c_prev, tanh_c, dh) = (
+        &o[..hidden],
+        &mut d_o[..hidden],
+        &c_prev[..hidden],
+        &tanh_c[..hidden],
+        &dh[..hidden],
+    );
     for j in 0..hidden {
         let tc = tanh_c[j];
         let dc_total = dc[j] + dh[j] * o[j] * (1.0 - tc * tc);
@@ -212,14 +232,20 @@ fn cell_backward(
     }
 }
 
-/// One task's share of the forward pass: up to [`ROWS_PER_TASK`] whole sequences.
+/// One task's share of the forward pass: up to [`ROWS_PER_TASK`](super::recurrent::ROWS_PER_TASK)
+/// whole sequences.
 struct ForwardChunk<'a> {
+    x: &'a [f32],
+    x_cache: Option<&'a mut [f32]>,
+    h0: Option<&'a [f32]>,
+    c0_given: Option<&'a [f32]>,
     gates: &'a mut [f32],
     h_prev: &'a mut [f32],
     h_last: &'a mut [f32],
     c: &'a mut [f32],
     tanh_c: &'a mut [f32],
-    c0: &'a [f32],
+    c0: &'a mut [f32],
+    out: &'a mut [f32],
 }
 
 /// One task's share of the backward pass.
@@ -232,74 +258,106 @@ struct BackwardChunk<'a> {
     d_gates: &'a mut [f32],
     dh_carry: &'a mut [f32],
     dc_carry: &'a mut [f32],
+    bias_sum: &'a mut [f32],
 }
 
 impl Layer for LSTM {
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Tensor {
         let (batch, steps) = check_input("LSTM", x, self.input_size);
-        let hidden = self.hidden_size;
+        let (features, hidden) = (self.input_size, self.hidden_size);
         let gates = 4 * hidden;
+        let per_sequence = steps * hidden;
+        if let Some((h0, c0)) = &self.initial_state {
+            check_state("LSTM", "h₀", h0, batch, hidden);
+            check_state("LSTM", "c₀", c0, batch, hidden);
+        }
+        let train = mode == Mode::Train;
         let cache = &mut self.cache;
         cache.batch = batch;
         cache.steps = steps;
-        cache.valid = mode == Mode::Train;
-        if mode == Mode::Train {
-            cache.x.clear();
-            cache.x.extend_from_slice(x.data());
-        }
-        cache.h_prev.resize(batch * steps * hidden, 0.0);
+        cache.valid = train;
+        cache.x.resize(if train { x.len() } else { 0 }, 0.0);
+        cache.h_prev.resize(batch * per_sequence, 0.0);
         cache.h_last.resize(batch * hidden, 0.0);
-        cache.c.resize(batch * steps * hidden, 0.0);
-        cache.tanh_c.resize(batch * steps * hidden, 0.0);
-        cache.c0.clear();
-        match &self.initial_state {
-            Some((h0, c0)) => {
-                check_state("LSTM", "h₀", h0, batch, hidden);
-                check_state("LSTM", "c₀", c0, batch, hidden);
-                for n in 0..batch {
-                    cache.h_prev[n * steps * hidden..][..hidden].copy_from_slice(h0.row(n));
-                }
-                cache.c0.extend_from_slice(c0.data());
-            }
-            None => {
-                for n in 0..batch {
-                    cache.h_prev[n * steps * hidden..][..hidden].fill(0.0);
-                }
-                cache.c0.resize(batch * hidden, 0.0);
-            }
-        }
-        // 1. The input's share of every gate at every step: one GEMM.
+        cache.c.resize(batch * per_sequence, 0.0);
+        cache.tanh_c.resize(batch * per_sequence, 0.0);
+        cache.c0.resize(batch * hidden, 0.0);
+        transpose_into(
+            self.weight_hh.value.data(),
+            gates,
+            hidden,
+            &mut cache.weight_hh_t,
+        );
+        cache.bias.clear();
+        cache.bias.extend(
+            self.bias_ih
+                .value
+                .data()
+                .iter()
+                .zip(self.bias_hh.value.data())
+                .map(|(a, b)| a + b),
+        );
+        // 1. The input's share of every gate at every step: one GEMM over all N·T rows.
         input_projection(
             x.data(),
             self.weight_ih.value.data(),
-            self.bias_ih.value.data(),
-            self.bias_hh.value.data(),
+            gates,
             &mut cache.gates,
         );
-        // 2. The recurrence, chunk by chunk of sequences, one task each.
-        let per_sequence = steps * hidden;
-        let chunks: Vec<ForwardChunk> = sequence_chunks(&mut cache.gates, steps * gates)
+
+        // 2. The recurrence, one task per chunk of whole sequences.
+        let mut out = Tensor::zeros(&output_shape(self.output, batch, steps, hidden));
+        let out_per_sequence = out.len() / batch;
+        let state = self.initial_state.as_ref();
+        let h0_rows = state.map(|(h0, _)| sequence_chunks_ref(h0.data(), hidden));
+        let c0_rows = state.map(|(_, c0)| sequence_chunks_ref(c0.data(), hidden));
+        let mut x_cache: Vec<Option<&mut [f32]>> = if train {
+            sequence_chunks(&mut cache.x, steps * features)
+                .into_iter()
+                .map(Some)
+                .collect()
+        } else {
+            (0..task_count(batch)).map(|_| None).collect()
+        };
+        let chunks: Vec<ForwardChunk> = sequence_chunks_ref(x.data(), steps * features)
             .into_iter()
+            .zip(x_cache.drain(..))
+            .zip(sequence_chunks(&mut cache.gates, steps * gates))
             .zip(sequence_chunks(&mut cache.h_prev, per_sequence))
             .zip(sequence_chunks(&mut cache.h_last, hidden))
             .zip(sequence_chunks(&mut cache.c, per_sequence))
             .zip(sequence_chunks(&mut cache.tanh_c, per_sequence))
-            .zip(sequence_chunks_ref(&cache.c0, hidden))
+            .zip(sequence_chunks(&mut cache.c0, hidden))
+            .zip(sequence_chunks(out.data_mut(), out_per_sequence))
+            .enumerate()
             .map(
-                |(((((gates, h_prev), h_last), c), tanh_c), c0)| ForwardChunk {
-                    gates,
-                    h_prev,
-                    h_last,
-                    c,
-                    tanh_c,
-                    c0,
+                |(task, ((((((((x, x_cache), gates), h_prev), h_last), c), tanh_c), c0), out))| {
+                    ForwardChunk {
+                        x,
+                        x_cache,
+                        h0: h0_rows.as_ref().map(|rows| rows[task]),
+                        c0_given: c0_rows.as_ref().map(|rows| rows[task]),
+                        gates,
+                        h_prev,
+                        h_last,
+                        c,
+                        tanh_c,
+                        c0,
+                        out,
+                    }
                 },
             )
             .collect();
-        debug_assert_eq!(chunks.len(), task_count(batch));
-        let weight_hh = self.weight_hh.value.data();
+        let weight_hh_t = &cache.weight_hh_t;
+        let bias = &cache.bias;
+        let output = self.output;
         run_tasks(chunks, |chunk| {
             let rows = chunk.h_last.len() / hidden;
+            if let Some(x_cache) = chunk.x_cache {
+                x_cache.copy_from_slice(chunk.x);
+            }
+            set_initial(chunk.h_prev, per_sequence, chunk.h0, hidden);
+            set_initial(chunk.c0, hidden, chunk.c0_given, hidden);
             for t in 0..steps {
                 // a_t += h_{t−1}·W_hhᵀ for this chunk's rows (strided: one row per sequence).
                 gemm(
@@ -311,7 +369,7 @@ impl Layer for LSTM {
                         per_sequence,
                         1,
                     ),
-                    MatRef::new(weight_hh, gates, hidden).t(),
+                    MatRef::new(weight_hh_t, hidden, gates),
                     1.0,
                     MatMut::with_strides(
                         &mut chunk.gates[t * gates..],
@@ -323,13 +381,12 @@ impl Layer for LSTM {
                 );
                 for r in 0..rows {
                     let at = r * per_sequence + t * hidden;
-                    let g = &mut chunk.gates[(r * steps + t) * gates..][..gates];
-                    let c_prev_start = if t == 0 { None } else { Some(at - hidden) };
-                    // Split the c buffer so c_{t−1} (read) and c_t (written) can be borrowed together.
+                    // Split c so that c_{t−1} (read) and c_t (written) can be borrowed together.
                     let (c_before, c_rest) = chunk.c.split_at_mut(at);
-                    let c_prev = match c_prev_start {
-                        Some(start) => &c_before[start..start + hidden],
-                        None => &chunk.c0[r * hidden..(r + 1) * hidden],
+                    let c_prev = if t == 0 {
+                        &chunk.c0[r * hidden..(r + 1) * hidden]
+                    } else {
+                        &c_before[at - hidden..]
                     };
                     let h = if t + 1 < steps {
                         &mut chunk.h_prev[at + hidden..at + 2 * hidden]
@@ -337,23 +394,18 @@ impl Layer for LSTM {
                         &mut chunk.h_last[r * hidden..(r + 1) * hidden]
                     };
                     cell_forward(
-                        g,
+                        &mut chunk.gates[(r * steps + t) * gates..][..gates],
+                        bias,
                         c_prev,
                         &mut c_rest[..hidden],
                         &mut chunk.tanh_c[at..at + hidden],
                         h,
                     );
+                    store_output(output, chunk.out, r, t, steps, h);
                 }
             }
         });
-        collect_output(
-            self.output,
-            &cache.h_prev,
-            &cache.h_last,
-            batch,
-            steps,
-            hidden,
-        )
+        out
     }
 
     fn backward(&mut self, grad_output: &Tensor) -> Tensor {
@@ -371,6 +423,7 @@ impl Layer for LSTM {
         cache.dh_carry.resize(batch * hidden, 0.0);
         cache.dc_carry.clear();
         cache.dc_carry.resize(batch * hidden, 0.0);
+        cache.bias_partials.resize(task_count(batch) * gates, 0.0);
         let grad_per_sequence = grad_output.len() / batch;
         let chunks: Vec<BackwardChunk> = sequence_chunks_ref(&cache.gates, steps * gates)
             .into_iter()
@@ -381,8 +434,12 @@ impl Layer for LSTM {
             .zip(sequence_chunks(&mut cache.d_gates, steps * gates))
             .zip(sequence_chunks(&mut cache.dh_carry, hidden))
             .zip(sequence_chunks(&mut cache.dc_carry, hidden))
+            .zip(cache.bias_partials.chunks_mut(gates))
             .map(
-                |(((((((gates, c), tanh_c), c0), grad_output), d_gates), dh_carry), dc_carry)| {
+                |(
+                    (((((((gates, c), tanh_c), c0), grad_output), d_gates), dh_carry), dc_carry),
+                    bias_sum,
+                )| {
                     BackwardChunk {
                         gates,
                         c,
@@ -392,6 +449,7 @@ impl Layer for LSTM {
                         d_gates,
                         dh_carry,
                         dc_carry,
+                        bias_sum,
                     }
                 },
             )
@@ -450,8 +508,9 @@ impl Layer for LSTM {
                     MatMut::new(chunk.dh_carry, rows, hidden),
                 );
             }
+            column_sums(chunk.d_gates, chunk.bias_sum);
         });
-        // Parameter gradients: sums over all N·T rows, one GEMM each.
+        // Parameter gradients: sums over all N·T rows, one GEMM each (split over outputs, not the sum).
         let rows = batch * steps;
         let features = self.input_size;
         gemm_tn(
@@ -472,8 +531,8 @@ impl Layer for LSTM {
             self.weight_hh.grad.data_mut(),
             1.0,
         );
-        add_column_sums(&cache.d_gates, self.bias_ih.grad.data_mut());
-        add_column_sums(&cache.d_gates, self.bias_hh.grad.data_mut());
+        add_partials(&cache.bias_partials, self.bias_ih.grad.data_mut());
+        add_partials(&cache.bias_partials, self.bias_hh.grad.data_mut());
         self.initial_state_grad = Some((
             Tensor::from_vec(&[batch, hidden], cache.dh_carry.clone()),
             Tensor::from_vec(&[batch, hidden], cache.dc_carry.clone()),

@@ -77,7 +77,7 @@ impl RecurrentOutput {
 
 /// Sequences per task on the thread pool. A constant, so that the work each sequence sees — and hence
 /// every rounding — is the same for any thread count (see the module docs).
-pub const ROWS_PER_TASK: usize = 16;
+pub const ROWS_PER_TASK: usize = 32;
 
 /// PyTorch's initialisation of every recurrent weight and bias: uniform on `[−1/√H, 1/√H]`.
 pub fn uniform_init(shape: &[usize], hidden_size: usize, rng: &mut Rng) -> Tensor {
@@ -89,18 +89,20 @@ pub fn uniform_init(shape: &[usize], hidden_size: usize, rng: &mut Rng) -> Tenso
 /// (std's `exp` is a library call per element and dominated the LSTM's time).
 ///
 /// Cephes' method: write `x = n·ln2 + r` with n an integer and |r| ≤ ln2/2, approximate `e^r` by a
-/// degree-6 polynomial, and multiply by 2ⁿ by building the float's exponent bits. Inputs are clamped to
-/// ±87, where `e^x` is still a normal f32, so the bit trick never overflows.
+/// degree-6 polynomial, and multiply by 2ⁿ by building the float's exponent bits. Adding
+/// `1.5·2²³` to `x·log₂e` rounds it to the integer n *and* leaves n in the low bits of the sum's
+/// bit pattern, so 2ⁿ is made with integer adds and a shift — no float-to-int conversion, which
+/// would not vectorise. Inputs are clamped to ±87, where `e^x` is still a normal f32.
 #[inline(always)]
 pub fn fast_exp(x: f32) -> f32 {
     const LOG2_E: f32 = std::f32::consts::LOG2_E;
     // ln2 split in a part with few mantissa bits (so n·LN2_HIGH is exact) and the rest.
     const LN2_HIGH: f32 = 0.693_359_4;
     const LN2_LOW: f32 = -2.121_944_4e-4;
-    // Adding and subtracting 1.5·2²³ rounds to the nearest integer with plain float arithmetic.
-    const ROUND: f32 = 12_582_912.0;
+    const ROUND: f32 = 12_582_912.0; // 1.5·2²³
     let x = x.clamp(-87.0, 87.0);
-    let n = (x * LOG2_E + ROUND) - ROUND;
+    let shifted = x * LOG2_E + ROUND;
+    let n = shifted - ROUND;
     let r = x - n * LN2_HIGH - n * LN2_LOW;
     let mut p = 1.987_569_1e-4;
     p = p * r + 1.398_199_9e-3;
@@ -109,7 +111,9 @@ pub fn fast_exp(x: f32) -> f32 {
     p = p * r + 1.666_666_5e-1;
     p = p * r + 5e-1;
     let e_r = p * r * r + r + 1.0;
-    let two_to_n = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    // The low bits of `shifted` hold n (two's complement); 2ⁿ has exponent bits n + 127.
+    let n_bits = shifted.to_bits().wrapping_sub(ROUND.to_bits());
+    let two_to_n = f32::from_bits(n_bits.wrapping_add(127) << 23);
     e_r * two_to_n
 }
 
@@ -146,37 +150,50 @@ pub(crate) fn check_state(layer: &str, what: &str, state: &Tensor, batch: usize,
     );
 }
 
-/// `projection = X·W_ihᵀ + b_ih + b_hh` for all N·T rows at once: `x` is `[rows, F]`, `weight_ih`
-/// `[G, F]`, `projection` is resized to `[rows, G]`. Pass an empty `bias_hh` to add only `b_ih`
-/// (the GRU keeps `b_hh` on the recurrent side, inside the reset gate).
+/// `projection = X·W_ihᵀ` for all N·T rows at once, one GEMM: `x` is `[N·T, F]`, `weight_ih`
+/// `[G, F]`; `projection` is resized to `[N·T, G]`. (The biases are added inside each step, where
+/// the row is read anyway.)
 pub(crate) fn input_projection(
     x: &[f32],
     weight_ih: &[f32],
-    bias_ih: &[f32],
-    bias_hh: &[f32],
+    gates: usize,
     projection: &mut Vec<f32>,
 ) {
-    let gates = bias_ih.len();
     let features = weight_ih.len() / gates;
     let rows = x.len() / features;
     projection.resize(rows * gates, 0.0);
     gemm_nt(rows, gates, features, x, weight_ih, projection, 0.0);
-    let mut bias = bias_ih.to_vec();
-    for (b, &extra) in bias.iter_mut().zip(bias_hh) {
-        *b += extra;
-    }
-    for row in projection.chunks_exact_mut(gates) {
-        for (p, &b) in row.iter_mut().zip(&bias) {
-            *p += b;
+}
+
+/// Writes the transpose of the row-major `rows × cols` matrix `source` into `target` (resized).
+/// The forward pass multiplies by `W_hhᵀ` at every step; storing it transposed once per pass gives the
+/// GEMM contiguous rows to pack at every step instead of a strided walk.
+pub(crate) fn transpose_into(source: &[f32], rows: usize, cols: usize, target: &mut Vec<f32>) {
+    target.resize(rows * cols, 0.0);
+    for (r, row) in source.chunks_exact(cols).enumerate() {
+        for (c, &v) in row.iter().enumerate() {
+            target[c * rows + r] = v;
         }
     }
 }
 
-/// Adds the column sums of `rows` (`[R, G]`, row-major) to `bias_grad` (`[G]`), rows in order.
-pub(crate) fn add_column_sums(rows: &[f32], bias_grad: &mut [f32]) {
-    for row in rows.chunks_exact(bias_grad.len()) {
-        for (g, &v) in bias_grad.iter_mut().zip(row) {
-            *g += v;
+/// Writes the column sums of `rows` (`[R, G]`, row-major, summed in row order) into `sums` (`[G]`):
+/// one task's share of a bias gradient.
+pub(crate) fn column_sums(rows: &[f32], sums: &mut [f32]) {
+    sums.fill(0.0);
+    for row in rows.chunks_exact(sums.len()) {
+        for (s, &v) in sums.iter_mut().zip(row) {
+            *s += v;
+        }
+    }
+}
+
+/// Adds the per-task partial sums (`[tasks, G]`) to `grad` (`[G]`), in task order, so the result is
+/// the same for any thread count.
+pub(crate) fn add_partials(partials: &[f32], grad: &mut [f32]) {
+    for partial in partials.chunks_exact(grad.len()) {
+        for (g, &p) in grad.iter_mut().zip(partial) {
+            *g += p;
         }
     }
 }
@@ -214,27 +231,53 @@ pub(crate) fn task_count(batch: usize) -> usize {
     batch.div_ceil(ROWS_PER_TASK)
 }
 
-/// Copies the hidden states into the tensor a layer returns: for [`RecurrentOutput::Sequence`],
-/// `out[n, t] = h_t` where `h_prev[n, t + 1]` holds `h_t` for `t < T − 1` and `h_last[n]` holds `h_{T−1}`;
-/// for [`RecurrentOutput::LastStep`] just `h_last`.
-pub(crate) fn collect_output(
+/// The shape of the output for a batch: `[N, T, H]` or `[N, H]`.
+pub(crate) fn output_shape(
     output: RecurrentOutput,
-    h_prev: &[f32],
-    h_last: &[f32],
     batch: usize,
     steps: usize,
     hidden: usize,
-) -> Tensor {
+) -> Vec<usize> {
     match output {
-        RecurrentOutput::LastStep => Tensor::from_vec(&[batch, hidden], h_last.to_vec()),
+        RecurrentOutput::Sequence => vec![batch, steps, hidden],
+        RecurrentOutput::LastStep => vec![batch, hidden],
+    }
+}
+
+/// Copies `h_t` of sequence `r` of a chunk into the chunk's part of the output tensor (every step for
+/// [`RecurrentOutput::Sequence`], the last step only for [`RecurrentOutput::LastStep`]).
+pub(crate) fn store_output(
+    output: RecurrentOutput,
+    out: &mut [f32],
+    r: usize,
+    t: usize,
+    steps: usize,
+    h: &[f32],
+) {
+    let hidden = h.len();
+    match output {
         RecurrentOutput::Sequence => {
-            let mut out = Vec::with_capacity(batch * steps * hidden);
-            for n in 0..batch {
-                let sequence = &h_prev[n * steps * hidden..(n + 1) * steps * hidden];
-                out.extend_from_slice(&sequence[hidden..]);
-                out.extend_from_slice(&h_last[n * hidden..(n + 1) * hidden]);
-            }
-            Tensor::from_vec(&[batch, steps, hidden], out)
+            out[(r * steps + t) * hidden..(r * steps + t + 1) * hidden].copy_from_slice(h);
+        }
+        RecurrentOutput::LastStep if t + 1 == steps => {
+            out[r * hidden..(r + 1) * hidden].copy_from_slice(h);
+        }
+        RecurrentOutput::LastStep => {}
+    }
+}
+
+/// Writes the initial state of a chunk's sequences into `slots` (`per_sequence` values apart, `hidden`
+/// each): rows of `initial` (a chunk of an `[N, H]` tensor) or zeros.
+pub(crate) fn set_initial(
+    slots: &mut [f32],
+    per_sequence: usize,
+    initial: Option<&[f32]>,
+    hidden: usize,
+) {
+    for (r, slot) in slots.chunks_mut(per_sequence).enumerate() {
+        match initial {
+            Some(rows) => slot[..hidden].copy_from_slice(&rows[r * hidden..(r + 1) * hidden]),
+            None => slot[..hidden].fill(0.0),
         }
     }
 }
@@ -248,10 +291,7 @@ pub(crate) fn check_output_grad(
     steps: usize,
     hidden: usize,
 ) {
-    let expected: Vec<usize> = match output {
-        RecurrentOutput::Sequence => vec![batch, steps, hidden],
-        RecurrentOutput::LastStep => vec![batch, hidden],
-    };
+    let expected = output_shape(output, batch, steps, hidden);
     assert!(
         grad.shape() == expected.as_slice(),
         "{layer}::backward: the output gradient must have the output's shape {expected:?}, got {:?}",

@@ -6,9 +6,10 @@
 
 use super::layer::{Layer, Mode, Param};
 use super::recurrent::{
-    RecurrentOutput, add_column_sums, check_input, check_output_grad, check_state, collect_output,
-    input_projection, output_grad_at, run_tasks, sequence_chunks, sequence_chunks_ref,
-    tanh_in_place, uniform_init,
+    RecurrentOutput, add_partials, check_input, check_output_grad, check_state, column_sums,
+    input_projection, output_grad_at, output_shape, run_tasks, sequence_chunks,
+    sequence_chunks_ref, set_initial, store_output, tanh_in_place, task_count, transpose_into,
+    uniform_init,
 };
 use crate::linalg::gemm::{MatMut, MatRef, gemm, gemm_nn, gemm_tn};
 use crate::probability::Rng;
@@ -51,9 +52,12 @@ struct Cache {
     batch: usize,
     steps: usize,
     valid: bool,
+    /// `W_hhᵀ` `[H, H]` and `b_ih + b_hh` `[H]`, refreshed by every forward pass.
+    weight_hh_t: Vec<f32>,
+    bias: Vec<f32>,
     /// The input `[N, T, F]` (training only).
     x: Vec<f32>,
-    /// Pre-activations, then `h_t` `[N, T, H]`.
+    /// The input projection, then `h_t` `[N, T, H]`.
     h: Vec<f32>,
     /// `h_prev[n, t] = h_{t−1}` `[N, T, H]`.
     h_prev: Vec<f32>,
@@ -63,6 +67,8 @@ struct Cache {
     d_pre: Vec<f32>,
     /// Backward: ∂L/∂h carried from step t+1 to t `[N, H]`; ∂L/∂h₀ at the end.
     dh_carry: Vec<f32>,
+    /// Backward: each task's column sums of ∂L/∂a `[tasks, H]`.
+    bias_partials: Vec<f32>,
 }
 
 impl RNN {
@@ -110,9 +116,13 @@ impl RNN {
 }
 
 struct ForwardChunk<'a> {
+    x: &'a [f32],
+    x_cache: Option<&'a mut [f32]>,
+    h0: Option<&'a [f32]>,
     h: &'a mut [f32],
     h_prev: &'a mut [f32],
     h_last: &'a mut [f32],
+    out: &'a mut [f32],
 }
 
 struct BackwardChunk<'a> {
@@ -120,49 +130,84 @@ struct BackwardChunk<'a> {
     grad_output: &'a [f32],
     d_pre: &'a mut [f32],
     dh_carry: &'a mut [f32],
+    bias_sum: &'a mut [f32],
 }
 
 impl Layer for RNN {
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Tensor {
         let (batch, steps) = check_input("RNN", x, self.input_size);
-        let hidden = self.hidden_size;
+        let (features, hidden) = (self.input_size, self.hidden_size);
         let per_sequence = steps * hidden;
+        if let Some(h0) = &self.initial_state {
+            check_state("RNN", "h₀", h0, batch, hidden);
+        }
+        let train = mode == Mode::Train;
         let cache = &mut self.cache;
         cache.batch = batch;
         cache.steps = steps;
-        cache.valid = mode == Mode::Train;
-        if mode == Mode::Train {
-            cache.x.clear();
-            cache.x.extend_from_slice(x.data());
-        }
+        cache.valid = train;
+        cache.x.resize(if train { x.len() } else { 0 }, 0.0);
         cache.h_prev.resize(batch * per_sequence, 0.0);
         cache.h_last.resize(batch * hidden, 0.0);
-        for n in 0..batch {
-            let slot = &mut cache.h_prev[n * per_sequence..][..hidden];
-            match &self.initial_state {
-                Some(h0) => {
-                    check_state("RNN", "h₀", h0, batch, hidden);
-                    slot.copy_from_slice(h0.row(n));
-                }
-                None => slot.fill(0.0),
-            }
-        }
-        input_projection(
-            x.data(),
-            self.weight_ih.value.data(),
-            self.bias_ih.value.data(),
-            self.bias_hh.value.data(),
-            &mut cache.h,
+        transpose_into(
+            self.weight_hh.value.data(),
+            hidden,
+            hidden,
+            &mut cache.weight_hh_t,
         );
-        let chunks: Vec<ForwardChunk> = sequence_chunks(&mut cache.h, per_sequence)
+        cache.bias.clear();
+        cache.bias.extend(
+            self.bias_ih
+                .value
+                .data()
+                .iter()
+                .zip(self.bias_hh.value.data())
+                .map(|(a, b)| a + b),
+        );
+        input_projection(x.data(), self.weight_ih.value.data(), hidden, &mut cache.h);
+        let mut out = Tensor::zeros(&output_shape(self.output, batch, steps, hidden));
+        let out_per_sequence = out.len() / batch;
+        let h0_rows = self
+            .initial_state
+            .as_ref()
+            .map(|h0| sequence_chunks_ref(h0.data(), hidden));
+        let mut x_cache: Vec<Option<&mut [f32]>> = if train {
+            sequence_chunks(&mut cache.x, steps * features)
+                .into_iter()
+                .map(Some)
+                .collect()
+        } else {
+            (0..task_count(batch)).map(|_| None).collect()
+        };
+        let chunks: Vec<ForwardChunk> = sequence_chunks_ref(x.data(), steps * features)
             .into_iter()
+            .zip(x_cache.drain(..))
+            .zip(sequence_chunks(&mut cache.h, per_sequence))
             .zip(sequence_chunks(&mut cache.h_prev, per_sequence))
             .zip(sequence_chunks(&mut cache.h_last, hidden))
-            .map(|((h, h_prev), h_last)| ForwardChunk { h, h_prev, h_last })
+            .zip(sequence_chunks(out.data_mut(), out_per_sequence))
+            .enumerate()
+            .map(
+                |(task, (((((x, x_cache), h), h_prev), h_last), out))| ForwardChunk {
+                    x,
+                    x_cache,
+                    h0: h0_rows.as_ref().map(|rows| rows[task]),
+                    h,
+                    h_prev,
+                    h_last,
+                    out,
+                },
+            )
             .collect();
-        let weight_hh = self.weight_hh.value.data();
+        let weight_hh_t = &cache.weight_hh_t;
+        let bias = &cache.bias;
+        let output = self.output;
         run_tasks(chunks, |chunk| {
             let rows = chunk.h_last.len() / hidden;
+            if let Some(x_cache) = chunk.x_cache {
+                x_cache.copy_from_slice(chunk.x);
+            }
+            set_initial(chunk.h_prev, per_sequence, chunk.h0, hidden);
             for t in 0..steps {
                 gemm(
                     1.0,
@@ -173,13 +218,16 @@ impl Layer for RNN {
                         per_sequence,
                         1,
                     ),
-                    MatRef::new(weight_hh, hidden, hidden).t(),
+                    MatRef::new(weight_hh_t, hidden, hidden),
                     1.0,
                     MatMut::with_strides(&mut chunk.h[t * hidden..], rows, hidden, per_sequence, 1),
                 );
                 for r in 0..rows {
                     let at = r * per_sequence + t * hidden;
                     let h = &mut chunk.h[at..at + hidden];
+                    for (a, &b) in h.iter_mut().zip(bias) {
+                        *a += b;
+                    }
                     tanh_in_place(h);
                     let next = if t + 1 < steps {
                         &mut chunk.h_prev[at + hidden..at + 2 * hidden]
@@ -187,17 +235,11 @@ impl Layer for RNN {
                         &mut chunk.h_last[r * hidden..(r + 1) * hidden]
                     };
                     next.copy_from_slice(h);
+                    store_output(output, chunk.out, r, t, steps, h);
                 }
             }
         });
-        collect_output(
-            self.output,
-            &cache.h_prev,
-            &cache.h_last,
-            batch,
-            steps,
-            hidden,
-        )
+        out
     }
 
     fn backward(&mut self, grad_output: &Tensor) -> Tensor {
@@ -212,18 +254,23 @@ impl Layer for RNN {
         cache.d_pre.resize(batch * per_sequence, 0.0);
         cache.dh_carry.clear();
         cache.dh_carry.resize(batch * hidden, 0.0);
+        cache.bias_partials.resize(task_count(batch) * hidden, 0.0);
         let grad_per_sequence = grad_output.len() / batch;
         let chunks: Vec<BackwardChunk> = sequence_chunks_ref(&cache.h, per_sequence)
             .into_iter()
             .zip(sequence_chunks_ref(grad_output.data(), grad_per_sequence))
             .zip(sequence_chunks(&mut cache.d_pre, per_sequence))
             .zip(sequence_chunks(&mut cache.dh_carry, hidden))
-            .map(|(((h, grad_output), d_pre), dh_carry)| BackwardChunk {
-                h,
-                grad_output,
-                d_pre,
-                dh_carry,
-            })
+            .zip(cache.bias_partials.chunks_mut(hidden))
+            .map(
+                |((((h, grad_output), d_pre), dh_carry), bias_sum)| BackwardChunk {
+                    h,
+                    grad_output,
+                    d_pre,
+                    dh_carry,
+                    bias_sum,
+                },
+            )
             .collect();
         let weight_hh = self.weight_hh.value.data();
         let output = self.output;
@@ -255,6 +302,7 @@ impl Layer for RNN {
                     MatMut::new(chunk.dh_carry, rows, hidden),
                 );
             }
+            column_sums(chunk.d_pre, chunk.bias_sum);
         });
         let rows = batch * steps;
         let features = self.input_size;
@@ -276,8 +324,8 @@ impl Layer for RNN {
             self.weight_hh.grad.data_mut(),
             1.0,
         );
-        add_column_sums(&cache.d_pre, self.bias_ih.grad.data_mut());
-        add_column_sums(&cache.d_pre, self.bias_hh.grad.data_mut());
+        add_partials(&cache.bias_partials, self.bias_ih.grad.data_mut());
+        add_partials(&cache.bias_partials, self.bias_hh.grad.data_mut());
         self.initial_state_grad = Some(Tensor::from_vec(&[batch, hidden], cache.dh_carry.clone()));
         let mut dx = Tensor::zeros(&[batch, steps, features]);
         gemm_nn(
