@@ -11,7 +11,10 @@
 //! |---|---|---|
 //! | [`app`] | all | what every binary does around its chapter: flags, banner, exit codes |
 //! | [`check`] | tests | gradient checks and tolerant comparisons used by tests and exercises |
+//! | [`train`] | 5, 7, 12–14 | `fit`/`evaluate`/`predict` over shuffled mini-batches, `History`, metrics |
+//! | [`optim`] | 11 | optimizers (SGD, Adam, …) that update parameters from their gradients |
 //! | [`nn`] | 6–9 | the `Layer` trait, parameters, `Sequential` and the layers |
+//! | [`loss`] | 10 | losses returning value and gradient: MSE, cross-entropy, BCE, Huber; stable softmax |
 //! | [`data`] | 12–14 | dataset readers (aclImdb, CSV, time series), tokenizer, generated stand-ins |
 //! | [`linalg`] | 2 | vectors, reference matmul, the fast GEMM, eigen, solve, PCA |
 //! | [`tensor`] | all | `Tensor`: a shape and a row-major `Vec<f32>` |
@@ -35,11 +38,14 @@ pub mod cli;
 pub mod data;
 pub mod error;
 pub mod linalg;
+pub mod loss;
 pub mod nn;
+pub mod optim;
 pub mod parallel;
 pub mod probability;
 pub mod report;
 pub mod tensor;
+pub mod train;
 
 pub use error::{Error, Result};
 pub use tensor::Tensor;
