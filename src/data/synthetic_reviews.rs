@@ -3,11 +3,14 @@
 //!
 //! Every review is built from opinion clauses ("the acting was great") and neutral filler ("i saw it
 //! on a sunday"). Three kinds of review, chosen at random:
-//! - **plain**: one or two clauses of the review's polarity — a bag of words gets these right;
-//! - **negated**: the opinion is carried by a negated adjective — "the plot was not bad" (positive),
-//!   "the ending was hardly exciting" (negative): the same words occur with both labels;
-//! - **contrast**: "the acting was great , but the story was boring ." — the clause after `but` (or
-//!   `however`) decides; both polarities' words occur in every such review.
+//! - **plain** (60 %): one or two clauses of the review's polarity — a bag of words gets these right;
+//! - **negated** (20 %): the opinion is carried by a negated adjective — "the plot was not bad"
+//!   (positive), "the ending was hardly exciting" (negative): the same words occur with both labels;
+//! - **contrast** (20 %): "the acting was great , but the story was boring ." — the clause after `but`
+//!   (or `however`) decides; both polarities' words occur in every such review.
+//!
+//! So a bag of words can reach about 70 % (right on the plain reviews, guessing or wrong on the rest),
+//! and a model that reads the order can approach 100 %.
 //!
 //! A bag of words sees which words occur, not in which order, so it cannot tell "not bad … good" from
 //! "not good … bad"; a recurrent network reads the sequence and can. Reviews carry `<br /><br />`
@@ -137,11 +140,11 @@ pub struct StandIn {
 }
 
 impl Default for StandIn {
-    /// 2,000 training and 1,000 test reviews per class (about 1 MB of text in 6,000 files).
+    /// 1,500 training and 500 test reviews per class (about 0.6 MB of text in 4,000 files).
     fn default() -> StandIn {
         StandIn {
-            train_per_class: 2000,
-            test_per_class: 1000,
+            train_per_class: 1500,
+            test_per_class: 500,
             seed: 2011,
         }
     }
@@ -225,13 +228,13 @@ pub fn review(rng: &mut Rng, positive: bool) -> String {
         sentences.push(filler(rng));
     }
     let kind = rng.below(100);
-    if kind < 25 {
+    if kind < 60 {
         // Plain: the adjectives carry the label.
         sentences.push(format!("{} .", clause(rng, positive, false)));
         if rng.bernoulli(0.5) {
             sentences.push(format!("{} .", clause(rng, positive, false)));
         }
-    } else if kind < 60 {
+    } else if kind < 80 {
         // Negated: the label is the opposite of the adjective's usual polarity.
         sentences.push(format!("{} .", clause(rng, positive, true)));
         if rng.bernoulli(0.3) {
