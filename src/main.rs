@@ -10,6 +10,15 @@ use std::time::Instant;
 
 // The chapter files, included as modules (their `fn main` is unused here). One line pair per chapter:
 // #[allow(dead_code)] #[path = "../chapters/chNN_name.rs"] mod chNN_name;
+#[allow(dead_code)]
+#[path = "../chapters/ch09_rnn.rs"]
+mod ch09_rnn;
+#[allow(dead_code)]
+#[path = "../chapters/ch13_text_classification.rs"]
+mod ch13_text_classification;
+#[allow(dead_code)]
+#[path = "../chapters/ch14_time_series.rs"]
+mod ch14_time_series;
 
 /// One chapter of the book: its binary name, the tutorial's section title, its flags and its body.
 struct Chapter {
@@ -20,7 +29,26 @@ struct Chapter {
 }
 
 /// The book, in reading order.
-const CHAPTERS: &[Chapter] = &[];
+const CHAPTERS: &[Chapter] = &[
+    Chapter {
+        name: "ch09_rnn",
+        title: "循环神经网络 — RNN, LSTM, GRU",
+        command: ch09_rnn::command,
+        run: ch09_rnn::run,
+    },
+    Chapter {
+        name: "ch13_text_classification",
+        title: "自然语言处理项目实操 — IMDB sentiment classification",
+        command: ch13_text_classification::command,
+        run: ch13_text_classification::run,
+    },
+    Chapter {
+        name: "ch14_time_series",
+        title: "时间序列预测项目实操 — stock price forecasting",
+        command: ch14_time_series::command,
+        run: ch14_time_series::run,
+    },
+];
 
 fn tour_command() -> Command {
     Command::new(

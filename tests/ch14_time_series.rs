@@ -273,3 +273,41 @@ fn bundled_price_file_is_the_generator_output() {
     let header = bundled.lines().next().unwrap();
     assert_eq!(header, "Date,Open,High,Low,Close,Adj Close,Volume");
 }
+
+// ---------------------------------------------------------------------------------------------
+// A short training run on the bundled prices
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_short_run_on_price_windows_lowers_the_loss() {
+    use dlfs::loss::MseLoss;
+    use dlfs::nn::{LSTM, Linear, RecurrentOutput, Sequential};
+    use dlfs::optim::Adam;
+    use dlfs::probability::Rng;
+    use dlfs::train::{FitConfig, TensorDataset, fit};
+    let csv = synthetic_prices::generate(400, 1);
+    let series =
+        Series::from_csv(&Csv::parse(&csv, "synthetic").unwrap(), &Columns::default()).unwrap();
+    let w = Windows::new(&series.values, 10, 0.67, Target::Price, Scaling::MinMax).unwrap();
+    let mut rng = Rng::new(4);
+    let mut model = Sequential::new(vec![
+        Box::new(LSTM::new(1, 16, &mut rng).output(RecurrentOutput::LastStep)),
+        Box::new(Linear::new(16, 1, &mut rng)),
+    ]);
+    let data = TensorDataset::new(&w.train_inputs, &w.train_targets).unwrap();
+    let config = FitConfig::new(8, 16).seed(1).progress(None);
+    let history = fit(
+        &mut model,
+        &mut Adam::new(0.01),
+        &MseLoss::new(),
+        &data,
+        &config,
+    )
+    .unwrap();
+    let losses = history.losses();
+    println!("price LSTM losses: {losses:?}");
+    assert!(
+        losses[losses.len() - 1] < losses[0] / 5.0,
+        "loss did not fall: {losses:?}"
+    );
+}
