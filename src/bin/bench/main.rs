@@ -3,10 +3,12 @@
 //! ```text
 //! bench                      every table
 //! bench gemm [--size N] [--threads T] [--json]
+//! bench lstm [--threads T] [--json]
 //! ```
 //! With `--json`, one JSON object per line (scripts depend on the field names).
 
 mod gemm;
+mod lstm;
 mod measure;
 
 use dlfs::cli::{Args, Command};
@@ -16,7 +18,7 @@ use dlfs::{Error, Result, app};
 type TableFn = fn(&Args) -> Result<()>;
 
 /// The tables `bench` knows, in the order `bench` with no argument prints them.
-const TABLES: &[(&str, TableFn)] = &[("gemm", gemm::run)];
+const TABLES: &[(&str, TableFn)] = &[("gemm", gemm::run), ("lstm", lstm::run)];
 
 fn command() -> Command {
     let names: Vec<&str> = TABLES.iter().map(|(name, _)| *name).collect();
