@@ -10,6 +10,7 @@
 //! | module | chapter | what it is |
 //! |---|---|---|
 //! | [`app`] | all | what every binary does around its chapter: flags, banner, exit codes |
+//! | [`checkpoint`] | 12–14 | save/load parameters as safetensors (PyTorch-compatible), validated |
 //! | [`check`] | tests | gradient checks and tolerant comparisons used by tests and exercises |
 //! | [`train`] | 5, 7, 12–14 | `fit`/`evaluate`/`predict` over shuffled mini-batches, `History`, metrics |
 //! | [`optim`] | 11 | optimizers (SGD, Adam, …) that update parameters from their gradients |
@@ -34,6 +35,7 @@
 
 pub mod app;
 pub mod check;
+pub mod checkpoint;
 pub mod cli;
 pub mod data;
 pub mod error;
