@@ -22,7 +22,7 @@ use dlfs::optim::Adam;
 use dlfs::probability::Rng;
 use dlfs::report::Table;
 use dlfs::train::{self, FitConfig, Metric, TensorDataset};
-use dlfs::{Error, Result, Tensor, app};
+use dlfs::{Error, Result, Tensor, app, checkpoint, report};
 use std::path::{Path, PathBuf};
 
 /// The chapter's flags (`--quick`, `--out`, `--threads` come from `app::chapter_command`).
@@ -117,6 +117,34 @@ pub fn run(args: &Args) -> Result<()> {
 
     heading("13.6 A few test reviews and what the models say");
     show_predictions(&mut model, &mut baseline, &data.test, &prepared);
+
+    heading("13.7 Saving the model");
+    save(&mut model, &prepared.vocabulary, &s, &out)
+}
+
+/// Writes the weights (safetensors, PyTorch's names) and the vocabulary (one word per line, line k
+/// holds id k + 4) — the model is useless without the ids it was trained on.
+fn save(model: &mut Sequential, vocabulary: &Vocabulary, s: &Settings, out: &Path) -> Result<()> {
+    let weights = out.join("imdb_lstm.safetensors");
+    let (num_words, maxlen) = (s.num_words.to_string(), s.maxlen.to_string());
+    checkpoint::save_with_metadata(
+        model,
+        &weights,
+        &[
+            ("model", "Embedding-LSTM-LSTM-Linear-ReLU-Linear-Sigmoid"),
+            ("num_words", &num_words),
+            ("maxlen", &maxlen),
+            ("padding", "pre"),
+        ],
+    )?;
+    let words = out.join("imdb_vocabulary.txt");
+    report::write_atomic(&words, (vocabulary.words().join("\n") + "\n").as_bytes())?;
+    println!(
+        "wrote {} (parameter names as PyTorch: 0.weight, 1.weight_ih_l0, …)\nwrote {} (line k is \
+         the word with id k + 4)",
+        weights.display(),
+        words.display()
+    );
     Ok(())
 }
 
