@@ -529,30 +529,48 @@ fn compare(baseline: f32, lstm: f32, real_data: bool) {
     }
 }
 
+/// Prints six test reviews with both models' probabilities: where possible three on which the two
+/// models disagree (that is where order matters) and three others, from 128 reviews spread over the
+/// test set (both classes).
 fn show_predictions(
     model: &mut Sequential,
     baseline: &mut BagOfWords,
     test: &[Review],
     p: &Prepared,
 ) {
-    // A few of each class, spread over the test set.
-    let step = (test.len() / 6).max(1);
-    let picks: Vec<usize> = (0..test.len()).step_by(step).take(6).collect();
-    let inputs = p.test_inputs.select_rows(&picks);
-    let lstm = model.forward(&inputs, Mode::Eval);
+    let count = test.len().min(128);
+    let candidates: Vec<usize> = (0..count).map(|k| k * test.len() / count).collect();
+    if candidates.is_empty() {
+        return;
+    }
+    let inputs = p.test_inputs.select_rows(&candidates);
+    let lstm = train::predict(model, &inputs, 64);
     let bow = baseline.forward(&inputs, Mode::Eval);
-    for (k, &i) in picks.iter().enumerate() {
-        let review = &test[i];
-        let bow_probability = 1.0 / (1.0 + (-bow.data()[k]).exp());
+    let bow_probability = |k: usize| 1.0 / (1.0 + (-bow.data()[k]).exp());
+    let disagree = |k: usize| (lstm.data()[k] > 0.5) != (bow_probability(k) > 0.5);
+    let mut shown: Vec<usize> = (0..candidates.len())
+        .filter(|&k| disagree(k))
+        .take(3)
+        .collect();
+    let others: Vec<usize> = (0..candidates.len()).filter(|&k| !disagree(k)).collect();
+    let spread = (others.len() / 3).max(1);
+    shown.extend(others.iter().step_by(spread).take(6 - shown.len()));
+    for k in shown {
+        let review = &test[candidates[k]];
         println!(
-            "[{}] LSTM P(positive) = {:.2}   bag of words {:.2}\n    {}\n",
+            "[{}] LSTM P(positive) = {:.2}   bag of words {:.2}{}\n    {}\n",
             if review.label == 1 {
                 "positive"
             } else {
                 "negative"
             },
             lstm.data()[k],
-            bow_probability,
+            bow_probability(k),
+            if disagree(k) {
+                "   (the models disagree)"
+            } else {
+                ""
+            },
             shorten(&review.text.replace("<br />", " "), 240)
         );
     }

@@ -10,20 +10,26 @@
 //!
 //! # How the work is organised (and why it is fast)
 //! 1. **Input projection, one GEMM.** The input's contribution to every gate at every time step does not
-//!    depend on the recurrence, so it is computed for all N·T rows at once: `P = X·W_ihᵀ + b_ih + b_hh`,
+//!    depend on the recurrence, so it is computed for all N·T rows at once: `P = X·W_ihᵀ`,
 //!    `[N·T, F]·[F, G] → [N·T, G]` (G = 4H for the LSTM, 3H for the GRU, H for the plain RNN).
-//! 2. **Recurrence, one GEMM per step for all gates.** Step t adds `h_{t−1}·W_hhᵀ` (`[n, H]·[H, G]`) to
-//!    its rows of `P`, then applies the gate non-linearities.
+//! 2. **Recurrence, one GEMM per step for all gates.** Step t adds `h_{t−1}·W_hhᵀ` (`[n, H]·[H, G]`,
+//!    `W_hhᵀ` stored transposed once per pass so the GEMM reads contiguous rows) to its rows of `P`,
+//!    then adds the biases and applies the gate non-linearities in one pass over the row.
 //! 3. **Sequences are independent**, so the batch is cut into chunks of [`ROWS_PER_TASK`] sequences and
 //!    each chunk runs its whole time loop as one task on the thread pool: one synchronisation per
 //!    forward pass instead of one per time step. Because the chunk size is a constant (not "batch /
 //!    threads"), every sequence is computed by exactly the same operations for any thread count, so the
 //!    results are bit-identical with 1 or 16 threads.
 //! 4. **Backward**: the chunks run the time loop backwards (backpropagation through time), each writing
-//!    the gradients of its gate pre-activations `dA` `[N, T, G]`. The weight gradients are then sums over
-//!    all N·T rows, i.e. single GEMMs: `dW_ih = dAᵀ·X`, `dW_hh = dAᵀ·H_prev`, `dX = dA·W_ih`, which
-//!    [`crate::linalg::gemm()`] splits over output blocks (never over the sum), so they are deterministic
-//!    too.
+//!    the gradients of its gate pre-activations `dA` `[N, T, G]`, and the per-step product
+//!    `∂L/∂h_{t−1} = dA_t·W_hh`, again one GEMM for all gates. The weight gradients are sums over all
+//!    N·T rows, i.e. single GEMMs after the loop: `dW_ih = dAᵀ·X`, `dW_hh = dAᵀ·H_prev`, `dX = dA·W_ih`,
+//!    which [`crate::linalg::gemm()`] splits over output blocks (never over the sum); the bias gradient
+//!    is summed per chunk inside the tasks and the chunks' sums are added in chunk order. So the
+//!    gradients are deterministic too.
+//! 5. **Memory work happens inside the tasks**: copying the input for backward, writing the output
+//!    rows, the bias sums — each chunk does its own share, so the second thread is not idle while the
+//!    first copies megabytes.
 //!
 //! Buffers live in the layer and are reused from call to call (`Vec::resize` keeps the capacity), so a
 //! training step allocates only the tensors the [`super::Layer`] API hands back.
