@@ -7,9 +7,8 @@
 use super::layer::{Layer, Mode, Param};
 use super::recurrent::{
     RecurrentOutput, add_partials, check_input, check_output_grad, check_state, column_sums,
-    input_projection, output_grad_at, output_shape, run_tasks, sequence_chunks,
-    sequence_chunks_ref, set_initial, fast_exp, store_output, task_count,
-    transpose_into, uniform_init,
+    fast_exp, input_projection, output_grad_at, output_shape, run_tasks, sequence_chunks,
+    sequence_chunks_ref, set_initial, store_output, task_count, transpose_into, uniform_init,
 };
 use crate::linalg::gemm::{MatMut, MatRef, gemm, gemm_nn, gemm_tn};
 use crate::probability::Rng;

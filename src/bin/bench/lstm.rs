@@ -67,9 +67,7 @@
 use crate::measure::thread_counts;
 use dlfs::cli::Args;
 use dlfs::loss::{BceLoss, Loss, MseLoss};
-use dlfs::nn::{
-    Embedding, LSTM, Layer, Linear, Mode, RecurrentOutput, Relu, Sequential, Sigmoid,
-};
+use dlfs::nn::{Embedding, LSTM, Layer, Linear, Mode, RecurrentOutput, Relu, Sequential, Sigmoid};
 use dlfs::optim::Adam;
 use dlfs::probability::Rng;
 use dlfs::report::Table;
@@ -120,7 +118,13 @@ fn peak_rss_mb() -> f64 {
     status
         .lines()
         .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
         .map_or(0.0, |kib| kib / 1024.0)
 }
 
@@ -200,7 +204,13 @@ fn measure_in_child(bench: &str, mode: &str, threads: usize, runs: usize) -> Res
         .env(CHILD_VARIABLE, "1")
         .env(ROW_VARIABLE, format!("{bench}:{mode}"))
         .output()
-        .map_err(|e| Error::io(&exe, e, "could not start a child process for the measurement"))?;
+        .map_err(|e| {
+            Error::io(
+                &exe,
+                e,
+                "could not start a child process for the measurement",
+            )
+        })?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let prefix = format!("{{\"bench\": \"{bench}\"");
     let line = stdout.lines().find(|l| l.starts_with(&prefix)).ok_or_else(|| {
@@ -262,7 +272,14 @@ pub fn run(args: &Args) -> Result<()> {
         }
     }
     if !json {
-        let mut table = Table::new(&["bench", "mode", "threads", "batch", "items/s", "peak RSS MB"]);
+        let mut table = Table::new(&[
+            "bench",
+            "mode",
+            "threads",
+            "batch",
+            "items/s",
+            "peak RSS MB",
+        ]);
         for row in &rows {
             table.row(&[
                 row.bench.clone(),
