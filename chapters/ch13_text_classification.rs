@@ -72,9 +72,9 @@ fn settings(args: &Args) -> Result<Settings> {
         seed: args.get("seed")?,
         limit: args.get_opt("limit")?,
     };
-    if s.epochs == 0 || s.batch_size == 0 || s.maxlen == 0 {
+    if s.epochs == 0 || s.batch_size == 0 || s.maxlen == 0 || s.limit == Some(0) {
         return Err(Error::usage(
-            "--epochs, --batch-size and --maxlen must be at least 1",
+            "--epochs, --batch-size, --maxlen and --limit must be at least 1",
         ));
     }
     if s.num_words <= 4 {
