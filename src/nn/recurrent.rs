@@ -32,7 +32,11 @@
 //!    first copies megabytes.
 //!
 //! Buffers live in the layer and are reused from call to call (`Vec::resize` keeps the capacity), so a
-//! training step allocates only the tensors the [`super::Layer`] API hands back.
+//! training step allocates only the tensors the [`super::Layer`] API hands back. An evaluation pass
+//! ([`super::Mode::Eval`]) runs the same code in the same buffers, as scratch: it keeps no copy of the
+//! input and marks the buffers unusable for `backward`, which then panics. (So inference needs the
+//! `[N, T, G]` gate buffer too; a per-step buffer would need less memory, at the price of a second
+//! code path.)
 //!
 //! What it leaves out: stacked layers inside one module (`num_layers > 1`: stack layers in a
 //! [`super::Sequential`] instead), bidirectional layers, dropout between steps, masks for
