@@ -84,16 +84,26 @@ fn rnn_gradients_through_time() {
 fn gradients_are_right_across_several_thread_pool_chunks() {
     // ROWS_PER_TASK + 3 sequences: two chunks of different sizes.
     let batch = ROWS_PER_TASK + 3;
-    let x = random(&[batch, 4, 2], 7);
+    // The checked scalar sums 35 sequences here, which makes both errors of a finite difference larger
+    // than in the small checks above. Truncation (∝ h²): with N(0, 1) inputs, weight_ih[8, 0] showed
+    // 0.87 % at h = 0.01 and 3.5 % at h = 0.02, and Richardson extrapolation of the two to h → 0 lands
+    // within 0.05 % of the analytic value — so the code is right and the inputs were too curved;
+    // inputs of scale 0.5 fix that. Rounding (∝ 1/h): the f32 loss over 35 sequences is noisier, so
+    // h = 0.02 is used (worst error then about 2e-3).
+    let x = random(&[batch, 4, 2], 7).scale(0.5);
+    let config = GradCheckConfig {
+        step: 0.02,
+        ..GradCheckConfig::default()
+    };
     let mut lstm = LSTM::new(2, 3, &mut Rng::new(8)).output(RecurrentOutput::LastStep);
     print_worst(
         "LSTM 2 chunks",
-        &assert_gradcheck_layer(&mut lstm, &x, &GradCheckConfig::default()),
+        &assert_gradcheck_layer(&mut lstm, &x, &config),
     );
     let mut gru = GRU::new(2, 3, &mut Rng::new(9));
     print_worst(
         "GRU 2 chunks",
-        &assert_gradcheck_layer(&mut gru, &x, &GradCheckConfig::default()),
+        &assert_gradcheck_layer(&mut gru, &x, &config),
     );
 }
 
