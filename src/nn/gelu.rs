@@ -7,7 +7,7 @@
 //! uses `½x(1 + tanh(√(2/π)(x + 0.044715x³)))`, which differs from it by less than 5·10⁻⁴.
 //! Both are here: [`gelu`] (exact) and [`gelu_tanh`].
 //!
-//! Φ and its density φ come from [`crate::probability::erf`] (chapter 4), where `erf` is written out
+//! Φ and its density φ come from [`mod@crate::probability::erf`] (chapter 4), where `erf` is written out
 //! to about 10⁻¹⁵ in f64 — far beyond the f32 that GELU returns.
 
 use crate::probability::{normal_cdf, normal_pdf};

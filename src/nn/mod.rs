@@ -13,7 +13,7 @@
 //! |---|---|
 //! | `layer.rs` | the [`Layer`] trait, [`Param`], [`Mode`], the reusable [`Cache`] |
 //! | `activation.rs` | element-wise activations and their derivatives, [`Softmax`] (chapter 6) |
-//! | `gelu.rs` | GELU, exact (`x·Φ(x)`, Φ from [`crate::probability::erf`]) and tanh-approximated (chapter 6) |
+//! | `gelu.rs` | GELU, exact (`x·Φ(x)`, Φ from [`mod@crate::probability::erf`]) and tanh-approximated (chapter 6) |
 //! | `init.rs` | Xavier/Kaiming initialisation (chapter 7) |
 //! | `linear.rs` | [`Linear`], the fully connected layer, one GEMM per pass (chapter 7) |
 //! | `dropout.rs` | [`Dropout`], inverted and seeded (chapter 7) |
