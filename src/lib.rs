@@ -12,6 +12,7 @@
 //! | [`app`] | all | what every binary does around its chapter: flags, banner, exit codes |
 //! | [`check`] | tests | gradient checks and tolerant comparisons used by tests and exercises |
 //! | [`nn`] | 6–9 | the `Layer` trait, parameters, `Sequential` and the layers |
+//! | [`gpu`] | 15 | CUDA without a toolkit: the driver loaded at run time, PTX kernels, device buffers, an MLP trained on the GPU |
 //! | [`linalg`] | 2 | vectors, reference matmul, the fast GEMM, eigen, solve, PCA |
 //! | [`tensor`] | all | `Tensor`: a shape and a row-major `Vec<f32>` |
 //! | [`cli`] | all | the tiny command-line parser |
@@ -32,6 +33,7 @@ pub mod app;
 pub mod check;
 pub mod cli;
 pub mod error;
+pub mod gpu;
 pub mod linalg;
 pub mod nn;
 pub mod parallel;
