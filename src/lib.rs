@@ -11,8 +11,10 @@
 //! |---|---|---|
 //! | [`app`] | all | what every binary does around its chapter: flags, banner, exit codes |
 //! | [`check`] | tests | gradient checks and tolerant comparisons used by tests and exercises |
+//! | [`optim`] | 11 | optimizers (SGD, Adam, …) that update parameters from their gradients |
 //! | [`nn`] | 6–9 | the `Layer` trait, parameters, `Sequential` and the layers |
 //! | [`gpu`] | 15 | CUDA without a toolkit: the driver loaded at run time, PTX kernels, device buffers, an MLP trained on the GPU |
+//! | [`loss`] | 10 | losses returning value and gradient: MSE, cross-entropy, BCE, Huber; stable softmax |
 //! | [`linalg`] | 2 | vectors, reference matmul, the fast GEMM, eigen, solve, PCA |
 //! | [`tensor`] | all | `Tensor`: a shape and a row-major `Vec<f32>` |
 //! | [`cli`] | all | the tiny command-line parser |
@@ -35,7 +37,9 @@ pub mod cli;
 pub mod error;
 pub mod gpu;
 pub mod linalg;
+pub mod loss;
 pub mod nn;
+pub mod optim;
 pub mod parallel;
 pub mod probability;
 pub mod report;

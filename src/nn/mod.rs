@@ -8,9 +8,33 @@
 //! Parameter names and layouts follow PyTorch (`weight` `[out, in]`, `bias` `[out]`, a [`Sequential`]
 //! prefixes its children's names with their index: `0.weight`, `2.bias`), so checkpoints load into
 //! the equivalent PyTorch module unchanged.
+//!
+//! | file | what it teaches |
+//! |---|---|
+//! | `layer.rs` | the [`Layer`] trait, [`Param`], [`Mode`], the reusable [`Cache`] |
+//! | `activation.rs` | element-wise activations and their derivatives, [`Softmax`] (chapter 6) |
+//! | `gelu.rs` | [`erf`] written out, and GELU (chapter 6) |
+//! | `init.rs` | Xavier/Kaiming initialisation (chapter 7) |
+//! | `linear.rs` | [`Linear`], the fully connected layer, one GEMM per pass (chapter 7) |
+//! | `dropout.rs` | [`Dropout`], inverted and seeded (chapter 7) |
+//! | `sequential.rs` | [`Sequential`], layers in a chain (chapter 7) |
 
+mod activation;
+mod dropout;
+mod gelu;
+pub mod init;
 mod layer;
+mod linear;
 mod sequential;
 
-pub use layer::{Layer, Mode, Param, param_count, zero_grad};
+pub use activation::{
+    Gelu, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Tanh, leaky_relu, leaky_relu_derivative,
+    relu, relu_derivative, sigmoid, sigmoid_derivative, tanh, tanh_derivative,
+};
+pub use dropout::Dropout;
+pub use gelu::{
+    erf, erfc, gelu, gelu_derivative, gelu_tanh, gelu_tanh_derivative, normal_cdf, normal_pdf,
+};
+pub use layer::{Cache, Layer, Mode, Param, assert_grad_shape, param_count, zero_grad};
+pub use linear::Linear;
 pub use sequential::Sequential;
