@@ -136,9 +136,7 @@ impl<T: DeviceScalar> DeviceBuffer<T> {
     /// Panics unless `offset..offset + count` lies inside the buffer.
     fn check_range(&self, operation: &str, offset: usize, count: usize) {
         assert!(
-            offset
-                .checked_add(count)
-                .is_some_and(|end| end <= self.len),
+            offset.checked_add(count).is_some_and(|end| end <= self.len),
             "DeviceBuffer::{operation}: values {offset}..{} are outside a buffer of {} {} values",
             offset.saturating_add(count),
             self.len,
@@ -221,11 +219,9 @@ impl<T: DeviceScalar> DeviceBuffer<T> {
     /// Copies another buffer of the same length, on the device (`cuMemcpyDtoD_v2`).
     pub fn copy_from_device(&mut self, source: &DeviceBuffer<T>) -> Result<()> {
         assert_eq!(
-            source.len,
-            self.len,
+            source.len, self.len,
             "DeviceBuffer::copy_from_device: {} values into a buffer of {}",
-            source.len,
-            self.len
+            source.len, self.len
         );
         if self.len == 0 {
             return Ok(());

@@ -69,7 +69,8 @@ impl DeviceInfo {
     /// Peak memory bandwidth in GB/s: 2 transfers per clock × bus width. `None` when unknown.
     pub fn peak_bandwidth_gbs(&self) -> Option<f64> {
         (self.memory_clock_khz > 0 && self.memory_bus_bits > 0).then(|| {
-            2.0 * f64::from(self.memory_clock_khz) * 1e3 * f64::from(self.memory_bus_bits) / 8.0
+            2.0 * f64::from(self.memory_clock_khz) * 1e3 * f64::from(self.memory_bus_bits)
+                / 8.0
                 / 1e9
         })
     }
@@ -123,9 +124,7 @@ impl Drop for Inner {
         // Inner; releasing it once balances that. Buffers and modules hold clones of the Gpu, so none
         // outlives this point.
         let result = unsafe { (self.driver.functions.device_primary_ctx_release)(self.device) };
-        let _ = self
-            .driver
-            .check("cuDevicePrimaryCtxRelease_v2", result);
+        let _ = self.driver.check("cuDevicePrimaryCtxRelease_v2", result);
         if CURRENT_CONTEXT.get() == self.context as usize {
             CURRENT_CONTEXT.set(0);
         }

@@ -179,7 +179,8 @@ pub struct Functions {
     /// `cuModuleUnload(CUmodule module)`
     pub module_unload: unsafe extern "C" fn(CuModule) -> CuResult,
     /// `cuModuleGetFunction(CUfunction* function, CUmodule module, const char* name)`
-    pub module_get_function: unsafe extern "C" fn(*mut CuFunction, CuModule, *const c_char) -> CuResult,
+    pub module_get_function:
+        unsafe extern "C" fn(*mut CuFunction, CuModule, *const c_char) -> CuResult,
     /// `cuFuncGetAttribute(int* value, CUfunction_attribute attribute, CUfunction function)`
     pub func_get_attribute: unsafe extern "C" fn(*mut c_int, c_int, CuFunction) -> CuResult,
     /// `cuMemAlloc_v2(CUdeviceptr* pointer, size_t bytes)`
@@ -359,7 +360,10 @@ impl Driver {
                 Err(reason) => reasons.push(format!("{name}: {reason}")),
             }
         }
-        Err(no_driver_error(&DEFAULT_LIBRARIES.join(" or "), &reasons.join("; ")))
+        Err(no_driver_error(
+            &DEFAULT_LIBRARIES.join(" or "),
+            &reasons.join("; "),
+        ))
     }
 
     /// Opens the driver library `name` (a file name searched like any shared library, or a path)
@@ -382,7 +386,9 @@ impl Driver {
             log: RefCell::new(CallLog::default()),
         };
         driver.record(&format!("dlopen(\"{name}\")"));
-        driver.record(&format!("dlsym × {FUNCTION_COUNT} (cuInit, cuMemAlloc_v2, …)"));
+        driver.record(&format!(
+            "dlsym × {FUNCTION_COUNT} (cuInit, cuMemAlloc_v2, …)"
+        ));
         Ok(driver)
     }
 

@@ -35,7 +35,11 @@ fn check_view(
     }
     let last = (rows - 1)
         .checked_mul(row_stride)
-        .and_then(|r| (cols - 1).checked_mul(col_stride).and_then(|c| r.checked_add(c)))
+        .and_then(|r| {
+            (cols - 1)
+                .checked_mul(col_stride)
+                .and_then(|c| r.checked_add(c))
+        })
         .and_then(|l| l.checked_add(offset));
     assert!(
         last.is_some_and(|l| l < len),

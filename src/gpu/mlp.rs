@@ -102,7 +102,8 @@ impl GpuMlp {
             if l > 0 {
                 let previous = layers[l - 1].0.dim(0);
                 assert_eq!(
-                    previous, in_features,
+                    previous,
+                    in_features,
                     "GpuMlp::new: layer {} outputs {previous} features but layer {l} takes {in_features}",
                     l - 1
                 );
@@ -245,10 +246,7 @@ impl GpuMlp {
         )?;
         self.have_labels = true;
         self.losses.read(0, &mut self.host_losses[..rows])?;
-        let sum: f64 = self.host_losses[..rows]
-            .iter()
-            .map(|&l| f64::from(l))
-            .sum();
+        let sum: f64 = self.host_losses[..rows].iter().map(|&l| f64::from(l)).sum();
         Ok((sum / rows.max(1) as f64) as f32)
     }
 
@@ -380,9 +378,7 @@ impl GpuMlp {
         if !loss.is_finite() {
             return Err(Error::Training {
                 step: self.steps as usize + 1,
-                message: format!(
-                    "the loss on the GPU became {loss}; try a smaller learning rate"
-                ),
+                message: format!("the loss on the GPU became {loss}; try a smaller learning rate"),
             });
         }
         self.backward()?;

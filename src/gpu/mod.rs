@@ -15,6 +15,7 @@
 //! | [`kernels`] | the PTX: element-wise kernels, softmax cross-entropy, optimizers, a tiled SGEMM |
 //! | `ops.rs` | typed, checked calls of the crate's kernels ([`Gpu::relu_forward`], [`Gpu::adam_step`], …) |
 //! | `gemm.rs` | [`Gpu::gemm`]: `C = α·A·B + β·C` on strided device views, the kernel chosen per layout |
+//! | [`measure`] | launch and copy latency, SGEMM GFLOPS: what chapter 15 and `bench gpu` print |
 //! | `mlp.rs` | [`GpuMlp`]: Linear → ReLU → … → Linear → softmax cross-entropy, trained on the device |
 //!
 //! All `unsafe` of the crate's GPU side lives in this folder; every block says why it is sound.
@@ -27,6 +28,7 @@ mod device;
 pub mod driver;
 mod gemm;
 pub mod kernels;
+pub mod measure;
 mod mlp;
 mod module;
 mod ops;
@@ -36,4 +38,4 @@ pub use device::{DeviceInfo, Event, Gpu};
 pub use gemm::{DeviceMatMut, DeviceMatRef, GemmPlan, plan_gemm};
 pub use mlp::{GpuMlp, GpuOptimizer};
 pub use module::{Kernel, KernelArg, Module, check_launch};
-pub use ops::{AdamConfig, KERNEL_NAMES, KernelResources, SgdConfig, adam_bias_corrections};
+pub use ops::{AdamConfig, AdamScalars, KERNEL_NAMES, KernelResources, SgdConfig};

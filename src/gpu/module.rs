@@ -210,7 +210,9 @@ pub(crate) unsafe fn launch_raw(
             std::ptr::null_mut(),
         )
     };
-    inner.driver.check(&format!("cuLaunchKernel({name})"), result)
+    inner
+        .driver
+        .check(&format!("cuLaunchKernel({name})"), result)
 }
 
 /// A module of PTX loaded into the device (unloaded when dropped).

@@ -66,8 +66,16 @@ impl Builtin {
                 kernels::ELEMENTWISE_PTX.to_string(),
                 &KERNEL_NAMES[0..5],
             ),
-            ("loss.ptx", kernels::LOSS_PTX.to_string(), &KERNEL_NAMES[5..7]),
-            ("optim.ptx", kernels::OPTIM_PTX.to_string(), &KERNEL_NAMES[7..9]),
+            (
+                "loss.ptx",
+                kernels::LOSS_PTX.to_string(),
+                &KERNEL_NAMES[5..7],
+            ),
+            (
+                "optim.ptx",
+                kernels::OPTIM_PTX.to_string(),
+                &KERNEL_NAMES[7..9],
+            ),
             ("sgemm.ptx", kernels::sgemm::ptx(), &KERNEL_NAMES[9..13]),
         ];
         for (file, text, names) in sources {
@@ -303,7 +311,11 @@ impl Gpu {
                 "relu_forward",
                 [blocks_for(n), 1, 1],
                 [BLOCK, 1, 1],
-                &[KernelArg::Pointer(x), KernelArg::Pointer(y), KernelArg::U32(n)],
+                &[
+                    KernelArg::Pointer(x),
+                    KernelArg::Pointer(y),
+                    KernelArg::U32(n),
+                ],
             )
         }
     }
@@ -319,7 +331,12 @@ impl Gpu {
         check_len("relu_backward", "x", x, n);
         check_len("relu_backward", "dy", dy, n);
         check_len("relu_backward", "dx", dx, n);
-        self.relu_backward_raw(x.device_pointer(), dy.device_pointer(), dx.device_pointer(), n)
+        self.relu_backward_raw(
+            x.device_pointer(),
+            dy.device_pointer(),
+            dx.device_pointer(),
+            n,
+        )
     }
 
     /// `grad[i] = 0 where x[i] <= 0` for the first `n` values, in place.
@@ -529,7 +546,7 @@ impl Gpu {
         if n == 0 {
             return Ok(());
         }
-        let (bias_correction1, bias_correction2) = adam_bias_corrections(config, step);
+        let scalars = AdamScalars::new(config, step);
         // SAFETY: the thirteen arguments as declared; the four buffers hold n values (checked).
         unsafe {
             self.launch_builtin(
@@ -542,22 +559,60 @@ impl Gpu {
                     ptr(m),
                     ptr(v),
                     KernelArg::U32(n),
-                    KernelArg::F32(config.lr),
-                    KernelArg::F32(config.beta1),
+                    KernelArg::F32(scalars.step_size),
+                    KernelArg::F32(scalars.one_minus_beta1),
                     KernelArg::F32(config.beta2),
+                    KernelArg::F32(scalars.one_minus_beta2),
                     KernelArg::F32(config.eps),
-                    KernelArg::F32(config.weight_decay),
-                    KernelArg::F32(bias_correction1),
-                    KernelArg::F32(bias_correction2),
-                    KernelArg::U32(u32::from(config.decoupled)),
+                    KernelArg::F32(scalars.l2),
+                    KernelArg::F32(scalars.bias_correction2_sqrt),
+                    KernelArg::F32(scalars.decay_factor),
                 ],
             )
         }
     }
 }
 
-/// `(1 − β₁ᵗ, 1 − β₂ᵗ)` for step `t`, computed in f32 as the CPU optimizer does.
-pub fn adam_bias_corrections(config: &AdamConfig, step: u64) -> (f32, f32) {
-    let t = i32::try_from(step).unwrap_or(i32::MAX);
-    (1.0 - config.beta1.powi(t), 1.0 - config.beta2.powi(t))
+/// The per-step scalars of an Adam update, computed on the host in f64 and rounded to f32 exactly
+/// as `dlfs::optim::Adam` computes them, so both devices use the same numbers.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamScalars {
+    /// `lr / (1 − β₁ᵗ)`.
+    pub step_size: f32,
+    /// `√(1 − β₂ᵗ)`.
+    pub bias_correction2_sqrt: f32,
+    /// `1 − β₁`.
+    pub one_minus_beta1: f32,
+    /// `1 − β₂`.
+    pub one_minus_beta2: f32,
+    /// The L2 term added to the gradient (Adam's weight decay; 0 for AdamW).
+    pub l2: f32,
+    /// The factor applied to the weights before the update (`1 − lr·λ` for AdamW, 1 for Adam).
+    pub decay_factor: f32,
+}
+
+impl AdamScalars {
+    /// The scalars for step `t` (counted from 1).
+    pub fn new(config: &AdamConfig, step: u64) -> AdamScalars {
+        let t = i32::try_from(step).unwrap_or(i32::MAX);
+        let (beta1, beta2) = (f64::from(config.beta1), f64::from(config.beta2));
+        let bias_correction1 = 1.0 - beta1.powi(t);
+        let bias_correction2 = 1.0 - beta2.powi(t);
+        let (l2, decay_factor) = if config.decoupled {
+            (
+                0.0,
+                (1.0 - f64::from(config.lr) * f64::from(config.weight_decay)) as f32,
+            )
+        } else {
+            (config.weight_decay, 1.0)
+        };
+        AdamScalars {
+            step_size: (f64::from(config.lr) / bias_correction1) as f32,
+            bias_correction2_sqrt: bias_correction2.sqrt() as f32,
+            one_minus_beta1: (1.0 - beta1) as f32,
+            one_minus_beta2: (1.0 - beta2) as f32,
+            l2,
+            decay_factor,
+        }
+    }
 }

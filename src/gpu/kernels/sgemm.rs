@@ -193,10 +193,7 @@ fn kernel(out: &mut Ptx, name: &str, fetch_a: Fetch, fetch_b: Fetch) {
     };
     let _ = writeln!(out.text, "    {}\n)", params.join(",\n    "));
     // 256 threads per block, and at least 2 blocks per multiprocessor: caps registers at 128.
-    let _ = writeln!(
-        out.text,
-        ".maxntid {THREADS}, 1, 1\n.minnctapersm 2\n{{"
-    );
+    let _ = writeln!(out.text, ".maxntid {THREADS}, 1, 1\n.minnctapersm 2\n{{");
     out.raw(
         "    .reg .pred %p, %q, %a_row_ok, %b_row_ok, %a_ok<4>, %b_ok<4>, %row_ok, %c_vec, %beta_nonzero;\n\
          \x20   .reg .b32 %thread, %tx, %ty, %m0, %n0, %m, %n, %k, %ldc, %tiles, %tile, %buf, %t0, %t1, %t2;\n\
@@ -463,10 +460,7 @@ fn fetch_store(out: &mut Ptx, operand: Operand, fetch: Fetch) {
         Fetch::AlongK => {
             // The 4 values are 4 consecutive k of one row: 4 rows of the k-major tile.
             for j in 0..4 {
-                out.op(&format!(
-                    "st.shared.f32 [%t0+{}], %g{x}{j}",
-                    j * ROW_BYTES
-                ));
+                out.op(&format!("st.shared.f32 [%t0+{}], %g{x}{j}", j * ROW_BYTES));
             }
         }
         Fetch::AlongMn => {
