@@ -10,6 +10,9 @@ use std::time::Instant;
 
 // The chapter files, included as modules (their `fn main` is unused here). One line pair per chapter:
 // #[allow(dead_code)] #[path = "../chapters/chNN_name.rs"] mod chNN_name;
+#[allow(dead_code)]
+#[path = "../chapters/ch15_gpu.rs"]
+mod ch15_gpu;
 
 /// One chapter of the book: its binary name, the tutorial's section title, its flags and its body.
 struct Chapter {
@@ -20,7 +23,12 @@ struct Chapter {
 }
 
 /// The book, in reading order.
-const CHAPTERS: &[Chapter] = &[];
+const CHAPTERS: &[Chapter] = &[Chapter {
+    name: "ch15_gpu",
+    title: "硬件加速 — hardware acceleration (GPU)",
+    command: ch15_gpu::command,
+    run: ch15_gpu::run,
+}];
 
 fn tour_command() -> Command {
     Command::new(

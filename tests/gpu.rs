@@ -24,11 +24,18 @@ use std::sync::{Mutex, MutexGuard};
 static DEVICE_LOCK: Mutex<()> = Mutex::new(());
 
 /// The GPU (and the device lock), or `None` after printing why the test is skipped.
+/// With `DLFS_REQUIRE_GPU=1` (set by `.ci/gpu-check` on a GPU machine) a missing GPU fails the test
+/// instead: there, a skip would hide a broken driver setup.
 fn gpu_or_skip(test: &str) -> Option<(MutexGuard<'static, ()>, Gpu)> {
     let guard = DEVICE_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     match Gpu::new() {
         Ok(gpu) => Some((guard, gpu)),
         Err(e) => {
+            let required = std::env::var("DLFS_REQUIRE_GPU").is_ok_and(|v| v == "1");
+            assert!(
+                !required,
+                "{test}: DLFS_REQUIRE_GPU=1 but there is no usable GPU: {e}"
+            );
             println!("skipped: {test}: {e}");
             None
         }

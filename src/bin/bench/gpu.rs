@@ -7,9 +7,13 @@ use crate::measure::time_runs;
 use dlfs::cli::Args;
 use dlfs::gpu::measure::time_sgemm;
 use dlfs::gpu::{Gpu, GpuMlp, GpuOptimizer, SgdConfig};
+use dlfs::loss::{Reduction, cross_entropy};
+use dlfs::nn::{Layer, Linear, Mode, Relu, Sequential, zero_grad};
+use dlfs::optim::{Optimizer, Sgd};
 use dlfs::probability::Rng;
 use dlfs::report::Table;
 use dlfs::{Error, Result, Tensor};
+use std::time::Instant;
 
 /// Square sizes measured by default.
 const DEFAULT_SIZES: &[usize] = &[256, 512, 1024, 2048, 4096, 8192];
@@ -223,24 +227,28 @@ fn mlp_layers(rng: &mut Rng) -> Vec<(Tensor, Tensor)> {
         .collect()
 }
 
-/// MLP training samples per second on the GPU.
+/// MLP training samples per second on the GPU and on the CPU (nn::Sequential, the same model,
+/// batch and optimizer).
 fn mlp_throughput(gpu: &Gpu, runs: usize, json: bool) -> Result<()> {
     let mut rng = Rng::new(42);
     let layers = mlp_layers(&mut rng);
     let classes = *MLP_WIDTHS.last().expect("widths");
     let x = Tensor::randn(&[MLP_BATCH, MLP_WIDTHS[0]], 0.0, 1.0, &mut rng);
     let labels: Vec<usize> = (0..MLP_BATCH).map(|_| rng.below(classes)).collect();
+    let (lr, momentum) = (0.01, 0.9);
+
+    // GPU: 20 steps per timed run.
     let optimizer = GpuOptimizer::Sgd(SgdConfig {
-        lr: 0.01,
-        momentum: 0.9,
+        lr,
+        momentum,
         weight_decay: 0.0,
         nesterov: false,
     });
     let mut mlp = GpuMlp::new(gpu, &layers, MLP_BATCH)?;
-    let steps = 20;
+    let gpu_steps = 20;
     let mut failure = None;
-    let (_, median, _) = time_runs(runs, || {
-        for _ in 0..steps {
+    let (_, gpu_median, _) = time_runs(runs, || {
+        for _ in 0..gpu_steps {
             if let Err(e) = mlp.train_step(&x, &labels, &optimizer) {
                 failure = Some(e);
                 return;
@@ -250,26 +258,67 @@ fn mlp_throughput(gpu: &Gpu, runs: usize, json: bool) -> Result<()> {
     if let Some(e) = failure {
         return Err(e);
     }
-    let gpu_samples = (steps * MLP_BATCH) as f64 / median.as_secs_f64();
-    let model = MLP_WIDTHS
+    let gpu_samples = (gpu_steps * MLP_BATCH) as f64 / gpu_median.as_secs_f64();
+
+    // CPU: the same model as nn layers, as many steps per run as fit in about half a second.
+    let mut model = Sequential::default();
+    for (l, (weight, bias)) in layers.iter().enumerate() {
+        if l > 0 {
+            model.push(Relu::new());
+        }
+        model.push(Linear::from_params(weight.clone(), Some(bias.clone())));
+    }
+    let mut sgd = Sgd::new(lr).momentum(momentum);
+    let mut cpu_step = || {
+        zero_grad(&mut model);
+        let logits = model.forward(&x, Mode::Train);
+        let loss = cross_entropy(&logits, &labels, Reduction::Mean);
+        model.backward(&loss.grad);
+        sgd.step(&mut model);
+    };
+    let started = Instant::now();
+    cpu_step();
+    let one_step = started.elapsed().as_secs_f64();
+    let cpu_steps = ((0.5 / one_step.max(1e-6)) as usize).clamp(1, 20);
+    let (_, cpu_median, _) = time_runs(runs.min(3), || {
+        for _ in 0..cpu_steps {
+            cpu_step();
+        }
+    });
+    let cpu_samples = (cpu_steps * MLP_BATCH) as f64 / cpu_median.as_secs_f64();
+
+    let model_name = MLP_WIDTHS
         .iter()
         .map(|w| w.to_string())
         .collect::<Vec<_>>()
         .join("→");
+    let threads = dlfs::parallel::num_threads();
     if json {
         println!(
-            "{{\"bench\": \"gpu_mlp\", \"model\": \"{model}\", \"batch\": {MLP_BATCH}, \"device\": \"gpu\", \"samples_per_second\": {gpu_samples:.0}}}"
+            "{{\"bench\": \"gpu_mlp\", \"model\": \"{model_name}\", \"batch\": {MLP_BATCH}, \"device\": \"gpu\", \"samples_per_second\": {gpu_samples:.0}}}"
+        );
+        println!(
+            "{{\"bench\": \"gpu_mlp\", \"model\": \"{model_name}\", \"batch\": {MLP_BATCH}, \"device\": \"cpu\", \"threads\": {threads}, \"samples_per_second\": {cpu_samples:.0}}}"
         );
     } else {
-        let mut table = Table::new(&["model", "batch", "device", "samples/s"]);
+        let mut table = Table::new(&["model", "batch", "device", "samples/s", "speed-up"]);
         table.row(&[
-            model,
+            model_name.clone(),
+            MLP_BATCH.to_string(),
+            format!("CPU ({threads} threads)"),
+            format!("{cpu_samples:.0}"),
+            "1.0×".to_string(),
+        ]);
+        table.row(&[
+            model_name,
             MLP_BATCH.to_string(),
             "GPU".to_string(),
             format!("{gpu_samples:.0}"),
+            format!("{:.1}×", gpu_samples / cpu_samples),
         ]);
         println!(
-            "MLP training (forward, softmax cross-entropy, backward, SGD step), median of {runs}\n\n{table}"
+            "MLP training (forward, softmax cross-entropy, backward, SGD momentum step), median of \
+             {runs} runs\n\n{table}"
         );
     }
     Ok(())
