@@ -434,11 +434,11 @@ fn accuracy(predictions: &[usize], labels: &[usize]) -> f64 {
 
 fn mlp_comparison(gpu: Option<&Gpu>, quick: bool, out: &std::path::Path) -> Result<()> {
     let (samples, features, hidden, classes) = if quick {
-        (4096, 64, 256, 10)
+        (2560, 64, 128, 10)
     } else {
         (32768, 64, 512, 10)
     };
-    let (epochs, batch) = if quick { (3, 128) } else { (8, 256) };
+    let (epochs, batch) = if quick { (2, 128) } else { (8, 256) };
     let (lr, momentum) = (0.05, 0.9);
     let mut rng = Rng::new(1234);
     let (x, labels) = teacher_data(samples, features, classes, &mut rng);

@@ -215,7 +215,29 @@ enum Layout {
     Strided,
 }
 
-fn layout(op: &Operand<'_>) -> Layout {
+/// Offset, shape and strides of an operand, without its buffer (what the kernel choice depends on).
+#[derive(Clone, Copy, Debug)]
+struct Shape {
+    offset: usize,
+    rows: usize,
+    cols: usize,
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl Operand<'_> {
+    fn shape(&self) -> Shape {
+        Shape {
+            offset: self.offset,
+            rows: self.rows,
+            cols: self.cols,
+            row_stride: self.row_stride,
+            col_stride: self.col_stride,
+        }
+    }
+}
+
+fn layout(op: Shape) -> Layout {
     if op.col_stride == 1 {
         Layout::RowMajor(op.row_stride)
     } else if op.row_stride == 1 {
@@ -226,7 +248,7 @@ fn layout(op: &Operand<'_>) -> Layout {
 }
 
 /// The tiled kernel that fits (A layout, B layout, shape, alignment), if any.
-fn tiled_kernel(a: &Operand<'_>, b: &Operand<'_>, c_offset: usize) -> Option<&'static str> {
+fn tiled_kernel(a: Shape, b: Shape, c_offset: usize) -> Option<&'static str> {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     let aligned = |x: usize| x.is_multiple_of(4);
     // Views must start on a 16-byte boundary (buffers themselves are 256-byte aligned by the driver).
@@ -286,7 +308,7 @@ fn orient<'a>(
 pub fn plan_gemm(a: DeviceMatRef<'_>, b: DeviceMatRef<'_>, c: &DeviceMatMut<'_>) -> GemmPlan {
     check_shapes(&a, &b, c);
     let (a, b, c_offset, _, transposed_output) = orient(a, b, c);
-    let kernel = tiled_kernel(&a, &b, c_offset).unwrap_or("sgemm_strided");
+    let kernel = tiled_kernel(a.shape(), b.shape(), c_offset).unwrap_or("sgemm_strided");
     GemmPlan {
         kernel,
         transposed_output,
@@ -336,7 +358,7 @@ impl Gpu {
     ) -> Result<()> {
         check_shapes(&a, &b, &c);
         let (a, b, c_offset, ldc, _) = orient(a, b, &c);
-        let kernel = tiled_kernel(&a, &b, c_offset).unwrap_or("sgemm_strided");
+        let kernel = tiled_kernel(a.shape(), b.shape(), c_offset).unwrap_or("sgemm_strided");
         self.launch_gemm(kernel, alpha, a, b, beta, c, c_offset, ldc)
     }
 
@@ -402,8 +424,8 @@ impl Gpu {
             args.push(KernelArg::U32(dim(b.row_stride, "B's row stride")?));
             args.push(KernelArg::U32(dim(b.col_stride, "B's column stride")?));
         } else {
-            args.push(KernelArg::U32(dim(leading(layout(&a)), "lda")?));
-            args.push(KernelArg::U32(dim(leading(layout(&b)), "ldb")?));
+            args.push(KernelArg::U32(dim(leading(layout(a.shape())), "lda")?));
+            args.push(KernelArg::U32(dim(leading(layout(b.shape())), "ldb")?));
         }
         args.push(KernelArg::U32(dim(ldc, "ldc")?));
         args.push(KernelArg::F32(alpha));
@@ -480,5 +502,74 @@ impl Gpu {
             beta,
             DeviceMatMut::new(c, m, n),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row_major(offset: usize, rows: usize, cols: usize, ld: usize) -> Shape {
+        Shape {
+            offset,
+            rows,
+            cols,
+            row_stride: ld,
+            col_stride: 1,
+        }
+    }
+
+    fn transposed(shape: Shape) -> Shape {
+        Shape {
+            rows: shape.cols,
+            cols: shape.rows,
+            row_stride: shape.col_stride,
+            col_stride: shape.row_stride,
+            ..shape
+        }
+    }
+
+    #[test]
+    fn aligned_layouts_get_the_tiled_kernels() {
+        // A·B, A·Bᵀ, Aᵀ·B with every size and leading dimension a multiple of 4.
+        let a = row_major(0, 64, 32, 32);
+        let b = row_major(0, 32, 48, 48);
+        assert_eq!(tiled_kernel(a, b, 0), Some("sgemm_nn"));
+        let b_stored = row_major(0, 48, 32, 32);
+        assert_eq!(tiled_kernel(a, transposed(b_stored), 0), Some("sgemm_nt"));
+        let a_stored = row_major(0, 32, 64, 64);
+        assert_eq!(tiled_kernel(transposed(a_stored), b, 0), Some("sgemm_tn"));
+        // Aᵀ·Bᵀ has no tiled kernel.
+        assert_eq!(tiled_kernel(transposed(a_stored), transposed(b_stored), 0), None);
+    }
+
+    #[test]
+    fn anything_unaligned_falls_back_to_the_strided_kernel() {
+        let a = row_major(0, 64, 32, 32);
+        let b = row_major(0, 32, 48, 48);
+        // K not a multiple of 4 (A's rows would straddle float4 loads).
+        assert_eq!(tiled_kernel(row_major(0, 64, 30, 30), row_major(0, 30, 48, 48), 0), None);
+        // N not a multiple of 4 for a row-major B.
+        assert_eq!(tiled_kernel(a, row_major(0, 32, 47, 47), 0), None);
+        // A padded leading dimension that is not a multiple of 4.
+        assert_eq!(tiled_kernel(row_major(0, 64, 32, 33), b, 0), None);
+        // Offsets that are not 16-byte aligned, for A, B or C.
+        assert_eq!(tiled_kernel(row_major(1, 64, 32, 32), b, 0), None);
+        assert_eq!(tiled_kernel(a, row_major(2, 32, 48, 48), 0), None);
+        assert_eq!(tiled_kernel(a, b, 3), None);
+        // Aᵀ·B needs M a multiple of 4; A·Bᵀ does not need N to be.
+        let a_stored = row_major(0, 32, 62, 62);
+        assert_eq!(tiled_kernel(transposed(a_stored), b, 0), None);
+        let b_stored = row_major(0, 10, 32, 32);
+        assert_eq!(tiled_kernel(a, transposed(b_stored), 0), Some("sgemm_nt"));
+        // A view with neither stride 1.
+        let strided = Shape {
+            offset: 0,
+            rows: 64,
+            cols: 32,
+            row_stride: 64,
+            col_stride: 2,
+        };
+        assert_eq!(tiled_kernel(strided, b, 0), None);
     }
 }

@@ -289,7 +289,7 @@ impl Kernel<'_> {
     /// # Safety
     /// `args` must match the kernel's parameters in number, order and type, and every pointer must
     /// be a device buffer large enough for what the kernel does with these arguments: the GPU does
-    /// not check. (The typed operations of [`super::ops`] check this for the crate's own kernels.)
+    /// not check. (The typed operations such as [`Gpu::relu_forward`] check this for the crate's own kernels.)
     pub unsafe fn launch(
         &self,
         grid: [u32; 3],
