@@ -76,7 +76,8 @@ pub fn run(args: &Args) -> Result<()> {
          need those libraries; underneath, everything goes through the *driver*, libcuda.so.1, which\n\
          ships with the NVIDIA driver itself. dlfs opens it with dlopen and looks up ~30 functions\n\
          by name (src/gpu/driver.rs): no toolkit, no cuDNN, nothing linked at build time.\n\
-         CUDA_VISIBLE_DEVICES (the tutorial sets it to 0) is read by the driver itself: here it is {}.",
+         CUDA_VISIBLE_DEVICES (the tutorial sets it to 0) is read by the driver itself;\n\
+         here it is {}.",
         std::env::var("CUDA_VISIBLE_DEVICES")
             .map(|v| format!("'{v}'"))
             .unwrap_or_else(|_| "not set (every GPU is visible; dlfs uses device 0)".to_string())
@@ -353,12 +354,13 @@ fn sgemm_comparison(gpu: Option<&Gpu>, quick: bool, out: &std::path::Path) -> Re
     );
     if let Some(gpu) = gpu {
         let describe = |size: Option<usize>| {
-            size.map_or("not within these sizes".to_string(), |s| {
-                format!("from n = {s}")
+            size.map_or("at none of these sizes".to_string(), |s| {
+                format!("from n = {s} on")
             })
         };
         println!(
-            "\nThe GPU kernel alone beats the CPU {}; counting the copies, {}.",
+            "\nCrossover: the GPU kernel alone beats the CPU {}; counting the copies of A, B and C\n\
+             over the bus, {}.",
             describe(crossover_kernel),
             describe(crossover_copies)
         );

@@ -540,7 +540,10 @@ mod tests {
         let a_stored = row_major(0, 32, 64, 64);
         assert_eq!(tiled_kernel(transposed(a_stored), b, 0), Some("sgemm_tn"));
         // Aᵀ·Bᵀ has no tiled kernel.
-        assert_eq!(tiled_kernel(transposed(a_stored), transposed(b_stored), 0), None);
+        assert_eq!(
+            tiled_kernel(transposed(a_stored), transposed(b_stored), 0),
+            None
+        );
     }
 
     #[test]
@@ -548,7 +551,10 @@ mod tests {
         let a = row_major(0, 64, 32, 32);
         let b = row_major(0, 32, 48, 48);
         // K not a multiple of 4 (A's rows would straddle float4 loads).
-        assert_eq!(tiled_kernel(row_major(0, 64, 30, 30), row_major(0, 30, 48, 48), 0), None);
+        assert_eq!(
+            tiled_kernel(row_major(0, 64, 30, 30), row_major(0, 30, 48, 48), 0),
+            None
+        );
         // N not a multiple of 4 for a row-major B.
         assert_eq!(tiled_kernel(a, row_major(0, 32, 47, 47), 0), None);
         // A padded leading dimension that is not a multiple of 4.
