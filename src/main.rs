@@ -37,6 +37,9 @@ mod ch10_losses;
 #[allow(dead_code)]
 #[path = "../chapters/ch11_optimizers.rs"]
 mod ch11_optimizers;
+#[allow(dead_code)]
+#[path = "../chapters/ch15_gpu.rs"]
+mod ch15_gpu;
 
 /// One chapter of the book: its binary name, the tutorial's section title, its flags and its body.
 struct Chapter {
@@ -101,6 +104,12 @@ const CHAPTERS: &[Chapter] = &[
         title: "常见的优化算法 — optimizers",
         command: ch11_optimizers::command,
         run: ch11_optimizers::run,
+    },
+    Chapter {
+        name: "ch15_gpu",
+        title: "硬件加速 — hardware acceleration (GPU)",
+        command: ch15_gpu::command,
+        run: ch15_gpu::run,
     },
 ];
 
