@@ -474,10 +474,11 @@ fn environment_and_gpu() {
         "                                          (which it then numbers 0, whatever its real number)"
     );
     println!(
-        "In dlfs the GPU path is chapter 15 (`cargo run --release --bin ch15_gpu -- --device cuda`).\n\
-         CUDA_VISIBLE_DEVICES works for it unchanged (the driver applies it to every program); it is\n\
-         designed to allocate each device buffer when it is created and free it when dropped, so there\n\
-         is no memory pool to configure. Every chapter before it runs on the CPU."
+        "In dlfs the GPU path is chapter 15: `cargo run --release --bin ch15_gpu -- --device cuda`\n\
+         (the default; `--device cpu` skips the GPU). CUDA_VISIBLE_DEVICES works for it unchanged —\n\
+         the driver reads it for every program — and dlfs uses the first visible device (device 0).\n\
+         There is nothing like TF_FORCE_GPU_ALLOW_GROWTH to set: each dlfs device buffer allocates\n\
+         exactly what it holds and frees it when dropped. Every chapter before 15 runs on the CPU."
     );
 }
 
