@@ -11,14 +11,44 @@ use std::time::Instant;
 // The chapter files, included as modules (their `fn main` is unused here). One line pair per chapter:
 // #[allow(dead_code)] #[path = "../chapters/chNN_name.rs"] mod chNN_name;
 #[allow(dead_code)]
+#[path = "../chapters/ch01_introduction.rs"]
+mod ch01_introduction;
+#[allow(dead_code)]
+#[path = "../chapters/ch02_linear_algebra.rs"]
+mod ch02_linear_algebra;
+#[allow(dead_code)]
+#[path = "../chapters/ch03_calculus.rs"]
+mod ch03_calculus;
+#[allow(dead_code)]
+#[path = "../chapters/ch04_probability.rs"]
+mod ch04_probability;
+#[allow(dead_code)]
+#[path = "../chapters/ch05_first_network.rs"]
+mod ch05_first_network;
+#[allow(dead_code)]
+#[path = "../chapters/ch06_neurons.rs"]
+mod ch06_neurons;
+#[allow(dead_code)]
+#[path = "../chapters/ch07_feedforward.rs"]
+mod ch07_feedforward;
+#[allow(dead_code)]
 #[path = "../chapters/ch09_rnn.rs"]
 mod ch09_rnn;
+#[allow(dead_code)]
+#[path = "../chapters/ch10_losses.rs"]
+mod ch10_losses;
+#[allow(dead_code)]
+#[path = "../chapters/ch11_optimizers.rs"]
+mod ch11_optimizers;
 #[allow(dead_code)]
 #[path = "../chapters/ch13_text_classification.rs"]
 mod ch13_text_classification;
 #[allow(dead_code)]
 #[path = "../chapters/ch14_time_series.rs"]
 mod ch14_time_series;
+#[allow(dead_code)]
+#[path = "../chapters/ch15_gpu.rs"]
+mod ch15_gpu;
 
 /// One chapter of the book: its binary name, the tutorial's section title, its flags and its body.
 struct Chapter {
@@ -31,10 +61,64 @@ struct Chapter {
 /// The book, in reading order.
 const CHAPTERS: &[Chapter] = &[
     Chapter {
+        name: "ch01_introduction",
+        title: "深度学习简介 — what deep learning is",
+        command: ch01_introduction::command,
+        run: ch01_introduction::run,
+    },
+    Chapter {
+        name: "ch02_linear_algebra",
+        title: "线性代数基础 — linear algebra",
+        command: ch02_linear_algebra::command,
+        run: ch02_linear_algebra::run,
+    },
+    Chapter {
+        name: "ch03_calculus",
+        title: "微积分基础 — calculus",
+        command: ch03_calculus::command,
+        run: ch03_calculus::run,
+    },
+    Chapter {
+        name: "ch04_probability",
+        title: "概率论基础 — probability",
+        command: ch04_probability::command,
+        run: ch04_probability::run,
+    },
+    Chapter {
+        name: "ch05_first_network",
+        title: "深度学习框架入门 — frameworks and the first network",
+        command: ch05_first_network::command,
+        run: ch05_first_network::run,
+    },
+    Chapter {
+        name: "ch06_neurons",
+        title: "神经网络的基础结构 — neurons and activations",
+        command: ch06_neurons::command,
+        run: ch06_neurons::run,
+    },
+    Chapter {
+        name: "ch07_feedforward",
+        title: "前馈神经网络 — feed-forward networks",
+        command: ch07_feedforward::command,
+        run: ch07_feedforward::run,
+    },
+    Chapter {
         name: "ch09_rnn",
         title: "循环神经网络 — RNN, LSTM, GRU",
         command: ch09_rnn::command,
         run: ch09_rnn::run,
+    },
+    Chapter {
+        name: "ch10_losses",
+        title: "常见的损失函数 — losses",
+        command: ch10_losses::command,
+        run: ch10_losses::run,
+    },
+    Chapter {
+        name: "ch11_optimizers",
+        title: "常见的优化算法 — optimizers",
+        command: ch11_optimizers::command,
+        run: ch11_optimizers::run,
     },
     Chapter {
         name: "ch13_text_classification",
@@ -47,6 +131,12 @@ const CHAPTERS: &[Chapter] = &[
         title: "时间序列预测项目实操 — stock price forecasting",
         command: ch14_time_series::command,
         run: ch14_time_series::run,
+    },
+    Chapter {
+        name: "ch15_gpu",
+        title: "硬件加速 — hardware acceleration (GPU)",
+        command: ch15_gpu::command,
+        run: ch15_gpu::run,
     },
 ];
 

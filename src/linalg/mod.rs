@@ -5,9 +5,17 @@
 //!   every fast kernel is tested against.
 //! - [`mod@gemm`]: the general matrix multiply `C = α·A·B + β·C` over strided views ([`MatRef`],
 //!   [`MatMut`]), the one routine through which all heavy math in the crate goes.
+//! - [`mod@vector`]: vector operations on slices (add, dot, norm, axpy, cosine, …).
+//! - [`mod@solve`]: LU decomposition with partial pivoting; solve, determinant, inverse.
+//! - [`mod@eigen`]: eigenpairs by power iteration (with deflation) and by the Jacobi algorithm.
+//! - [`mod@pca`]: principal component analysis on top of Jacobi.
 
+pub mod eigen;
 pub mod gemm;
+pub mod pca;
 pub mod reference;
+pub mod solve;
+pub mod vector;
 
 pub use gemm::{MatMut, MatRef, gemm, gemm_nn, gemm_nt, gemm_tn};
 

@@ -3,11 +3,13 @@
 //! ```text
 //! bench                      every table
 //! bench gemm [--size N] [--threads T] [--json]
+//! bench gpu [--sizes 256,1024,4096] [--runs R] [--json]   (prints `skipped: …` without a GPU)
 //! bench lstm [--threads T] [--json]
 //! ```
 //! With `--json`, one JSON object per line (scripts depend on the field names).
 
 mod gemm;
+mod gpu;
 mod lstm;
 mod measure;
 
@@ -18,7 +20,7 @@ use dlfs::{Error, Result, app};
 type TableFn = fn(&Args) -> Result<()>;
 
 /// The tables `bench` knows, in the order `bench` with no argument prints them.
-const TABLES: &[(&str, TableFn)] = &[("gemm", gemm::run), ("lstm", lstm::run)];
+const TABLES: &[(&str, TableFn)] = &[("gemm", gemm::run), ("gpu", gpu::run), ("lstm", lstm::run)];
 
 fn command() -> Command {
     let names: Vec<&str> = TABLES.iter().map(|(name, _)| *name).collect();
@@ -31,6 +33,12 @@ fn command() -> Command {
         &format!("which table: {} (default: all)", names.join(", ")),
     )
     .option("size", "N", "", "gemm: only this square size N×N×N")
+    .option(
+        "sizes",
+        "LIST",
+        "",
+        "gpu: square sizes, comma-separated (default 256,512,1024,2048,4096,8192)",
+    )
     .option(
         "threads",
         "T",
