@@ -9,8 +9,15 @@
 //! prefixes its children's names with their index: `0.weight`, `2.bias`), so checkpoints load into
 //! the equivalent PyTorch module unchanged.
 
+pub mod conv;
+mod flatten;
+pub mod im2col;
 mod layer;
+pub mod pool;
 mod sequential;
 
 pub use layer::{Layer, Mode, Param, param_count, zero_grad};
 pub use sequential::Sequential;
+pub use conv::{Conv2d, Conv2dBuilder};
+pub use flatten::Flatten;
+pub use pool::{AvgPool2d, MaxPool2d};

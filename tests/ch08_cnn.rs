@@ -1,0 +1,289 @@
+//! Chapter 8 (卷积神经网络): the convolution, pooling and flatten layers.
+//!
+//! - `Conv2d` forward equals the six-loop textbook convolution on random shapes, strides and paddings
+//!   (proptest), and on the tutorial's two models.
+//! - Every layer passes a finite-difference gradient check (input and parameters), with inputs kept
+//!   away from max-pool ties.
+//! - Gradients accumulate, and are bit-identical for 1 and 2 threads.
+
+use dlfs::Tensor;
+use dlfs::check::{GradCheckConfig, GradReport, Tolerance, assert_close, assert_gradcheck_layer};
+use dlfs::nn::conv::conv2d_reference;
+use dlfs::nn::{AvgPool2d, Conv2d, Flatten, Layer, MaxPool2d, Mode, zero_grad};
+use dlfs::parallel;
+use dlfs::probability::Rng;
+use proptest::prelude::*;
+use std::sync::Mutex;
+
+/// Tests that change the global thread count run one at a time.
+static THREADS: Mutex<()> = Mutex::new(());
+
+fn print_reports(layer: &str, reports: &[GradReport]) {
+    for report in reports {
+        println!("{layer}: {report}");
+    }
+}
+
+/// Conv2d's forward pass vs the six-loop definition. Tolerance 1e-5 absolute + 1e-4 relative: the
+/// reference sums in f64, the layer in f32 over K = C·kh·kw ≤ 150 terms of size ≤ 1.
+fn check_conv_forward(
+    n: usize,
+    c_in: usize,
+    c_out: usize,
+    (h, w): (usize, usize),
+    (kh, kw): (usize, usize),
+    stride: (usize, usize),
+    padding: (usize, usize),
+    bias: bool,
+    seed: u64,
+) {
+    let mut rng = Rng::new(seed);
+    let mut conv = Conv2d::builder(c_in, c_out, kh)
+        .kernel_hw(kh, kw)
+        .stride_hw(stride.0, stride.1)
+        .padding_hw(padding.0, padding.1)
+        .bias(bias)
+        .build(&mut rng);
+    let x = Tensor::rand_uniform(&[n, c_in, h, w], -1.0, 1.0, &mut rng);
+    let y = conv.forward(&x, Mode::Eval);
+    let expected = conv2d_reference(
+        &x,
+        &conv.weight.value,
+        conv.bias.as_ref().map(|b| &b.value),
+        stride,
+        padding,
+    );
+    assert_eq!(y.shape(), expected.shape());
+    assert_close(
+        &conv.describe(),
+        y.shape(),
+        y.data(),
+        expected.data(),
+        Tolerance::F32,
+    );
+}
+
+#[test]
+fn conv_forward_matches_the_six_loop_definition_on_the_tutorial_models() {
+    // Chapter 12's conv1 and conv2 (batch 5 crosses a chunk boundary), chapter 8's conv on 1×52×52.
+    check_conv_forward(5, 3, 6, (32, 32), (5, 5), (1, 1), (0, 0), true, 1);
+    check_conv_forward(3, 6, 16, (14, 14), (5, 5), (1, 1), (0, 0), true, 2);
+    check_conv_forward(2, 1, 32, (52, 52), (3, 3), (1, 1), (0, 0), true, 3);
+    // 1×1 convolution (the im2col copy is skipped) and a kernel as large as the padded image.
+    check_conv_forward(3, 4, 5, (6, 7), (1, 1), (1, 1), (0, 0), false, 4);
+    check_conv_forward(2, 2, 3, (3, 3), (5, 5), (1, 1), (1, 1), true, 5);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+    #[test]
+    fn conv_forward_matches_the_six_loop_definition(
+        n in 1usize..6,
+        c_in in 1usize..5,
+        c_out in 1usize..6,
+        kh in 1usize..5,
+        kw in 1usize..5,
+        extra_h in 0usize..7,
+        extra_w in 0usize..7,
+        sh in 1usize..4,
+        sw in 1usize..4,
+        ph in 0usize..3,
+        pw in 0usize..3,
+        bias in any::<bool>(),
+        seed in any::<u64>(),
+    ) {
+        // Input at least as large as the kernel minus the padding, so the kernel fits.
+        let h = kh.saturating_sub(2 * ph).max(1) + extra_h;
+        let w = kw.saturating_sub(2 * pw).max(1) + extra_w;
+        check_conv_forward(n, c_in, c_out, (h, w), (kh, kw), (sh, sw), (ph, pw), bias, seed);
+    }
+}
+
+/// Gradient-check settings for the layers here: the defaults of `dlfs::check` (h = 10⁻², fail above
+/// a relative error of 10⁻²; a correct layer shows ~10⁻³ or less), checking up to 60 elements per tensor.
+fn config() -> GradCheckConfig {
+    GradCheckConfig {
+        max_samples: 60,
+        ..GradCheckConfig::default()
+    }
+}
+
+#[test]
+fn conv_gradients_match_finite_differences() {
+    let mut rng = Rng::new(7);
+    for (c_in, c_out, (h, w), k, stride, padding, bias) in [
+        (3, 4, (8, 7), 3, 1, 0, true),
+        (2, 3, (7, 9), 3, 2, 1, true),
+        (1, 2, (5, 5), 2, 1, 2, false),
+        (3, 2, (4, 4), 1, 1, 0, true),
+    ] {
+        let mut conv = Conv2d::builder(c_in, c_out, k)
+            .stride(stride)
+            .padding(padding)
+            .bias(bias)
+            .build(&mut rng);
+        // Batch 5: two chunks of the batch, so the cross-chunk sum of the weight gradient is checked.
+        let x = Tensor::randn(&[5, c_in, h, w], 0.0, 1.0, &mut rng);
+        let reports = assert_gradcheck_layer(&mut conv, &x, &config());
+        print_reports(&conv.describe(), &reports);
+    }
+}
+
+/// An input whose values are all distinct multiples of 0.1 (shuffled), so that in every pooling
+/// window the winner beats the runner-up by at least 0.1 > 2h: a finite-difference step never
+/// changes the arg-max.
+fn tie_free_input(shape: &[usize], rng: &mut Rng) -> Tensor {
+    let len: usize = shape.iter().product();
+    let order = rng.permutation(len);
+    Tensor::from_fn(shape, |i| (order[i] as f32 - len as f32 / 2.0) * 0.1)
+}
+
+#[test]
+fn max_pool_gradients_match_finite_differences() {
+    let mut rng = Rng::new(8);
+    for (kernel, stride, shape) in [
+        (2, 2, [2, 3, 6, 6]),
+        (3, 2, [2, 2, 7, 8]), // overlapping windows: gradients add up
+        (2, 3, [1, 2, 7, 7]), // gaps between windows and a dropped last row/column
+    ] {
+        let mut pool = MaxPool2d::new(kernel, stride);
+        let x = tie_free_input(&shape, &mut rng);
+        let reports = assert_gradcheck_layer(&mut pool, &x, &config());
+        print_reports(&pool.describe(), &reports);
+    }
+}
+
+#[test]
+fn max_pool_routes_the_gradient_to_the_arg_max_only() {
+    let x = Tensor::from_vec(
+        &[1, 1, 2, 4],
+        vec![1.0, 5.0, 2.0, 2.0, 3.0, 4.0, 2.0, 0.0],
+    );
+    let mut pool = MaxPool2d::new(2, 2);
+    let y = pool.forward(&x, Mode::Train);
+    assert_eq!(y.data(), &[5.0, 2.0]);
+    let dx = pool.backward(&Tensor::from_vec(&[1, 1, 1, 2], vec![10.0, 20.0]));
+    // The tie (2, 2, 2) in the second window goes to the first one in reading order, as PyTorch.
+    assert_eq!(dx.data(), &[0.0, 10.0, 20.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+}
+
+#[test]
+fn avg_pool_gradients_match_finite_differences() {
+    let mut rng = Rng::new(9);
+    for (kernel, stride, shape) in [(2, 2, [2, 3, 6, 6]), (3, 1, [1, 2, 5, 6])] {
+        let mut pool = AvgPool2d::new(kernel, stride);
+        let x = Tensor::randn(&shape, 0.0, 1.0, &mut rng);
+        let reports = assert_gradcheck_layer(&mut pool, &x, &config());
+        print_reports(&pool.describe(), &reports);
+        let y = pool.forward(&x, Mode::Eval);
+        // The first output is the mean of the first window.
+        let first: f32 = (0..kernel)
+            .flat_map(|i| (0..kernel).map(move |j| (i, j)))
+            .map(|(i, j)| x.at(&[0, 0, i, j]))
+            .sum::<f32>()
+            / (kernel * kernel) as f32;
+        assert!((y.data()[0] - first).abs() < 1e-6);
+    }
+}
+
+#[test]
+fn flatten_keeps_values_and_restores_the_shape() {
+    let mut rng = Rng::new(10);
+    let x = Tensor::randn(&[2, 3, 4, 5], 0.0, 1.0, &mut rng);
+    let mut flatten = Flatten::new();
+    let y = flatten.forward(&x, Mode::Train);
+    assert_eq!(y.shape(), &[2, 60]);
+    assert_eq!(y.data(), x.data());
+    let dx = flatten.backward(&y);
+    assert_eq!(dx.shape(), x.shape());
+    let reports = assert_gradcheck_layer(&mut flatten, &x, &config());
+    print_reports("Flatten", &reports);
+}
+
+#[test]
+fn conv_gradients_accumulate_until_zero_grad() {
+    let mut rng = Rng::new(11);
+    let mut conv = Conv2d::new(2, 3, 3, &mut rng);
+    let x = Tensor::randn(&[3, 2, 6, 6], 0.0, 1.0, &mut rng);
+    let dy = Tensor::randn(&conv.output_shape(x.shape()), 0.0, 1.0, &mut rng);
+    conv.forward(&x, Mode::Train);
+    conv.backward(&dy);
+    let once = conv.weight.grad.clone();
+    conv.forward(&x, Mode::Train);
+    conv.backward(&dy);
+    assert_close(
+        "2 × weight gradient",
+        once.shape(),
+        conv.weight.grad.data(),
+        once.scale(2.0).data(),
+        Tolerance::F32,
+    );
+    zero_grad(&mut conv);
+    assert!(conv.weight.grad.data().iter().all(|&g| g == 0.0));
+}
+
+#[test]
+fn conv_without_input_gradient_gives_the_same_parameter_gradients() {
+    let mut rng = Rng::new(12);
+    let mut full = Conv2d::new(3, 4, 3, &mut rng);
+    let mut rng = Rng::new(12);
+    let mut first_layer = Conv2d::builder(3, 4, 3)
+        .input_gradient(false)
+        .build(&mut rng);
+    let x = Tensor::randn(&[5, 3, 7, 7], 0.0, 1.0, &mut rng);
+    let dy = Tensor::randn(&full.output_shape(x.shape()), 0.0, 1.0, &mut rng);
+    full.forward(&x, Mode::Train);
+    first_layer.forward(&x, Mode::Train);
+    full.backward(&dy);
+    let dx = first_layer.backward(&dy);
+    assert!(dx.data().iter().all(|&v| v == 0.0));
+    assert_eq!(full.weight.grad, first_layer.weight.grad);
+}
+
+#[test]
+fn conv_and_pool_results_are_bit_identical_for_1_and_2_threads() {
+    let _guard = THREADS.lock().unwrap_or_else(|p| p.into_inner());
+    let run = |threads: usize| {
+        parallel::set_num_threads(threads);
+        let mut rng = Rng::new(13);
+        let mut conv = Conv2d::builder(3, 6, 5).padding(1).build(&mut rng);
+        let mut pool = MaxPool2d::new(2, 2);
+        let x = Tensor::randn(&[11, 3, 16, 16], 0.0, 1.0, &mut rng);
+        let y = pool.forward(&conv.forward(&x, Mode::Train), Mode::Train);
+        let dy = Tensor::randn(y.shape(), 0.0, 1.0, &mut rng);
+        let dx = conv.backward(&pool.backward(&dy));
+        (
+            y,
+            dx,
+            conv.weight.grad.clone(),
+            conv.bias.as_ref().map(|b| b.grad.clone()),
+        )
+    };
+    let one = run(1);
+    let two = run(2);
+    parallel::set_num_threads(parallel::default_num_threads());
+    assert!(one == two, "results differ between 1 and 2 threads");
+}
+
+#[test]
+#[should_panic(expected = "expected an input of shape [N, 3, H, W], got [2, 4, 8, 8]")]
+fn conv_names_the_shapes_on_a_channel_mismatch() {
+    let mut conv = Conv2d::new(3, 6, 5, &mut Rng::new(0));
+    conv.forward(&Tensor::zeros(&[2, 4, 8, 8]), Mode::Eval);
+}
+
+#[test]
+fn default_initialisation_is_pytorchs_uniform_bound() {
+    let conv = Conv2d::new(3, 6, 5, &mut Rng::new(0));
+    let bound = 1.0 / 75f32.sqrt();
+    let w = &conv.weight.value;
+    assert_eq!(w.shape(), &[6, 3, 5, 5]);
+    assert!(w.max() <= bound && w.min() >= -bound);
+    // Spread over the interval, not a constant: the standard deviation of U(−b, b) is b/√3.
+    let std = (w.data().iter().map(|v| v * v).sum::<f32>() / w.len() as f32).sqrt();
+    assert!((std - bound / 3f32.sqrt()).abs() < 0.2 * bound, "std {std}");
+    assert_eq!(
+        conv.describe(),
+        "Conv2d(3, 6, kernel_size=(5, 5), stride=(1, 1))"
+    );
+}
