@@ -12,6 +12,7 @@
 //! | [`app`] | all | what every binary does around its chapter: flags, banner, exit codes |
 //! | [`check`] | tests | gradient checks and tolerant comparisons used by tests and exercises |
 //! | [`nn`] | 6–9 | the `Layer` trait, parameters, `Sequential` and the layers |
+//! | [`data`] | 12– | datasets: CIFAR-10 (and its generated stand-in) |
 //! | [`linalg`] | 2 | vectors, reference matmul, the fast GEMM, eigen, solve, PCA |
 //! | [`tensor`] | all | `Tensor`: a shape and a row-major `Vec<f32>` |
 //! | [`cli`] | all | the tiny command-line parser |
@@ -31,6 +32,7 @@
 pub mod app;
 pub mod check;
 pub mod cli;
+pub mod data;
 pub mod error;
 pub mod linalg;
 pub mod nn;
