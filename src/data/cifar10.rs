@@ -394,9 +394,7 @@ pub fn load(dir: &Path) -> Result<Cifar10> {
                 std::io::ErrorKind::NotFound,
                 format!("missing {}", missing.join(", ")),
             ),
-            format!(
-                "a CIFAR-10 folder (binary version) contains {expected}; {README_HINT}"
-            ),
+            format!("a CIFAR-10 folder (binary version) contains {expected}; {README_HINT}"),
         ));
     }
     let mut train = ImageSet::default();
@@ -431,7 +429,12 @@ pub fn write_batch_file(path: &Path, set: &ImageSet) -> Result<()> {
 /// Writes a complete CIFAR-10 folder: `train` split into the five training files (as evenly as
 /// possible, in order), `test` as `test_batch.bin`, and `classes` (ten names) as `batches.meta.txt`.
 /// Panics if `classes` does not hold ten names.
-pub fn write_dataset(dir: &Path, train: &ImageSet, test: &ImageSet, classes: &[&str]) -> Result<()> {
+pub fn write_dataset(
+    dir: &Path,
+    train: &ImageSet,
+    test: &ImageSet,
+    classes: &[&str],
+) -> Result<()> {
     assert_eq!(
         classes.len(),
         CLASSES,

@@ -271,9 +271,11 @@ pub fn draw(class: usize, rng: &mut Rng, out: &mut [u8]) {
                 }
                 hits as f32 / 4.0
             } else {
-                f32::from(u8::from(
-                    scene.inside(class, x as f32 + 0.5, y as f32 + 0.5),
-                ))
+                f32::from(u8::from(scene.inside(
+                    class,
+                    x as f32 + 0.5,
+                    y as f32 + 0.5,
+                )))
             };
             let shade = scene.gradient.0 * (x as f32 - 16.0) + scene.gradient.1 * (y as f32 - 16.0);
             let blob = scene.distractor.and_then(|((bx, by), radius, colour)| {

@@ -38,6 +38,7 @@
 //!
 //! What it leaves out: dilation, groups, padding modes other than zeros, `padding="same"`.
 
+use super::conv_direct::{self, DirectShape, pad_image};
 use super::im2col::{ConvGeometry, col2im, im2col};
 use super::layer::{Layer, Mode, Param};
 use crate::linalg::gemm::{gemm_nn, gemm_nt, gemm_tn};
@@ -50,11 +51,29 @@ use std::sync::{Mutex, MutexGuard, TryLockError};
 /// Fixed, so that sums over the batch are grouped the same way for every thread count.
 pub const CHUNK_IMAGES: usize = 4;
 
-/// Scratch buffers of one thread: the im2col matrix of the current image and its gradient.
+/// [`ConvAlgorithm::Auto`] uses the direct convolution up to this many output channels.
+pub const DIRECT_MAX_OUT_CHANNELS: usize = 8;
+
+/// Scratch buffers of one thread: the im2col matrix of the current image and its gradient (im2col
+/// path), or the zero-padded image and output gradient (direct path).
 #[derive(Default)]
 struct Workspace {
     cols: Vec<f32>,
     grad_cols: Vec<f32>,
+    padded: Vec<f32>,
+    grad_padded: Vec<f32>,
+}
+
+/// How [`Conv2d`] computes: both give the same numbers up to rounding in the last bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvAlgorithm {
+    /// Direct for stride-1 convolutions with few output channels (see [`Conv2d::uses_direct`]),
+    /// im2col + GEMM otherwise.
+    Auto,
+    /// im2col + GEMM ([`super::im2col`]), any stride.
+    Im2colGemm,
+    /// The direct convolution ([`super::conv_direct`]); stride 1 only (other strides use im2col).
+    Direct,
 }
 
 /// A 2-D convolution over `[N, C_in, H, W]` images (see the module docs for the formulas).
@@ -69,6 +88,10 @@ pub struct Conv2d {
     stride: (usize, usize),
     padding: (usize, usize),
     input_gradient: bool,
+    algorithm: ConvAlgorithm,
+    /// The weights rearranged for the direct path (forward, and flipped for ∂L/∂x).
+    packed: Vec<f32>,
+    packed_flipped: Vec<f32>,
     /// The last training input and its shape (what backward needs).
     input: Vec<f32>,
     input_shape: Option<[usize; 4]>,
@@ -97,6 +120,7 @@ pub struct Conv2dBuilder {
     padding: (usize, usize),
     bias: bool,
     input_gradient: bool,
+    algorithm: ConvAlgorithm,
 }
 
 impl Conv2dBuilder {
@@ -143,6 +167,12 @@ impl Conv2dBuilder {
         self
     }
 
+    /// How to compute (default [`ConvAlgorithm::Auto`]); tests use it to check both paths.
+    pub fn algorithm(mut self, algorithm: ConvAlgorithm) -> Conv2dBuilder {
+        self.algorithm = algorithm;
+        self
+    }
+
     /// Creates the layer with PyTorch's default initialisation: every weight and bias drawn uniformly
     /// from `[−1/√fan_in, 1/√fan_in]`, `fan_in = C_in·kh·kw` (what `kaiming_uniform_(a=√5)` reduces to).
     /// Panics if a size or stride is zero.
@@ -167,9 +197,14 @@ impl Conv2dBuilder {
             bound,
             rng,
         );
-        let bias = self
-            .bias
-            .then(|| Param::new(Tensor::rand_uniform(&[self.out_channels], -bound, bound, rng)));
+        let bias = self.bias.then(|| {
+            Param::new(Tensor::rand_uniform(
+                &[self.out_channels],
+                -bound,
+                bound,
+                rng,
+            ))
+        });
         Conv2d {
             weight: Param::new(weight),
             bias,
@@ -179,6 +214,9 @@ impl Conv2dBuilder {
             stride: self.stride,
             padding: self.padding,
             input_gradient: self.input_gradient,
+            algorithm: self.algorithm,
+            packed: Vec::new(),
+            packed_flipped: Vec::new(),
             input: Vec::new(),
             input_shape: None,
             workspaces: Vec::new(),
@@ -234,7 +272,21 @@ impl Conv2d {
             padding: (0, 0),
             bias: true,
             input_gradient: true,
+            algorithm: ConvAlgorithm::Auto,
         }
+    }
+
+    /// True when this layer uses the direct convolution: always with [`ConvAlgorithm::Direct`], never
+    /// with [`ConvAlgorithm::Im2colGemm`], and with [`ConvAlgorithm::Auto`] when the stride is 1 and
+    /// there are at most [`DIRECT_MAX_OUT_CHANNELS`] output channels (where it measured faster; see
+    /// `bench cnn --profile`). Strides other than 1 always use im2col.
+    pub fn uses_direct(&self) -> bool {
+        self.stride == (1, 1)
+            && match self.algorithm {
+                ConvAlgorithm::Direct => true,
+                ConvAlgorithm::Im2colGemm => false,
+                ConvAlgorithm::Auto => self.out_channels <= DIRECT_MAX_OUT_CHANNELS,
+            }
     }
 
     /// Input channels C_in.
@@ -298,36 +350,239 @@ impl Conv2d {
     }
 }
 
+/// What every image of a batch needs to know, shared by the threads.
+struct Plan<'a> {
+    g: ConvGeometry,
+    direct: bool,
+    out_channels: usize,
+    weight: &'a [f32],
+    /// Packed weights for the direct path (forward, and flipped for ∂L/∂x).
+    packed: &'a [f32],
+    packed_flipped: &'a [f32],
+    bias: Option<&'a [f32]>,
+}
+
+impl Plan<'_> {
+    /// The direct convolution's view of the (padded) input.
+    fn direct_shape(&self) -> DirectShape {
+        DirectShape {
+            channels: self.g.channels,
+            height: self.g.height + 2 * self.g.pad_h,
+            width: self.g.width + 2 * self.g.pad_w,
+            kernel_h: self.g.kernel_h,
+            kernel_w: self.g.kernel_w,
+        }
+    }
+
+    /// The image itself, or its zero-padded copy in `padded` when the layer pads.
+    fn padded_input<'b>(&self, image: &'b [f32], padded: &'b mut Vec<f32>) -> &'b [f32] {
+        let g = &self.g;
+        if g.pad_h == 0 && g.pad_w == 0 {
+            return image;
+        }
+        let shape = self.direct_shape();
+        padded.resize(shape.channels * shape.height * shape.width, 0.0);
+        pad_image(
+            image,
+            g.channels,
+            (g.height, g.width),
+            (g.pad_h, g.pad_w),
+            padded,
+        );
+        padded
+    }
+
+    /// The im2col matrix of `image` (the image itself for a pointwise convolution).
+    fn columns<'b>(&self, image: &'b [f32], cols: &'b mut Vec<f32>) -> &'b [f32] {
+        if self.g.is_pointwise() {
+            return image;
+        }
+        cols.resize(self.g.col_rows() * self.g.col_cols(), 0.0);
+        im2col(&self.g, image, cols);
+        cols
+    }
+
+    /// `y_n` = the convolution of one image.
+    fn forward_image(&self, workspace: &mut Workspace, image: &[f32], y_n: &mut [f32]) {
+        let (c_out, k, p) = (self.out_channels, self.g.col_rows(), self.g.col_cols());
+        if self.direct {
+            let x = self.padded_input(image, &mut workspace.padded);
+            conv_direct::forward(&self.direct_shape(), x, self.packed, self.bias, c_out, y_n);
+            return;
+        }
+        let cols = self.columns(image, &mut workspace.cols);
+        // Y_n[C_out, P] = W[C_out, K] · cols[K, P]
+        gemm_nn(c_out, p, k, self.weight, cols, y_n, 0.0);
+        if let Some(bias) = self.bias {
+            add_bias(y_n, bias, p);
+        }
+    }
+
+    /// Adds one image's weight and bias gradients into `grad_weight`, `grad_bias`, and writes its
+    /// input gradient into `grad_x_n` when asked.
+    fn backward_image(
+        &self,
+        workspace: &mut Workspace,
+        image: &[f32],
+        grad_y_n: &[f32],
+        grad_weight: &mut [f32],
+        grad_bias: &mut [f32],
+        grad_x_n: Option<&mut [f32]>,
+    ) {
+        let (c_out, k, p) = (self.out_channels, self.g.col_rows(), self.g.col_cols());
+        if self.direct {
+            let shape = self.direct_shape();
+            let x = self.padded_input(image, &mut workspace.padded);
+            conv_direct::weight_gradient(&shape, x, grad_y_n, c_out, grad_weight, Some(grad_bias));
+            if let Some(grad_x_n) = grad_x_n {
+                self.direct_input_gradient(workspace, grad_y_n, grad_x_n);
+            }
+            return;
+        }
+        let cols = self.columns(image, &mut workspace.cols);
+        // ∂L/∂W += dY_n[C_out, P] · cols[K, P]ᵀ
+        gemm_nt(c_out, k, p, grad_y_n, cols, grad_weight, 1.0);
+        for (gb, row) in grad_bias.iter_mut().zip(grad_y_n.chunks_exact(p)) {
+            *gb += row.iter().sum::<f32>();
+        }
+        let Some(grad_x_n) = grad_x_n else {
+            return;
+        };
+        // ∂L/∂cols = Wᵀ · dY_n, then folded back onto the image.
+        if self.g.is_pointwise() {
+            gemm_tn(k, p, c_out, self.weight, grad_y_n, grad_x_n, 0.0);
+        } else {
+            workspace.grad_cols.resize(k * p, 0.0);
+            gemm_tn(
+                k,
+                p,
+                c_out,
+                self.weight,
+                grad_y_n,
+                &mut workspace.grad_cols,
+                0.0,
+            );
+            col2im(&self.g, &workspace.grad_cols, grad_x_n);
+        }
+    }
+
+    /// ∂L/∂x of one image by the direct path: the full correlation of ∂L/∂y (zero-padded by kh−1,
+    /// kw−1) with the flipped kernels gives the gradient of the padded input; the padding is cut off.
+    fn direct_input_gradient(
+        &self,
+        workspace: &mut Workspace,
+        grad_y_n: &[f32],
+        grad_x_n: &mut [f32],
+    ) {
+        let g = &self.g;
+        let (out_h, out_w) = (g.out_h(), g.out_w());
+        let (kh, kw) = (g.kernel_h, g.kernel_w);
+        let full = DirectShape {
+            channels: self.out_channels,
+            height: out_h + 2 * (kh - 1),
+            width: out_w + 2 * (kw - 1),
+            kernel_h: kh,
+            kernel_w: kw,
+        };
+        workspace
+            .grad_padded
+            .resize(full.channels * full.height * full.width, 0.0);
+        pad_image(
+            grad_y_n,
+            self.out_channels,
+            (out_h, out_w),
+            (kh - 1, kw - 1),
+            &mut workspace.grad_padded,
+        );
+        let (padded_h, padded_w) = (full.out_h(), full.out_w());
+        if g.pad_h == 0 && g.pad_w == 0 {
+            conv_direct::forward(
+                &full,
+                &workspace.grad_padded,
+                self.packed_flipped,
+                None,
+                g.channels,
+                grad_x_n,
+            );
+            return;
+        }
+        workspace
+            .padded
+            .resize(g.channels * padded_h * padded_w, 0.0);
+        conv_direct::forward(
+            &full,
+            &workspace.grad_padded,
+            self.packed_flipped,
+            None,
+            g.channels,
+            &mut workspace.padded,
+        );
+        for (plane, padded_plane) in grad_x_n
+            .chunks_exact_mut(g.height * g.width)
+            .zip(workspace.padded.chunks_exact(padded_h * padded_w))
+        {
+            for (row, padded_row) in plane
+                .chunks_exact_mut(g.width)
+                .zip(padded_plane.chunks_exact(padded_w).skip(g.pad_h))
+            {
+                row.copy_from_slice(&padded_row[g.pad_w..g.pad_w + g.width]);
+            }
+        }
+    }
+}
+
+impl Conv2d {
+    /// Packs the weights for the direct path (cheap: C_out·C_in·kh·kw values) when it is used.
+    fn prepare(&mut self, flipped: bool) {
+        if !self.uses_direct() {
+            return;
+        }
+        let (target, flip) = if flipped {
+            (&mut self.packed_flipped, true)
+        } else {
+            (&mut self.packed, false)
+        };
+        conv_direct::pack_weights(
+            self.weight.value.data(),
+            self.out_channels,
+            self.in_channels,
+            self.kernel,
+            flip,
+            target,
+        );
+    }
+
+    fn plan(&self, g: ConvGeometry) -> Plan<'_> {
+        Plan {
+            g,
+            direct: self.uses_direct(),
+            out_channels: self.out_channels,
+            weight: self.weight.value.data(),
+            packed: &self.packed,
+            packed_flipped: &self.packed_flipped,
+            bias: self.bias.as_ref().map(|b| b.value.data()),
+        }
+    }
+}
+
 impl Layer for Conv2d {
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Tensor {
         let g = self.geometry(x.shape());
         let (n, c_out) = (x.dim(0), self.out_channels);
-        let (k, p) = (g.col_rows(), g.col_cols());
         let image_len = g.image_len();
         self.ensure_workspaces();
+        self.prepare(false);
         let mut y = Tensor::zeros(&[n, c_out, g.out_h(), g.out_w()]);
-        if n > 0 {
-            let weight = self.weight.value.data();
-            let bias = self.bias.as_ref().map(|b| b.value.data());
+        let out_len = c_out * g.out_h() * g.out_w();
+        if n > 0 && out_len > 0 {
+            let plan = self.plan(g);
             let workspaces = &self.workspaces;
-            let chunk_len = CHUNK_IMAGES * c_out * p;
-            parallel::for_each_chunk_mut(y.data_mut(), chunk_len, |chunk, y_chunk| {
+            parallel::for_each_chunk_mut(y.data_mut(), CHUNK_IMAGES * out_len, |chunk, y_chunk| {
                 let mut workspace = lock_free_workspace(workspaces);
                 let first = chunk * CHUNK_IMAGES;
-                for (i, y_n) in y_chunk.chunks_exact_mut(c_out * p).enumerate() {
+                for (i, y_n) in y_chunk.chunks_exact_mut(out_len).enumerate() {
                     let image = &x.data()[(first + i) * image_len..(first + i + 1) * image_len];
-                    let cols: &[f32] = if g.is_pointwise() {
-                        image
-                    } else {
-                        workspace.cols.resize(k * p, 0.0);
-                        im2col(&g, image, &mut workspace.cols);
-                        &workspace.cols
-                    };
-                    // Y_n[C_out, P] = W[C_out, K] · cols[K, P]
-                    gemm_nn(c_out, p, k, weight, cols, y_n, 0.0);
-                    if let Some(bias) = bias {
-                        add_bias(y_n, bias, p);
-                    }
+                    plan.forward_image(&mut workspace, image, y_n);
                 }
             });
         }
@@ -348,30 +603,32 @@ impl Layer for Conv2d {
         });
         let g = self.geometry(&shape);
         let (n, c_out) = (shape[0], self.out_channels);
-        let (k, p) = (g.col_rows(), g.col_cols());
+        let out_shape = [n, c_out, g.out_h(), g.out_w()];
         assert_eq!(
             grad_output.shape(),
-            &[n, c_out, g.out_h(), g.out_w()],
-            "{}: backward got a gradient of shape {:?} for an output of shape {:?}",
+            &out_shape,
+            "{}: backward got a gradient of shape {:?} for an output of shape {out_shape:?}",
             self.describe(),
             grad_output.shape(),
-            [n, c_out, g.out_h(), g.out_w()]
         );
         self.ensure_workspaces();
+        if self.input_gradient {
+            self.prepare(true);
+        }
         let image_len = g.image_len();
-        let weight_len = c_out * k;
+        let weight_len = c_out * g.col_rows();
         let partial_len = weight_len + c_out;
         let chunks = n.div_ceil(CHUNK_IMAGES);
-        self.partials.resize(chunks * partial_len, 0.0);
+        let mut partials = std::mem::take(&mut self.partials);
+        partials.resize(chunks * partial_len, 0.0);
         let mut grad_input = Tensor::zeros(&shape);
-        if n > 0 {
-            let weight = self.weight.value.data();
+        if n > 0 && image_len > 0 {
+            let plan = self.plan(g);
             let input = &self.input;
             let workspaces = &self.workspaces;
             let input_gradient = self.input_gradient;
             // One job per chunk: its partial gradients and its images of ∂L/∂x.
-            let mut jobs: Vec<(&mut [f32], &mut [f32])> = self
-                .partials
+            let mut jobs: Vec<(&mut [f32], &mut [f32])> = partials
                 .chunks_exact_mut(partial_len)
                 .zip(grad_input.data_mut().chunks_mut(CHUNK_IMAGES * image_len))
                 .collect();
@@ -380,39 +637,23 @@ impl Layer for Conv2d {
                 partial.fill(0.0);
                 let (grad_weight, grad_bias) = partial.split_at_mut(weight_len);
                 let mut workspace = lock_free_workspace(workspaces);
-                let workspace = &mut *workspace;
                 let first = chunk * CHUNK_IMAGES;
                 for (i, grad_x_n) in grad_input_chunk.chunks_exact_mut(image_len).enumerate() {
                     let image = &input[(first + i) * image_len..(first + i + 1) * image_len];
                     let grad_y_n = grad_output.row(first + i);
-                    let cols: &[f32] = if g.is_pointwise() {
-                        image
-                    } else {
-                        workspace.cols.resize(k * p, 0.0);
-                        im2col(&g, image, &mut workspace.cols);
-                        &workspace.cols
-                    };
-                    // ∂L/∂W += dY_n[C_out, P] · cols[K, P]ᵀ
-                    gemm_nt(c_out, k, p, grad_y_n, cols, grad_weight, 1.0);
-                    for (gb, row) in grad_bias.iter_mut().zip(grad_y_n.chunks_exact(p)) {
-                        *gb += row.iter().sum::<f32>();
-                    }
-                    if !input_gradient {
-                        continue;
-                    }
-                    // ∂L/∂cols = Wᵀ · dY_n, then folded back onto the image.
-                    if g.is_pointwise() {
-                        gemm_tn(k, p, c_out, weight, grad_y_n, grad_x_n, 0.0);
-                    } else {
-                        workspace.grad_cols.resize(k * p, 0.0);
-                        gemm_tn(k, p, c_out, weight, grad_y_n, &mut workspace.grad_cols, 0.0);
-                        col2im(&g, &workspace.grad_cols, grad_x_n);
-                    }
+                    plan.backward_image(
+                        &mut workspace,
+                        image,
+                        grad_y_n,
+                        grad_weight,
+                        grad_bias,
+                        input_gradient.then_some(grad_x_n),
+                    );
                 }
             });
         }
         // Combine the chunks' partial sums in chunk order (the same order for any thread count).
-        for partial in self.partials.chunks_exact(partial_len) {
+        for partial in partials.chunks_exact(partial_len) {
             let (grad_weight, grad_bias) = partial.split_at(weight_len);
             for (g, &d) in self.weight.grad.data_mut().iter_mut().zip(grad_weight) {
                 *g += d;
@@ -423,6 +664,7 @@ impl Layer for Conv2d {
                 }
             }
         }
+        self.partials = partials;
         grad_input
     }
 

@@ -44,12 +44,24 @@ pub struct ConvGeometry {
 impl ConvGeometry {
     /// Output height `(H + 2·ph − kh) / sh + 1`. Panics if the kernel does not fit the padded image.
     pub fn out_h(&self) -> usize {
-        out_size(self.height, self.kernel_h, self.stride_h, self.pad_h, "height")
+        out_size(
+            self.height,
+            self.kernel_h,
+            self.stride_h,
+            self.pad_h,
+            "height",
+        )
     }
 
     /// Output width `(W + 2·pw − kw) / sw + 1`. Panics if the kernel does not fit the padded image.
     pub fn out_w(&self) -> usize {
-        out_size(self.width, self.kernel_w, self.stride_w, self.pad_w, "width")
+        out_size(
+            self.width,
+            self.kernel_w,
+            self.stride_w,
+            self.pad_w,
+            "width",
+        )
     }
 
     /// Rows of the im2col matrix: K = C·kh·kw.
@@ -91,7 +103,13 @@ fn out_size(size: usize, kernel: usize, stride: usize, pad: usize, what: &str) -
 
 /// The output positions `x` whose input position `x·stride + offset − pad` lies inside `0..size`:
 /// returns `(first, end)` so that `first..end` are the valid ones (possibly empty).
-fn valid_range(out: usize, size: usize, stride: usize, offset: usize, pad: usize) -> (usize, usize) {
+fn valid_range(
+    out: usize,
+    size: usize,
+    stride: usize,
+    offset: usize,
+    pad: usize,
+) -> (usize, usize) {
     // x·stride + offset ≥ pad  ⇔  x ≥ ceil((pad − offset) / stride)
     let first = if offset >= pad {
         0
@@ -147,7 +165,9 @@ pub fn im2col(g: &ConvGeometry, image: &[f32], cols: &mut [f32]) {
                     if g.stride_w == 1 {
                         dst.copy_from_slice(&image_row[x0..x0 + dst.len()]);
                     } else {
-                        for (d, &s) in dst.iter_mut().zip(image_row[x0..].iter().step_by(g.stride_w))
+                        for (d, &s) in dst
+                            .iter_mut()
+                            .zip(image_row[x0..].iter().step_by(g.stride_w))
                         {
                             *d = s;
                         }
@@ -244,8 +264,8 @@ mod tests {
                                 && (iy as usize) < g.height
                                 && (ix as usize) < g.width
                             {
-                                cols[r * oh * ow + y * ow + x] = image
-                                    [(c * g.height + iy as usize) * g.width + ix as usize];
+                                cols[r * oh * ow + y * ow + x] =
+                                    image[(c * g.height + iy as usize) * g.width + ix as usize];
                             }
                         }
                     }
@@ -275,7 +295,11 @@ mod tests {
             let mut back = vec![0.0; image.len()];
             col2im(&g, &y, &mut back);
             let lhs: f64 = cols.iter().zip(&y).map(|(&a, &b)| f64::from(a * b)).sum();
-            let rhs: f64 = image.iter().zip(&back).map(|(&a, &b)| f64::from(a * b)).sum();
+            let rhs: f64 = image
+                .iter()
+                .zip(&back)
+                .map(|(&a, &b)| f64::from(a * b))
+                .sum();
             assert_eq!(lhs, rhs, "{g:?}");
         }
     }

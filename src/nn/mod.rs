@@ -10,14 +10,15 @@
 //! the equivalent PyTorch module unchanged.
 
 pub mod conv;
+pub mod conv_direct;
 mod flatten;
 pub mod im2col;
 mod layer;
 pub mod pool;
 mod sequential;
 
-pub use layer::{Layer, Mode, Param, param_count, zero_grad};
-pub use sequential::Sequential;
-pub use conv::{Conv2d, Conv2dBuilder};
+pub use conv::{Conv2d, Conv2dBuilder, ConvAlgorithm};
 pub use flatten::Flatten;
+pub use layer::{Layer, Mode, Param, param_count, zero_grad};
 pub use pool::{AvgPool2d, MaxPool2d};
+pub use sequential::Sequential;
