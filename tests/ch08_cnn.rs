@@ -201,6 +201,82 @@ fn max_pool_routes_the_gradient_to_the_arg_max_only() {
     assert_eq!(dx.data(), &[0.0, 10.0, 20.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
 }
 
+/// Max pooling by the definition: for each window, the largest value and the first position (in
+/// reading order) that holds it; the backward pass adds each output gradient there.
+fn max_pool_reference(x: &Tensor, k: usize, stride: usize, dy: &Tensor) -> (Tensor, Tensor) {
+    let (n, c, h, w) = (x.dim(0), x.dim(1), x.dim(2), x.dim(3));
+    let (oh, ow) = ((h - k) / stride + 1, (w - k) / stride + 1);
+    let mut y = Tensor::zeros(&[n, c, oh, ow]);
+    let mut dx = Tensor::zeros(x.shape());
+    for b in 0..n {
+        for ch in 0..c {
+            for r in 0..oh {
+                for s in 0..ow {
+                    let mut best = (f32::NEG_INFINITY, 0, 0);
+                    for i in 0..k {
+                        for j in 0..k {
+                            let v = x.at(&[b, ch, r * stride + i, s * stride + j]);
+                            if v > best.0 {
+                                best = (v, r * stride + i, s * stride + j);
+                            }
+                        }
+                    }
+                    y.set(&[b, ch, r, s], best.0);
+                    let index = [b, ch, best.1, best.2];
+                    dx.set(&index, dx.at(&index) + dy.at(&[b, ch, r, s]));
+                }
+            }
+        }
+    }
+    (y, dx)
+}
+
+#[test]
+fn max_pool_matches_the_definition_including_ties() {
+    let mut rng = Rng::new(14);
+    // Small integers make ties common; 2×2/stride 2 has its own fast code path.
+    for (k, stride, shape) in [
+        (2, 2, [3, 2, 8, 9]),
+        (2, 2, [1, 1, 5, 5]),
+        (3, 2, [2, 2, 7, 8]),
+        (2, 1, [2, 1, 5, 6]),
+        (3, 3, [1, 3, 9, 10]),
+    ] {
+        let x = Tensor::from_fn(&shape, |_| rng.below(4) as f32);
+        let mut pool = MaxPool2d::new(k, stride);
+        let y = pool.forward(&x, Mode::Train);
+        let dy = Tensor::randn(y.shape(), 0.0, 1.0, &mut rng);
+        let dx = pool.backward(&dy);
+        let (y_ref, dx_ref) = max_pool_reference(&x, k, stride, &dy);
+        assert_eq!(y, y_ref, "{} forward", pool.describe());
+        // Exact: each input gradient is a sum of the same output gradients in the same order.
+        assert_close(
+            "max-pool input gradient",
+            dx.shape(),
+            dx.data(),
+            dx_ref.data(),
+            Tolerance::EXACT,
+        );
+        assert_eq!(
+            pool.forward(&x, Mode::Eval),
+            y,
+            "Eval and Train forward agree"
+        );
+    }
+}
+
+#[test]
+fn max_pool_propagates_nan_like_pytorch() {
+    let x = Tensor::from_vec(
+        &[1, 1, 2, 4],
+        vec![1.0, f32::NAN, 2.0, 3.0, 0.0, 0.0, 1.0, 1.0],
+    );
+    for (k, s) in [(2, 2), (1, 1)] {
+        let y = MaxPool2d::new(k, s).forward(&x, Mode::Eval);
+        assert!(y.data()[if k == 2 { 0 } else { 1 }].is_nan(), "{y:?}");
+    }
+}
+
 #[test]
 fn avg_pool_gradients_match_finite_differences() {
     let mut rng = Rng::new(9);

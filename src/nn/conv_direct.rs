@@ -32,6 +32,50 @@ pub const LANES: usize = 8;
 /// vector registers: 6 channels × 8 lanes = 12 SSE registers).
 pub const MAX_CHANNEL_BLOCK: usize = 6;
 
+/// Eight `f32` lanes. Its loops have a fixed length, so the compiler unrolls them and turns each into
+/// SIMD instructions (two SSE or one AVX operation); this is how the kernels below get vectorised
+/// without `unsafe` or intrinsics.
+#[derive(Clone, Copy)]
+struct Lanes([f32; LANES]);
+
+impl Lanes {
+    #[inline(always)]
+    fn splat(value: f32) -> Lanes {
+        Lanes([value; LANES])
+    }
+
+    /// The first 8 values of `values` (panics if there are fewer).
+    #[inline(always)]
+    fn load(values: &[f32]) -> Lanes {
+        let mut lanes = [0.0; LANES];
+        lanes.copy_from_slice(&values[..LANES]);
+        Lanes(lanes)
+    }
+
+    /// `self += w · v`, lane by lane.
+    #[inline(always)]
+    fn add_scaled(&mut self, w: f32, v: Lanes) {
+        for (a, v) in self.0.iter_mut().zip(v.0) {
+            *a += w * v;
+        }
+    }
+
+    /// `self += u ⊙ v`, lane by lane.
+    #[inline(always)]
+    fn add_product(&mut self, u: Lanes, v: Lanes) {
+        for ((a, u), v) in self.0.iter_mut().zip(u.0).zip(v.0) {
+            *a += u * v;
+        }
+    }
+
+    /// The sum of the lanes, always in the same order.
+    #[inline(always)]
+    fn sum(self) -> f32 {
+        let [a, b, c, d, e, f, g, h] = self.0;
+        ((a + b) + (c + d)) + ((e + f) + (g + h))
+    }
+}
+
 /// Sizes of one direct convolution: `channels` input planes of `height × width` (already padded),
 /// a `kernel_h × kernel_w` kernel, stride 1, no further padding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -225,29 +269,26 @@ fn forward_block<const OT: usize>(
                 break;
             }
             let s = s0.min(out_w - LANES);
-            let mut acc = [[0.0f32; LANES]; OT];
-            for (a, &b) in acc.iter_mut().zip(&start_bias) {
-                *a = [b; LANES];
-            }
+            let mut acc: [Lanes; OT] = start_bias.map(Lanes::splat);
             let mut tap = weights.chunks_exact(OT);
             for c in 0..shape.channels {
                 for i in 0..kh {
-                    let row = &x[c * in_plane + (r + i) * width..][..width];
+                    let row = &x[c * in_plane + (r + i) * width + s..][..kw - 1 + LANES];
                     for j in 0..kw {
-                        let w = tap.next().expect("one weight block per tap");
-                        let v: &[f32; LANES] =
-                            row[s + j..s + j + LANES].try_into().expect("8 lanes");
-                        for (a, &w) in acc.iter_mut().zip(w) {
-                            for (a, &v) in a.iter_mut().zip(v) {
-                                *a += w * v;
-                            }
+                        let w: &[f32; OT] = tap
+                            .next()
+                            .and_then(|w| w.try_into().ok())
+                            .expect("one weight block per tap");
+                        let v = Lanes::load(&row[j..]);
+                        for o in 0..OT {
+                            acc[o].add_scaled(w[o], v);
                         }
                     }
                 }
             }
             for (o, a) in acc.iter().enumerate() {
                 let start = o * plane + r * out_w + s;
-                y[start..start + LANES].copy_from_slice(a);
+                y[start..start + LANES].copy_from_slice(&a.0);
             }
             s0 += LANES;
         }
@@ -307,37 +348,33 @@ fn weight_gradient_block<const OT: usize>(
     let plane = out_h * out_w;
     let taps = shape.taps();
     let full = out_w / LANES * LANES;
-    let grad_y_planes: [&[f32]; OT] = std::array::from_fn(|o| &grad_y[o * plane..(o + 1) * plane]);
     let mut tap = 0;
     for c in 0..shape.channels {
         let x_plane = &x[c * in_plane..(c + 1) * in_plane];
         for i in 0..kh {
             for j in 0..kw {
-                let mut acc = [[0.0f32; LANES]; OT];
+                let mut acc = [Lanes::splat(0.0); OT];
                 let mut tail = [0.0f32; OT];
                 for r in 0..out_h {
                     let x_row = &x_plane[(r + i) * width + j..][..out_w];
+                    // This row of ∂L/∂y for each of the OT channels.
+                    let dy_rows: [&[f32]; OT] = std::array::from_fn(|o| {
+                        &grad_y[o * plane + r * out_w..o * plane + (r + 1) * out_w]
+                    });
                     for s in (0..full).step_by(LANES) {
-                        let v: &[f32; LANES] = x_row[s..s + LANES].try_into().expect("8 lanes");
-                        for (a, grad_y_plane) in acc.iter_mut().zip(&grad_y_planes) {
-                            let d: &[f32; LANES] = grad_y_plane[r * out_w + s..][..LANES]
-                                .try_into()
-                                .expect("8 lanes");
-                            for ((a, &d), &v) in a.iter_mut().zip(d).zip(v) {
-                                *a += d * v;
-                            }
+                        let v = Lanes::load(&x_row[s..]);
+                        for o in 0..OT {
+                            acc[o].add_product(Lanes::load(&dy_rows[o][s..]), v);
                         }
                     }
-                    for (t, grad_y_plane) in tail.iter_mut().zip(&grad_y_planes) {
-                        let dy_row = &grad_y_plane[r * out_w..(r + 1) * out_w];
-                        for (&d, &v) in dy_row[full..].iter().zip(&x_row[full..]) {
-                            *t += d * v;
+                    for o in 0..OT {
+                        for (&d, &v) in dy_rows[o][full..].iter().zip(&x_row[full..]) {
+                            tail[o] += d * v;
                         }
                     }
                 }
-                for (o, (a, t)) in acc.iter().zip(&tail).enumerate() {
-                    // The lanes are added in a fixed order, so the result is reproducible.
-                    grad_weight[o * taps + tap] += a.iter().sum::<f32>() + t;
+                for o in 0..OT {
+                    grad_weight[o * taps + tap] += acc[o].sum() + tail[o];
                 }
                 tap += 1;
             }
