@@ -38,7 +38,7 @@
 //!
 //! What it leaves out: dilation, groups, padding modes other than zeros, `padding="same"`.
 
-use super::conv_direct::{self, DirectShape, pad_image};
+use super::conv_gradient::add_a_bt;
 use super::im2col::{ConvGeometry, col2im, im2col};
 use super::layer::{Layer, Mode, Param};
 use crate::linalg::gemm::{gemm_nn, gemm_nt, gemm_tn};
@@ -51,29 +51,16 @@ use std::sync::{Mutex, MutexGuard, TryLockError};
 /// Fixed, so that sums over the batch are grouped the same way for every thread count.
 pub const CHUNK_IMAGES: usize = 4;
 
-/// [`ConvAlgorithm::Auto`] uses the direct convolution up to this many output channels.
-pub const DIRECT_MAX_OUT_CHANNELS: usize = 8;
+/// Up to this many output channels, the weight gradient is computed as dot products
+/// ([`super::conv_gradient`]) instead of by the GEMM (where it measured faster: with few output
+/// channels the GEMM spends its time packing `colsᵀ`, see that module).
+pub const DOT_GRADIENT_MAX_OUT_CHANNELS: usize = 8;
 
-/// Scratch buffers of one thread: the im2col matrix of the current image and its gradient (im2col
-/// path), or the zero-padded image and output gradient (direct path).
+/// Scratch buffers of one thread: the im2col matrix of the current image and its gradient.
 #[derive(Default)]
 struct Workspace {
     cols: Vec<f32>,
     grad_cols: Vec<f32>,
-    padded: Vec<f32>,
-    grad_padded: Vec<f32>,
-}
-
-/// How [`Conv2d`] computes: both give the same numbers up to rounding in the last bits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ConvAlgorithm {
-    /// Direct for stride-1 convolutions with few output channels (see [`Conv2d::uses_direct`]),
-    /// im2col + GEMM otherwise.
-    Auto,
-    /// im2col + GEMM ([`super::im2col`]), any stride.
-    Im2colGemm,
-    /// The direct convolution ([`super::conv_direct`]); stride 1 only (other strides use im2col).
-    Direct,
 }
 
 /// A 2-D convolution over `[N, C_in, H, W]` images (see the module docs for the formulas).
@@ -88,10 +75,6 @@ pub struct Conv2d {
     stride: (usize, usize),
     padding: (usize, usize),
     input_gradient: bool,
-    algorithm: ConvAlgorithm,
-    /// The weights rearranged for the direct path (forward, and flipped for ∂L/∂x).
-    packed: Vec<f32>,
-    packed_flipped: Vec<f32>,
     /// The last training input and its shape (what backward needs).
     input: Vec<f32>,
     input_shape: Option<[usize; 4]>,
@@ -120,7 +103,6 @@ pub struct Conv2dBuilder {
     padding: (usize, usize),
     bias: bool,
     input_gradient: bool,
-    algorithm: ConvAlgorithm,
 }
 
 impl Conv2dBuilder {
@@ -167,12 +149,6 @@ impl Conv2dBuilder {
         self
     }
 
-    /// How to compute (default [`ConvAlgorithm::Auto`]); tests use it to check both paths.
-    pub fn algorithm(mut self, algorithm: ConvAlgorithm) -> Conv2dBuilder {
-        self.algorithm = algorithm;
-        self
-    }
-
     /// Creates the layer with PyTorch's default initialisation: every weight and bias drawn uniformly
     /// from `[−1/√fan_in, 1/√fan_in]`, `fan_in = C_in·kh·kw` (what `kaiming_uniform_(a=√5)` reduces to).
     /// Panics if a size or stride is zero.
@@ -214,9 +190,6 @@ impl Conv2dBuilder {
             stride: self.stride,
             padding: self.padding,
             input_gradient: self.input_gradient,
-            algorithm: self.algorithm,
-            packed: Vec::new(),
-            packed_flipped: Vec::new(),
             input: Vec::new(),
             input_shape: None,
             workspaces: Vec::new(),
@@ -272,21 +245,7 @@ impl Conv2d {
             padding: (0, 0),
             bias: true,
             input_gradient: true,
-            algorithm: ConvAlgorithm::Auto,
         }
-    }
-
-    /// True when this layer uses the direct convolution: always with [`ConvAlgorithm::Direct`], never
-    /// with [`ConvAlgorithm::Im2colGemm`], and with [`ConvAlgorithm::Auto`] when the stride is 1 and
-    /// there are at most [`DIRECT_MAX_OUT_CHANNELS`] output channels (where it measured faster; see
-    /// `bench cnn --profile`). Strides other than 1 always use im2col.
-    pub fn uses_direct(&self) -> bool {
-        self.stride == (1, 1)
-            && match self.algorithm {
-                ConvAlgorithm::Direct => true,
-                ConvAlgorithm::Im2colGemm => false,
-                ConvAlgorithm::Auto => self.out_channels <= DIRECT_MAX_OUT_CHANNELS,
-            }
     }
 
     /// Input channels C_in.
@@ -353,45 +312,12 @@ impl Conv2d {
 /// What every image of a batch needs to know, shared by the threads.
 struct Plan<'a> {
     g: ConvGeometry,
-    direct: bool,
     out_channels: usize,
     weight: &'a [f32],
-    /// Packed weights for the direct path (forward, and flipped for ∂L/∂x).
-    packed: &'a [f32],
-    packed_flipped: &'a [f32],
     bias: Option<&'a [f32]>,
 }
 
 impl Plan<'_> {
-    /// The direct convolution's view of the (padded) input.
-    fn direct_shape(&self) -> DirectShape {
-        DirectShape {
-            channels: self.g.channels,
-            height: self.g.height + 2 * self.g.pad_h,
-            width: self.g.width + 2 * self.g.pad_w,
-            kernel_h: self.g.kernel_h,
-            kernel_w: self.g.kernel_w,
-        }
-    }
-
-    /// The image itself, or its zero-padded copy in `padded` when the layer pads.
-    fn padded_input<'b>(&self, image: &'b [f32], padded: &'b mut Vec<f32>) -> &'b [f32] {
-        let g = &self.g;
-        if g.pad_h == 0 && g.pad_w == 0 {
-            return image;
-        }
-        let shape = self.direct_shape();
-        padded.resize(shape.channels * shape.height * shape.width, 0.0);
-        pad_image(
-            image,
-            g.channels,
-            (g.height, g.width),
-            (g.pad_h, g.pad_w),
-            padded,
-        );
-        padded
-    }
-
     /// The im2col matrix of `image` (the image itself for a pointwise convolution).
     fn columns<'b>(&self, image: &'b [f32], cols: &'b mut Vec<f32>) -> &'b [f32] {
         if self.g.is_pointwise() {
@@ -405,11 +331,6 @@ impl Plan<'_> {
     /// `y_n` = the convolution of one image.
     fn forward_image(&self, workspace: &mut Workspace, image: &[f32], y_n: &mut [f32]) {
         let (c_out, k, p) = (self.out_channels, self.g.col_rows(), self.g.col_cols());
-        if self.direct {
-            let x = self.padded_input(image, &mut workspace.padded);
-            conv_direct::forward(&self.direct_shape(), x, self.packed, self.bias, c_out, y_n);
-            return;
-        }
         let cols = self.columns(image, &mut workspace.cols);
         // Y_n[C_out, P] = W[C_out, K] · cols[K, P]
         gemm_nn(c_out, p, k, self.weight, cols, y_n, 0.0);
@@ -430,18 +351,13 @@ impl Plan<'_> {
         grad_x_n: Option<&mut [f32]>,
     ) {
         let (c_out, k, p) = (self.out_channels, self.g.col_rows(), self.g.col_cols());
-        if self.direct {
-            let shape = self.direct_shape();
-            let x = self.padded_input(image, &mut workspace.padded);
-            conv_direct::weight_gradient(&shape, x, grad_y_n, c_out, grad_weight, Some(grad_bias));
-            if let Some(grad_x_n) = grad_x_n {
-                self.direct_input_gradient(workspace, grad_y_n, grad_x_n);
-            }
-            return;
-        }
         let cols = self.columns(image, &mut workspace.cols);
         // ∂L/∂W += dY_n[C_out, P] · cols[K, P]ᵀ
-        gemm_nt(c_out, k, p, grad_y_n, cols, grad_weight, 1.0);
+        if c_out <= DOT_GRADIENT_MAX_OUT_CHANNELS {
+            add_a_bt(c_out, k, p, grad_y_n, cols, grad_weight);
+        } else {
+            gemm_nt(c_out, k, p, grad_y_n, cols, grad_weight, 1.0);
+        }
         for (gb, row) in grad_bias.iter_mut().zip(grad_y_n.chunks_exact(p)) {
             *gb += row.iter().sum::<f32>();
         }
@@ -465,101 +381,14 @@ impl Plan<'_> {
             col2im(&self.g, &workspace.grad_cols, grad_x_n);
         }
     }
-
-    /// ∂L/∂x of one image by the direct path: the full correlation of ∂L/∂y (zero-padded by kh−1,
-    /// kw−1) with the flipped kernels gives the gradient of the padded input; the padding is cut off.
-    fn direct_input_gradient(
-        &self,
-        workspace: &mut Workspace,
-        grad_y_n: &[f32],
-        grad_x_n: &mut [f32],
-    ) {
-        let g = &self.g;
-        let (out_h, out_w) = (g.out_h(), g.out_w());
-        let (kh, kw) = (g.kernel_h, g.kernel_w);
-        let full = DirectShape {
-            channels: self.out_channels,
-            height: out_h + 2 * (kh - 1),
-            width: out_w + 2 * (kw - 1),
-            kernel_h: kh,
-            kernel_w: kw,
-        };
-        workspace
-            .grad_padded
-            .resize(full.channels * full.height * full.width, 0.0);
-        pad_image(
-            grad_y_n,
-            self.out_channels,
-            (out_h, out_w),
-            (kh - 1, kw - 1),
-            &mut workspace.grad_padded,
-        );
-        let (padded_h, padded_w) = (full.out_h(), full.out_w());
-        if g.pad_h == 0 && g.pad_w == 0 {
-            conv_direct::forward(
-                &full,
-                &workspace.grad_padded,
-                self.packed_flipped,
-                None,
-                g.channels,
-                grad_x_n,
-            );
-            return;
-        }
-        workspace
-            .padded
-            .resize(g.channels * padded_h * padded_w, 0.0);
-        conv_direct::forward(
-            &full,
-            &workspace.grad_padded,
-            self.packed_flipped,
-            None,
-            g.channels,
-            &mut workspace.padded,
-        );
-        for (plane, padded_plane) in grad_x_n
-            .chunks_exact_mut(g.height * g.width)
-            .zip(workspace.padded.chunks_exact(padded_h * padded_w))
-        {
-            for (row, padded_row) in plane
-                .chunks_exact_mut(g.width)
-                .zip(padded_plane.chunks_exact(padded_w).skip(g.pad_h))
-            {
-                row.copy_from_slice(&padded_row[g.pad_w..g.pad_w + g.width]);
-            }
-        }
-    }
 }
 
 impl Conv2d {
-    /// Packs the weights for the direct path (cheap: C_out·C_in·kh·kw values) when it is used.
-    fn prepare(&mut self, flipped: bool) {
-        if !self.uses_direct() {
-            return;
-        }
-        let (target, flip) = if flipped {
-            (&mut self.packed_flipped, true)
-        } else {
-            (&mut self.packed, false)
-        };
-        conv_direct::pack_weights(
-            self.weight.value.data(),
-            self.out_channels,
-            self.in_channels,
-            self.kernel,
-            flip,
-            target,
-        );
-    }
-
     fn plan(&self, g: ConvGeometry) -> Plan<'_> {
         Plan {
             g,
-            direct: self.uses_direct(),
             out_channels: self.out_channels,
             weight: self.weight.value.data(),
-            packed: &self.packed,
-            packed_flipped: &self.packed_flipped,
             bias: self.bias.as_ref().map(|b| b.value.data()),
         }
     }
@@ -571,7 +400,6 @@ impl Layer for Conv2d {
         let (n, c_out) = (x.dim(0), self.out_channels);
         let image_len = g.image_len();
         self.ensure_workspaces();
-        self.prepare(false);
         let mut y = Tensor::zeros(&[n, c_out, g.out_h(), g.out_w()]);
         let out_len = c_out * g.out_h() * g.out_w();
         if n > 0 && out_len > 0 {
@@ -612,9 +440,6 @@ impl Layer for Conv2d {
             grad_output.shape(),
         );
         self.ensure_workspaces();
-        if self.input_gradient {
-            self.prepare(true);
-        }
         let image_len = g.image_len();
         let weight_len = c_out * g.col_rows();
         let partial_len = weight_len + c_out;

@@ -10,14 +10,14 @@
 //! the equivalent PyTorch module unchanged.
 
 pub mod conv;
-pub mod conv_direct;
+pub mod conv_gradient;
 mod flatten;
 pub mod im2col;
 mod layer;
 pub mod pool;
 mod sequential;
 
-pub use conv::{Conv2d, Conv2dBuilder, ConvAlgorithm};
+pub use conv::{Conv2d, Conv2dBuilder};
 pub use flatten::Flatten;
 pub use layer::{Layer, Mode, Param, param_count, zero_grad};
 pub use pool::{AvgPool2d, MaxPool2d};
