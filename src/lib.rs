@@ -10,9 +10,13 @@
 //! | module | chapter | what it is |
 //! |---|---|---|
 //! | [`app`] | all | what every binary does around its chapter: flags, banner, exit codes |
+//! | [`checkpoint`] | 12–14 | save/load parameters as safetensors (PyTorch-compatible), validated |
 //! | [`check`] | tests | gradient checks and tolerant comparisons used by tests and exercises |
+//! | [`train`] | 5, 7, 12–14 | `fit`/`evaluate`/`predict` over shuffled mini-batches, `History`, metrics |
+//! | [`optim`] | 11 | optimizers (SGD, Adam, …) that update parameters from their gradients |
 //! | [`nn`] | 6–9 | the `Layer` trait, parameters, `Sequential` and the layers |
 //! | [`data`] | 12– | datasets: CIFAR-10 (and its generated stand-in) |
+//! | [`loss`] | 10 | losses returning value and gradient: MSE, cross-entropy, BCE, Huber; stable softmax |
 //! | [`linalg`] | 2 | vectors, reference matmul, the fast GEMM, eigen, solve, PCA |
 //! | [`tensor`] | all | `Tensor`: a shape and a row-major `Vec<f32>` |
 //! | [`cli`] | all | the tiny command-line parser |
@@ -31,15 +35,19 @@
 
 pub mod app;
 pub mod check;
+pub mod checkpoint;
 pub mod cli;
 pub mod data;
 pub mod error;
 pub mod linalg;
+pub mod loss;
 pub mod nn;
+pub mod optim;
 pub mod parallel;
 pub mod probability;
 pub mod report;
 pub mod tensor;
+pub mod train;
 
 pub use error::{Error, Result};
 pub use tensor::Tensor;

@@ -66,6 +66,76 @@ pub trait Layer: Send {
     fn describe(&self) -> String;
 }
 
+/// A tensor that a layer saves during a training forward pass for its backward pass.
+///
+/// It keeps its buffer between steps: storing a tensor of the same size as last time copies into the
+/// existing allocation instead of allocating a new one, so a training loop with fixed shapes allocates
+/// nothing here after the first step. An evaluation forward pass calls [`Cache::clear`], which marks
+/// the content stale (keeping the buffer), so a `backward` after an `Eval` forward panics instead of
+/// silently using an old input.
+#[derive(Clone, Debug, Default)]
+pub struct Cache {
+    tensor: Option<Tensor>,
+    valid: bool,
+}
+
+impl Cache {
+    /// An empty cache.
+    pub fn new() -> Cache {
+        Cache::default()
+    }
+
+    /// Saves a copy of `x`, reusing the buffer when its length matches.
+    pub fn store(&mut self, x: &Tensor) {
+        match self.tensor.take() {
+            Some(old) if old.len() == x.len() => {
+                let mut reused = old.reshape(x.shape());
+                reused.data_mut().copy_from_slice(x.data());
+                self.tensor = Some(reused);
+            }
+            _ => self.tensor = Some(x.clone()),
+        }
+        self.valid = true;
+    }
+
+    /// Saves `x` itself (no copy), e.g. an output the layer computed and returns a clone of.
+    pub fn store_owned(&mut self, x: Tensor) {
+        self.tensor = Some(x);
+        self.valid = true;
+    }
+
+    /// What a forward pass does with its cache: store `x` in [`Mode::Train`], mark the cache stale in
+    /// [`Mode::Eval`].
+    pub fn save(&mut self, x: &Tensor, mode: Mode) {
+        match mode {
+            Mode::Train => self.store(x),
+            Mode::Eval => self.clear(),
+        }
+    }
+
+    /// Marks the content stale (called by an evaluation forward pass); the buffer is kept for reuse.
+    pub fn clear(&mut self) {
+        self.valid = false;
+    }
+
+    /// True when a training forward pass stored a tensor since the last [`Cache::clear`].
+    pub fn is_valid(&self) -> bool {
+        self.valid
+    }
+
+    /// The saved tensor. Panics, naming `layer`, when there is none: `backward` was called without a
+    /// training-mode `forward` before it.
+    pub fn get(&self, layer: &str) -> &Tensor {
+        match (&self.tensor, self.valid) {
+            (Some(t), true) => t,
+            _ => panic!(
+                "{layer}: backward called without a preceding forward in Mode::Train \
+                 (an Eval forward caches nothing)"
+            ),
+        }
+    }
+}
+
 /// Sets every parameter gradient of `layer` to zero.
 pub fn zero_grad(layer: &mut dyn Layer) {
     layer.visit_params(&mut |_, p| p.zero_grad());
@@ -76,4 +146,16 @@ pub fn param_count(layer: &mut dyn Layer) -> usize {
     let mut count = 0;
     layer.visit_params(&mut |_, p| count += p.len());
     count
+}
+
+/// Panics unless the gradient handed to `backward` has the shape of the layer's last training output
+/// (`expected`), naming the layer and both shapes.
+pub fn assert_grad_shape(layer: &str, grad_output: &Tensor, expected: &[usize]) {
+    assert_eq!(
+        grad_output.shape(),
+        expected,
+        "{layer}: backward got a gradient of shape {:?}, but the last training forward produced \
+         an output of shape {expected:?}",
+        grad_output.shape()
+    );
 }

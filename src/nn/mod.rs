@@ -8,17 +8,46 @@
 //! Parameter names and layouts follow PyTorch (`weight` `[out, in]`, `bias` `[out]`, a [`Sequential`]
 //! prefixes its children's names with their index: `0.weight`, `2.bias`), so checkpoints load into
 //! the equivalent PyTorch module unchanged.
+//!
+//! | file | what it teaches |
+//! |---|---|
+//! | `layer.rs` | the [`Layer`] trait, [`Param`], [`Mode`], the reusable [`Cache`] |
+//! | `activation.rs` | element-wise activations and their derivatives, [`Softmax`] (chapter 6) |
+//! | `gelu.rs` | [`erf`] written out, and GELU (chapter 6) |
+//! | `init.rs` | Xavier/Kaiming initialisation (chapter 7) |
+//! | `linear.rs` | [`Linear`], the fully connected layer, one GEMM per pass (chapter 7) |
+//! | `dropout.rs` | [`Dropout`], inverted and seeded (chapter 7) |
+//! | `sequential.rs` | [`Sequential`], layers in a chain (chapter 7) |
+//! | `conv.rs` | [`Conv2d`], convolution by im2col + GEMM, threaded over the batch (chapter 8) |
+//! | `im2col.rs` | im2col / col2im: a convolution as a matrix product (chapter 8) |
+//! | `conv_gradient.rs` | the convolution's weight gradient as tiled dot products (chapter 8) |
+//! | `pool.rs` | [`MaxPool2d`], [`AvgPool2d`] (chapter 8) |
+//! | `flatten.rs` | [`Flatten`], `[N, C, H, W] → [N, C·H·W]` (chapters 8, 12) |
 
+mod activation;
 pub mod conv;
 pub mod conv_gradient;
+mod dropout;
 mod flatten;
+mod gelu;
 pub mod im2col;
+pub mod init;
 mod layer;
+mod linear;
 pub mod pool;
 mod sequential;
 
+pub use activation::{
+    Gelu, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Tanh, leaky_relu, leaky_relu_derivative,
+    relu, relu_derivative, sigmoid, sigmoid_derivative, tanh, tanh_derivative,
+};
 pub use conv::{Conv2d, Conv2dBuilder};
+pub use dropout::Dropout;
 pub use flatten::Flatten;
-pub use layer::{Layer, Mode, Param, param_count, zero_grad};
+pub use gelu::{
+    erf, erfc, gelu, gelu_derivative, gelu_tanh, gelu_tanh_derivative, normal_cdf, normal_pdf,
+};
+pub use layer::{Cache, Layer, Mode, Param, assert_grad_shape, param_count, zero_grad};
+pub use linear::Linear;
 pub use pool::{AvgPool2d, MaxPool2d};
 pub use sequential::Sequential;

@@ -1,0 +1,122 @@
+//! Cross-entropy on logits with integer class targets: the classification loss of chapters 8, 10, 12.
+
+use super::softmax::{log_sum_exp, softmax_row};
+use super::{Loss, LossOutput, Reduction};
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+
+/// Cross-entropy of raw scores (logits) `z` of shape `[N, K]` against class indices `y` (N of them,
+/// each in `0..K`), like `nn.CrossEntropyLoss`:
+///
+/// `Lₙ = −log softmax(zₙ)[yₙ] = logsumexp(zₙ) − zₙ[yₙ]`, `L = r · Σₙ Lₙ` with `r = 1/N` (mean) or 1.
+///
+/// Gradient: `∂L/∂zₙₖ = r · (softmax(zₙ)ₖ − [k = yₙ])` — the predicted probabilities minus the one-hot
+/// target, the simplest gradient in deep learning. Both use the stable log-sum-exp (see
+/// [`super::log_sum_exp`]), so logits of ±1000 give a finite loss. Panics if a target is not in `0..K`.
+pub fn cross_entropy(logits: &Tensor, targets: &[usize], reduction: Reduction) -> LossOutput {
+    assert_eq!(
+        logits.ndim(),
+        2,
+        "cross_entropy: logits must be [N, K], got shape {:?}",
+        logits.shape()
+    );
+    let (n, k) = (logits.dim(0), logits.dim(1));
+    assert_eq!(
+        targets.len(),
+        n,
+        "cross_entropy: {n} rows of logits (shape {:?}) but {} targets",
+        logits.shape(),
+        targets.len()
+    );
+    let r = reduction.factor(n);
+    let mut grad = logits.clone();
+    let mut sum = 0.0f64;
+    for (row_index, (row, &class)) in grad.data_mut().chunks_mut(k).zip(targets).enumerate() {
+        assert!(
+            class < k,
+            "cross_entropy: target {class} of example {row_index} is not a class index in 0..{k}"
+        );
+        sum += f64::from(log_sum_exp(row)) - f64::from(row[class]);
+        softmax_row(row);
+        row[class] -= 1.0;
+        for g in row.iter_mut() {
+            *g = (f64::from(*g) * r) as f32;
+        }
+    }
+    LossOutput {
+        value: (sum * r) as f32,
+        grad,
+    }
+}
+
+/// Reads class indices stored as floats (how targets travel in a [`Tensor`]). Panics on a value that
+/// is not a whole number ≥ 0; [`CrossEntropyLoss`]'s `check` reports those as errors first.
+pub fn class_indices(target: &Tensor) -> Vec<usize> {
+    target
+        .data()
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            assert!(
+                v >= 0.0 && v.fract() == 0.0 && v < 16_777_216.0,
+                "class_indices: target {i} is {v}, not a class index"
+            );
+            v as usize
+        })
+        .collect()
+}
+
+/// [`cross_entropy`] as a [`Loss`] value: the target tensor holds the class index of each example
+/// as a float (`[N]` or `[N, 1]`), e.g. `Tensor::from_vec(&[3], vec![2.0, 0.0, 1.0])`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CrossEntropyLoss {
+    /// Mean over the examples (default) or sum.
+    pub reduction: Reduction,
+}
+
+impl CrossEntropyLoss {
+    /// The mean cross-entropy.
+    pub fn new() -> CrossEntropyLoss {
+        CrossEntropyLoss::default()
+    }
+}
+
+impl Loss for CrossEntropyLoss {
+    fn compute(&self, output: &Tensor, target: &Tensor) -> LossOutput {
+        cross_entropy(output, &class_indices(target), self.reduction)
+    }
+
+    fn check(&self, output: &Tensor, target: &Tensor) -> Result<()> {
+        if output.ndim() != 2 {
+            return Err(Error::data(format!(
+                "CrossEntropyLoss: the model's output has shape {:?}, but it must be [N, K] scores \
+                 (one row of K class scores per example)",
+                output.shape()
+            )));
+        }
+        let (n, k) = (output.dim(0), output.dim(1));
+        if target.len() != n {
+            return Err(Error::data(format!(
+                "CrossEntropyLoss: {n} examples in the output but {} targets (shape {:?}); the \
+                 targets must be one class index per example",
+                target.len(),
+                target.shape()
+            )));
+        }
+        for (i, &v) in target.data().iter().enumerate() {
+            if !(v >= 0.0 && v.fract() == 0.0 && v < k as f32) {
+                return Err(Error::data(format!(
+                    "CrossEntropyLoss: target {i} is {v}, but the model outputs {k} classes, so \
+                     targets must be whole numbers 0..={} — check the labels, or the size of the \
+                     last layer",
+                    k - 1
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn name(&self) -> String {
+        format!("CrossEntropyLoss(reduction={})", self.reduction.name())
+    }
+}

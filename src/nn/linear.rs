@@ -1,0 +1,203 @@
+//! `Linear`, the fully connected layer (chapter 7): every output is a weighted sum of every input
+//! plus a bias, `y = x·Wᵀ + b`, like PyTorch's `nn.Linear`.
+//!
+//! Shapes (letters from the crate docs): input `[N, in]`, weight `W` `[out, in]` (PyTorch's layout, so
+//! checkpoints load unchanged), bias `b` `[out]`, output `[N, out]`. Any leading axes are accepted too
+//! — `[N, T, in]` → `[N, T, out]`, applied to every row, as PyTorch does — and a single vector `[in]`
+//! gives `[out]`. Internally the input is viewed as a matrix of `rows = len / in` rows.
+//!
+//! Forward and backward are one GEMM each (the whole cost of the layer):
+//! - forward: `Y = X·Wᵀ + b` — the bias is copied into every row of Y, then `gemm_nt` adds X·Wᵀ;
+//! - backward, given `dY = ∂L/∂Y`:
+//!   - `dW += dYᵀ·X` (`gemm_tn`, `[out, rows]·[rows, in]`; accumulated, as PyTorch does),
+//!   - `db += Σ_rows dY` (the column sums),
+//!   - `dX = dY·W` (`gemm_nn`, `[rows, out]·[out, in]`).
+//!
+//! The input saved for backward lives in a [`Cache`] that reuses its buffer from step to step.
+
+use super::init::default_linear_bound;
+use super::layer::{Cache, Layer, Mode, Param, assert_grad_shape};
+use crate::linalg::gemm::{gemm_nn, gemm_nt, gemm_tn};
+use crate::probability::Rng;
+use crate::tensor::Tensor;
+
+/// A fully connected layer `y = x·Wᵀ + b` (see the module docs for shapes and formulas).
+#[derive(Clone, Debug)]
+pub struct Linear {
+    in_features: usize,
+    out_features: usize,
+    weight: Param,
+    bias: Option<Param>,
+    input: Cache,
+}
+
+impl Linear {
+    /// A layer with PyTorch's default initialisation: weight and bias drawn from
+    /// U(−1/√in, 1/√in) (`kaiming_uniform` with a = √5, see [`super::init`]).
+    pub fn new(in_features: usize, out_features: usize, rng: &mut Rng) -> Linear {
+        assert!(
+            in_features > 0 && out_features > 0,
+            "Linear::new: needs at least one input and one output feature, got in={in_features}, \
+             out={out_features}"
+        );
+        let bound = default_linear_bound(in_features);
+        let weight = Tensor::rand_uniform(&[out_features, in_features], -bound, bound, rng);
+        let bias = Tensor::rand_uniform(&[out_features], -bound, bound, rng);
+        Linear::from_params(weight, Some(bias))
+    }
+
+    /// A layer without a bias (`nn.Linear(in, out, bias=False)`), weight initialised as in [`Linear::new`].
+    pub fn without_bias(in_features: usize, out_features: usize, rng: &mut Rng) -> Linear {
+        let bound = default_linear_bound(in_features);
+        let weight = Tensor::rand_uniform(&[out_features, in_features], -bound, bound, rng);
+        Linear::from_params(weight, None)
+    }
+
+    /// A layer with the given weight `[out, in]` and optional bias `[out]` (e.g. set by hand, or
+    /// initialised with a function of [`super::init`]). Panics if the shapes do not fit.
+    pub fn from_params(weight: Tensor, bias: Option<Tensor>) -> Linear {
+        assert_eq!(
+            weight.ndim(),
+            2,
+            "Linear::from_params: weight must be [out, in], got shape {:?}",
+            weight.shape()
+        );
+        let (out_features, in_features) = (weight.dim(0), weight.dim(1));
+        if let Some(b) = &bias {
+            assert_eq!(
+                b.shape(),
+                &[out_features],
+                "Linear::from_params: bias shape {:?} does not fit weight shape {:?} (expected [{out_features}])",
+                b.shape(),
+                weight.shape()
+            );
+        }
+        Linear {
+            in_features,
+            out_features,
+            weight: Param::new(weight),
+            bias: bias.map(Param::new),
+            input: Cache::new(),
+        }
+    }
+
+    /// The number of input features.
+    pub fn in_features(&self) -> usize {
+        self.in_features
+    }
+
+    /// The number of output features.
+    pub fn out_features(&self) -> usize {
+        self.out_features
+    }
+
+    /// The weight `[out, in]` and its gradient.
+    pub fn weight(&self) -> &Param {
+        &self.weight
+    }
+
+    /// The weight, mutable (e.g. to set it by hand).
+    pub fn weight_mut(&mut self) -> &mut Param {
+        &mut self.weight
+    }
+
+    /// The bias `[out]` and its gradient, if the layer has one.
+    pub fn bias(&self) -> Option<&Param> {
+        self.bias.as_ref()
+    }
+
+    /// The bias, mutable.
+    pub fn bias_mut(&mut self) -> Option<&mut Param> {
+        self.bias.as_mut()
+    }
+
+    /// The number of rows the input is viewed as; panics unless the last axis has `in` features.
+    fn rows_of(&self, x: &Tensor) -> usize {
+        assert!(
+            x.ndim() >= 1 && x.shape()[x.ndim() - 1] == self.in_features,
+            "Linear(in={}, out={}): input of shape {:?} must end in {} features ([N, {}] or [.., {}])",
+            self.in_features,
+            self.out_features,
+            x.shape(),
+            self.in_features,
+            self.in_features,
+            self.in_features
+        );
+        x.len() / self.in_features
+    }
+
+    /// The output shape for an input shape: the last axis becomes `out`.
+    fn output_shape(&self, input_shape: &[usize]) -> Vec<usize> {
+        let mut shape = input_shape.to_vec();
+        let last = shape.len() - 1;
+        shape[last] = self.out_features;
+        shape
+    }
+}
+
+impl Layer for Linear {
+    fn forward(&mut self, x: &Tensor, mode: Mode) -> Tensor {
+        let rows = self.rows_of(x);
+        let (k, n) = (self.in_features, self.out_features);
+        let mut y = vec![0.0f32; rows * n];
+        // Y = X·Wᵀ + b: start every row from b, then let the GEMM add X·Wᵀ (β = 1).
+        let beta = match &self.bias {
+            Some(b) => {
+                for row in y.chunks_mut(n) {
+                    row.copy_from_slice(b.value.data());
+                }
+                1.0
+            }
+            None => 0.0,
+        };
+        gemm_nt(rows, n, k, x.data(), self.weight.value.data(), &mut y, beta);
+        self.input.save(x, mode);
+        Tensor::from_vec(&self.output_shape(x.shape()), y)
+    }
+
+    fn backward(&mut self, grad_output: &Tensor) -> Tensor {
+        let x = self.input.get("Linear");
+        let expected = self.output_shape(x.shape());
+        assert_grad_shape("Linear", grad_output, &expected);
+        let rows = x.len() / self.in_features;
+        let (k, n) = (self.in_features, self.out_features);
+        let dy = grad_output.data();
+
+        // dW += dYᵀ·X: [out, rows]·[rows, in] = [out, in], accumulated (β = 1).
+        gemm_tn(n, k, rows, dy, x.data(), self.weight.grad.data_mut(), 1.0);
+
+        // db += Σ over rows of dY (the column sums), summed first and then added once.
+        if let Some(b) = &mut self.bias {
+            let mut column_sums = vec![0.0f32; n];
+            for row in dy.chunks(n) {
+                for (s, &g) in column_sums.iter_mut().zip(row) {
+                    *s += g;
+                }
+            }
+            for (g, s) in b.grad.data_mut().iter_mut().zip(column_sums) {
+                *g += s;
+            }
+        }
+
+        // dX = dY·W: [rows, out]·[out, in] = [rows, in].
+        let mut dx = vec![0.0f32; rows * k];
+        gemm_nn(rows, k, n, dy, self.weight.value.data(), &mut dx, 0.0);
+        Tensor::from_vec(x.shape(), dx)
+    }
+
+    fn visit_params(&mut self, f: &mut dyn FnMut(&str, &mut Param)) {
+        f("weight", &mut self.weight);
+        if let Some(b) = &mut self.bias {
+            f("bias", b);
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "Linear(in_features={}, out_features={}, bias={})",
+            self.in_features,
+            self.out_features,
+            self.bias.is_some()
+        )
+    }
+}

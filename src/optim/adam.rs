@@ -1,0 +1,258 @@
+//! Adam (with optional AMSGrad) and AdamW: momentum on the gradient plus a per-parameter step size
+//! from a running average of squared gradients.
+
+use super::{Optimizer, ParamStates};
+use crate::nn::Layer;
+
+/// Adam's per-parameter state: the first moment m, the second moment v, and v's running maximum
+/// (AMSGrad only; empty otherwise).
+#[derive(Clone, Debug, Default)]
+pub struct Moments {
+    /// Running average of gradients, m.
+    pub m: Vec<f32>,
+    /// Running average of squared gradients, v.
+    pub v: Vec<f32>,
+    /// The largest v seen so far, element-wise (AMSGrad).
+    pub v_max: Vec<f32>,
+}
+
+/// Adam exactly as PyTorch's `torch.optim.Adam` (Kingma & Ba, 2015). For every parameter θ with
+/// gradient g, at step t = 1, 2, 3, …:
+///
+/// ```text
+/// g ← g + λθ                                   (weight decay λ, if λ ≠ 0: L2, added to the gradient)
+/// m ← β₁m + (1 − β₁)g                          (m₀ = 0)
+/// v ← β₂v + (1 − β₂)g²                         (v₀ = 0)
+/// m̂ ← m / (1 − β₁ᵗ)                            (bias correction: m and v start at 0)
+/// v̂ ← v / (1 − β₂ᵗ)          or, with AMSGrad:  v_max ← max(v_max, v),  v̂ ← v_max / (1 − β₂ᵗ)
+/// θ ← θ − γ·m̂ / (√v̂ + ε)
+/// ```
+///
+/// Defaults as PyTorch: γ = 0.001, β₁ = 0.9, β₂ = 0.999, ε = 10⁻⁸, λ = 0. As in PyTorch's code, the
+/// last line is evaluated as `θ − (γ/(1 − β₁ᵗ))·m / (√v/√(1 − β₂ᵗ) + ε)` (the same value, in its
+/// rounding order), with the bias corrections computed in f64.
+#[derive(Clone, Debug)]
+pub struct Adam {
+    learning_rate: f32,
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+    weight_decay: f32,
+    amsgrad: bool,
+    steps: usize,
+    moments: ParamStates<Moments>,
+}
+
+impl Adam {
+    /// Adam with learning rate γ and PyTorch's defaults for everything else.
+    pub fn new(learning_rate: f32) -> Adam {
+        Adam {
+            learning_rate,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            amsgrad: false,
+            steps: 0,
+            moments: ParamStates::new(),
+        }
+    }
+
+    /// Sets the decay rates (β₁, β₂) of the two moment averages.
+    pub fn betas(mut self, beta1: f32, beta2: f32) -> Adam {
+        self.beta1 = beta1;
+        self.beta2 = beta2;
+        self
+    }
+
+    /// Sets ε, added to the denominator to avoid dividing by zero.
+    pub fn eps(mut self, eps: f32) -> Adam {
+        self.eps = eps;
+        self
+    }
+
+    /// Sets the L2 weight decay λ (added to the gradient; for decoupled decay use [`AdamW`]).
+    pub fn weight_decay(mut self, weight_decay: f32) -> Adam {
+        self.weight_decay = weight_decay;
+        self
+    }
+
+    /// Uses the AMSGrad variant (the denominator never shrinks).
+    pub fn amsgrad(mut self) -> Adam {
+        self.amsgrad = true;
+        self
+    }
+
+    /// The per-parameter moments (for inspection, e.g. by a chapter that plots them).
+    pub fn moments(&self) -> &ParamStates<Moments> {
+        &self.moments
+    }
+
+    /// One Adam step; `decoupled_decay` is AdamW's λ (θ ← θ(1 − γλ) before the update), 0 for Adam.
+    fn step_with(&mut self, model: &mut dyn Layer, decoupled_decay: f32) {
+        self.steps += 1;
+        let t = self.steps as i32;
+        let (beta1, beta2) = (f64::from(self.beta1), f64::from(self.beta2));
+        let bias_correction1 = 1.0 - beta1.powi(t);
+        let bias_correction2 = 1.0 - beta2.powi(t);
+        let step_size = (f64::from(self.learning_rate) / bias_correction1) as f32;
+        let bias_correction2_sqrt = bias_correction2.sqrt() as f32;
+        let one_minus_beta1 = (1.0 - beta1) as f32;
+        let one_minus_beta2 = (1.0 - beta2) as f32;
+        let beta2 = self.beta2;
+        let (eps, l2, amsgrad) = (self.eps, self.weight_decay, self.amsgrad);
+        let decay_factor =
+            (1.0 - f64::from(self.learning_rate) * f64::from(decoupled_decay)) as f32;
+        self.moments.for_each(
+            model,
+            |param| Moments {
+                m: vec![0.0; param.len()],
+                v: vec![0.0; param.len()],
+                v_max: if amsgrad {
+                    vec![0.0; param.len()]
+                } else {
+                    Vec::new()
+                },
+            },
+            |param, state| {
+                let values = param.value.data_mut();
+                if decoupled_decay != 0.0 {
+                    for theta in values.iter_mut() {
+                        *theta *= decay_factor;
+                    }
+                }
+                let grads = param.grad.data();
+                // m ← β₁m + (1 − β₁)g, written m + (1 − β₁)(g − m) as PyTorch's `lerp_` does;
+                // v ← β₂v + (1 − β₂)g². Returns the gradient used (with L2 decay added).
+                let update_moments = |theta: f32, g: f32, m: &mut f32, v: &mut f32| {
+                    let g = if l2 != 0.0 { g + l2 * theta } else { g };
+                    *m += one_minus_beta1 * (g - *m);
+                    *v = beta2 * *v + one_minus_beta2 * g * g;
+                };
+                let per_element = values
+                    .iter_mut()
+                    .zip(grads)
+                    .zip(state.m.iter_mut())
+                    .zip(state.v.iter_mut());
+                if amsgrad {
+                    for ((((theta, &g), m), v), v_max) in per_element.zip(state.v_max.iter_mut()) {
+                        update_moments(*theta, g, m, v);
+                        *v_max = v_max.max(*v);
+                        let denominator = v_max.sqrt() / bias_correction2_sqrt + eps;
+                        *theta -= step_size * (*m / denominator);
+                    }
+                } else {
+                    for (((theta, &g), m), v) in per_element {
+                        update_moments(*theta, g, m, v);
+                        let denominator = v.sqrt() / bias_correction2_sqrt + eps;
+                        *theta -= step_size * (*m / denominator);
+                    }
+                }
+            },
+        );
+    }
+}
+
+impl Optimizer for Adam {
+    fn step(&mut self, model: &mut dyn Layer) {
+        self.step_with(model, 0.0);
+    }
+
+    fn learning_rate(&self) -> f32 {
+        self.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f32) {
+        self.learning_rate = learning_rate;
+    }
+
+    fn steps_taken(&self) -> usize {
+        self.steps
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "Adam(lr={}, betas=({}, {}), eps={}, weight_decay={}, amsgrad={})",
+            self.learning_rate, self.beta1, self.beta2, self.eps, self.weight_decay, self.amsgrad
+        )
+    }
+}
+
+/// AdamW exactly as PyTorch's `torch.optim.AdamW` (Loshchilov & Hutter, 2019): Adam with *decoupled*
+/// weight decay — the parameter shrinks directly instead of through the gradient, so the decay is not
+/// rescaled by Adam's per-parameter step size:
+///
+/// ```text
+/// θ ← θ(1 − γλ)                                 (decoupled weight decay, PyTorch default λ = 0.01)
+/// then Adam's update of m, v, m̂, v̂ (AMSGrad optional) with the plain gradient g, and
+/// θ ← θ − γ·m̂ / (√v̂ + ε)
+/// ```
+#[derive(Clone, Debug)]
+pub struct AdamW {
+    adam: Adam,
+    weight_decay: f32,
+}
+
+impl AdamW {
+    /// AdamW with learning rate γ and PyTorch's defaults (β = (0.9, 0.999), ε = 10⁻⁸, λ = 0.01).
+    pub fn new(learning_rate: f32) -> AdamW {
+        AdamW {
+            adam: Adam::new(learning_rate),
+            weight_decay: 0.01,
+        }
+    }
+
+    /// Sets (β₁, β₂).
+    pub fn betas(mut self, beta1: f32, beta2: f32) -> AdamW {
+        self.adam = self.adam.betas(beta1, beta2);
+        self
+    }
+
+    /// Sets ε.
+    pub fn eps(mut self, eps: f32) -> AdamW {
+        self.adam = self.adam.eps(eps);
+        self
+    }
+
+    /// Sets the decoupled weight decay λ.
+    pub fn weight_decay(mut self, weight_decay: f32) -> AdamW {
+        self.weight_decay = weight_decay;
+        self
+    }
+
+    /// Uses the AMSGrad variant.
+    pub fn amsgrad(mut self) -> AdamW {
+        self.adam = self.adam.amsgrad();
+        self
+    }
+}
+
+impl Optimizer for AdamW {
+    fn step(&mut self, model: &mut dyn Layer) {
+        self.adam.step_with(model, self.weight_decay);
+    }
+
+    fn learning_rate(&self) -> f32 {
+        self.adam.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f32) {
+        self.adam.learning_rate = learning_rate;
+    }
+
+    fn steps_taken(&self) -> usize {
+        self.adam.steps
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "AdamW(lr={}, betas=({}, {}), eps={}, weight_decay={}, amsgrad={})",
+            self.adam.learning_rate,
+            self.adam.beta1,
+            self.adam.beta2,
+            self.adam.eps,
+            self.weight_decay,
+            self.adam.amsgrad
+        )
+    }
+}
