@@ -10,6 +10,12 @@ use std::time::Instant;
 
 // The chapter files, included as modules (their `fn main` is unused here). One line pair per chapter:
 // #[allow(dead_code)] #[path = "../chapters/chNN_name.rs"] mod chNN_name;
+#[allow(dead_code)]
+#[path = "../chapters/ch08_cnn.rs"]
+mod ch08_cnn;
+#[allow(dead_code)]
+#[path = "../chapters/ch12_image_classification.rs"]
+mod ch12_image_classification;
 
 /// One chapter of the book: its binary name, the tutorial's section title, its flags and its body.
 struct Chapter {
@@ -20,7 +26,20 @@ struct Chapter {
 }
 
 /// The book, in reading order.
-const CHAPTERS: &[Chapter] = &[];
+const CHAPTERS: &[Chapter] = &[
+    Chapter {
+        name: "ch08_cnn",
+        title: "卷积神经网络 — convolutional networks",
+        command: ch08_cnn::command,
+        run: ch08_cnn::run,
+    },
+    Chapter {
+        name: "ch12_image_classification",
+        title: "图像分类项目实操 — CIFAR-10 image classification",
+        command: ch12_image_classification::command,
+        run: ch12_image_classification::run,
+    },
+];
 
 fn tour_command() -> Command {
     Command::new(

@@ -24,38 +24,44 @@ fn print_reports(layer: &str, reports: &[GradReport]) {
     }
 }
 
-/// Conv2d's forward pass vs the six-loop definition. Tolerance 1e-5 absolute + 1e-4 relative: the
-/// reference sums in f64, the layer in f32 over K = C·kh·kw ≤ 150 terms of size ≤ 1.
-fn check_conv_forward(
-    n: usize,
-    c_in: usize,
-    c_out: usize,
-    (h, w): (usize, usize),
-    (kh, kw): (usize, usize),
+/// One convolution to compare with the definition.
+#[derive(Clone, Copy, Debug)]
+struct ConvCase {
+    batch: usize,
+    in_channels: usize,
+    out_channels: usize,
+    size: (usize, usize),
+    kernel: (usize, usize),
     stride: (usize, usize),
     padding: (usize, usize),
     bias: bool,
     seed: u64,
-) {
-    let mut rng = Rng::new(seed);
-    let mut conv = Conv2d::builder(c_in, c_out, kh)
+}
+
+/// Conv2d's forward pass vs the six-loop definition. Tolerance 1e-5 absolute + 1e-4 relative: the
+/// reference sums in f64, the layer in f32 over K = C·kh·kw ≤ 150 terms of size ≤ 1.
+fn check_conv_forward(case: ConvCase) {
+    let mut rng = Rng::new(case.seed);
+    let (kh, kw) = case.kernel;
+    let mut conv = Conv2d::builder(case.in_channels, case.out_channels, kh)
         .kernel_hw(kh, kw)
-        .stride_hw(stride.0, stride.1)
-        .padding_hw(padding.0, padding.1)
-        .bias(bias)
+        .stride_hw(case.stride.0, case.stride.1)
+        .padding_hw(case.padding.0, case.padding.1)
+        .bias(case.bias)
         .build(&mut rng);
-    let x = Tensor::rand_uniform(&[n, c_in, h, w], -1.0, 1.0, &mut rng);
+    let (h, w) = case.size;
+    let x = Tensor::rand_uniform(&[case.batch, case.in_channels, h, w], -1.0, 1.0, &mut rng);
     let y = conv.forward(&x, Mode::Eval);
     let expected = conv2d_reference(
         &x,
         &conv.weight.value,
         conv.bias.as_ref().map(|b| &b.value),
-        stride,
-        padding,
+        case.stride,
+        case.padding,
     );
-    assert_eq!(y.shape(), expected.shape());
+    assert_eq!(y.shape(), expected.shape(), "{case:?}");
     assert_close(
-        &conv.describe(),
+        &format!("{} on {case:?}", conv.describe()),
         y.shape(),
         y.data(),
         expected.data(),
@@ -63,24 +69,50 @@ fn check_conv_forward(
     );
 }
 
+/// A square-kernel case with equal strides and paddings.
+fn case(
+    (batch, in_channels, out_channels): (usize, usize, usize),
+    size: (usize, usize),
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    seed: u64,
+) -> ConvCase {
+    ConvCase {
+        batch,
+        in_channels,
+        out_channels,
+        size,
+        kernel: (kernel, kernel),
+        stride: (stride, stride),
+        padding: (padding, padding),
+        bias: true,
+        seed,
+    }
+}
+
 #[test]
 fn conv_forward_matches_the_six_loop_definition_on_the_tutorial_models() {
     // Chapter 12's conv1 and conv2 (batch 5 crosses a chunk boundary), chapter 8's conv on 1×52×52.
-    check_conv_forward(5, 3, 6, (32, 32), (5, 5), (1, 1), (0, 0), true, 1);
-    check_conv_forward(3, 6, 16, (14, 14), (5, 5), (1, 1), (0, 0), true, 2);
-    check_conv_forward(2, 1, 32, (52, 52), (3, 3), (1, 1), (0, 0), true, 3);
-    // 1×1 convolution (the im2col copy is skipped) and a kernel as large as the padded image.
-    check_conv_forward(3, 4, 5, (6, 7), (1, 1), (1, 1), (0, 0), false, 4);
-    check_conv_forward(2, 2, 3, (3, 3), (5, 5), (1, 1), (1, 1), true, 5);
+    check_conv_forward(case((5, 3, 6), (32, 32), 5, 1, 0, 1));
+    check_conv_forward(case((3, 6, 16), (14, 14), 5, 1, 0, 2));
+    check_conv_forward(case((2, 1, 32), (52, 52), 3, 1, 0, 3));
+    // 1×1 convolution (the im2col copy is skipped), without bias.
+    check_conv_forward(ConvCase {
+        bias: false,
+        ..case((3, 4, 5), (6, 7), 1, 1, 0, 4)
+    });
+    // A kernel as large as the padded image.
+    check_conv_forward(case((2, 2, 3), (3, 3), 5, 1, 1, 5));
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
     #[test]
     fn conv_forward_matches_the_six_loop_definition(
-        n in 1usize..6,
-        c_in in 1usize..5,
-        c_out in 1usize..6,
+        batch in 1usize..6,
+        in_channels in 1usize..5,
+        out_channels in 1usize..6,
         kh in 1usize..5,
         kw in 1usize..5,
         extra_h in 0usize..7,
@@ -95,7 +127,17 @@ proptest! {
         // Input at least as large as the kernel minus the padding, so the kernel fits.
         let h = kh.saturating_sub(2 * ph).max(1) + extra_h;
         let w = kw.saturating_sub(2 * pw).max(1) + extra_w;
-        check_conv_forward(n, c_in, c_out, (h, w), (kh, kw), (sh, sw), (ph, pw), bias, seed);
+        check_conv_forward(ConvCase {
+            batch,
+            in_channels,
+            out_channels,
+            size: (h, w),
+            kernel: (kh, kw),
+            stride: (sh, sw),
+            padding: (ph, pw),
+            bias,
+            seed,
+        });
     }
 }
 
@@ -364,5 +406,39 @@ fn default_initialisation_is_pytorchs_uniform_bound() {
     assert_eq!(
         conv.describe(),
         "Conv2d(3, 6, kernel_size=(5, 5), stride=(1, 1))"
+    );
+}
+
+#[test]
+fn a_few_training_steps_lower_the_loss_of_the_tutorials_simple_cnn() {
+    use dlfs::loss::{Reduction, cross_entropy};
+    use dlfs::nn::SmallCnn;
+    use dlfs::optim::{Optimizer, Sgd};
+    let mut rng = Rng::new(15);
+    let mut model = SmallCnn::new(&mut rng);
+    let x = Tensor::randn(&[8, 1, 52, 52], 0.0, 1.0, &mut rng);
+    let labels: Vec<usize> = (0..8).map(|i| i % 10).collect();
+    let mut optimizer = Sgd::new(0.01).momentum(0.9);
+    let mut losses = Vec::new();
+    for _ in 0..15 {
+        optimizer.zero_grad(&mut model);
+        let loss = cross_entropy(&model.forward(&x, Mode::Train), &labels, Reduction::Mean);
+        losses.push(loss.value);
+        model.backward(&loss.grad);
+        optimizer.step(&mut model);
+    }
+    // 8 random pictures are easy to memorise: 15 steps must cut the loss by more than half.
+    assert!(
+        losses[14] < 0.5 * losses[0],
+        "loss went from {} to {}: {losses:?}",
+        losses[0],
+        losses[14]
+    );
+    // Parameter names are the tutorial class's, so a checkpoint loads into it.
+    let mut names = Vec::new();
+    model.visit_params(&mut |name, _| names.push(name.to_string()));
+    assert_eq!(
+        names,
+        ["conv1.weight", "conv1.bias", "fc1.weight", "fc1.bias"]
     );
 }

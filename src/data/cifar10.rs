@@ -187,6 +187,36 @@ impl ImageSet {
         counts
     }
 
+    /// Writes the images `indices`, normalised (and augmented with `rng` when `augmentation` is
+    /// given), one after the other into `out` (`indices.len() × 3072` values).
+    pub fn write_images(
+        &self,
+        indices: &[usize],
+        augmentation: Option<(&Augmentation, &mut Rng)>,
+        out: &mut [f32],
+    ) {
+        assert_eq!(
+            out.len(),
+            indices.len() * IMAGE_BYTES,
+            "ImageSet::write_images: room for {} values, {} images need {}",
+            out.len(),
+            indices.len(),
+            indices.len() * IMAGE_BYTES
+        );
+        let mut augmentation = augmentation;
+        for (&i, out) in indices.iter().zip(out.chunks_exact_mut(IMAGE_BYTES)) {
+            let image = self.image(i);
+            match augmentation.as_mut() {
+                None => {
+                    for (o, &b) in out.iter_mut().zip(image) {
+                        *o = normalize(b);
+                    }
+                }
+                Some((augment, rng)) => augment_image(image, augment, rng, out),
+            }
+        }
+    }
+
     /// The images `indices` as one normalised `[B, 3, 32, 32]` tensor (B = `indices.len()`) and their
     /// labels, written into `images` and `labels` (their buffers are reused from batch to batch).
     /// With `augmentation`, each image is randomly cropped/flipped using `rng`.
@@ -202,22 +232,8 @@ impl ImageSet {
             *images = Tensor::zeros(&shape);
         }
         labels.clear();
-        let mut augmentation = augmentation;
-        for (&i, out) in indices
-            .iter()
-            .zip(images.data_mut().chunks_exact_mut(IMAGE_BYTES))
-        {
-            labels.push(self.label(i));
-            let image = self.image(i);
-            match augmentation.as_mut() {
-                None => {
-                    for (o, &b) in out.iter_mut().zip(image) {
-                        *o = normalize(b);
-                    }
-                }
-                Some((augment, rng)) => augment_image(image, augment, rng, out),
-            }
-        }
+        labels.extend(indices.iter().map(|&i| self.label(i)));
+        self.write_images(indices, augmentation, images.data_mut());
     }
 
     /// The images `indices` as a normalised `[B, 3, 32, 32]` tensor and their labels (no augmentation).
@@ -277,7 +293,7 @@ pub fn parse_records(source_name: &str, bytes: &[u8]) -> Result<ImageSet> {
              3072 pixel bytes)",
         ));
     }
-    if bytes.len() % RECORD_BYTES != 0 {
+    if !bytes.len().is_multiple_of(RECORD_BYTES) {
         return Err(Error::format(
             source_name,
             format!(

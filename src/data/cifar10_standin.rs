@@ -56,7 +56,7 @@ pub const CLASS_NAMES: [&str; CLASSES] = [
 pub const MARKER_FILE: &str = "STANDIN.txt";
 
 /// Bumped whenever the drawing changes, so old folders are regenerated instead of reused.
-const GENERATOR_VERSION: u32 = 1;
+const GENERATOR_VERSION: u32 = 2;
 
 /// How many images a stand-in holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -133,13 +133,32 @@ fn colour_distance(a: [f32; 3], b: [f32; 3]) -> f32 {
         .sqrt()
 }
 
+/// The colours a picture is drawn with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Palette {
+    /// Any colours, at least 90 apart in RGB (the CIFAR-10 stand-in).
+    Colour,
+    /// Grey levels at least 60 apart, so that the picture survives conversion to one channel
+    /// (chapter 8's one-channel model; in colour, two hues can have the same brightness).
+    Grey,
+}
+
+fn random_grey(rng: &mut Rng) -> [f32; 3] {
+    [rng.uniform(0.0, 255.0); 3]
+}
+
 impl Scene {
-    fn random(rng: &mut Rng) -> Scene {
-        let foreground = random_colour(rng);
-        // Enough contrast to be visible (RGB distance ≥ 90 of at most 441), otherwise any colours.
-        let mut background = random_colour(rng);
-        while colour_distance(foreground, background) < 90.0 {
-            background = random_colour(rng);
+    fn random(rng: &mut Rng, palette: Palette) -> Scene {
+        let (pick, min_distance): (fn(&mut Rng) -> [f32; 3], f32) = match palette {
+            Palette::Colour => (random_colour, 90.0),
+            // Three equal channels: an RGB distance of 104 is a grey-level difference of 60.
+            Palette::Grey => (random_grey, 104.0),
+        };
+        let foreground = pick(rng);
+        // Enough contrast to be visible, otherwise any colours.
+        let mut background = pick(rng);
+        while colour_distance(foreground, background) < min_distance {
+            background = pick(rng);
         }
         let radius = rng.uniform(6.0, 13.0);
         // The centre may put part of the object outside the picture, as photos crop objects.
@@ -153,7 +172,7 @@ impl Scene {
             (
                 (rng.uniform(0.0, side), rng.uniform(0.0, side)),
                 rng.uniform(1.5, 3.0),
-                random_colour(rng),
+                pick(rng),
             )
         });
         let angle = rng.uniform(0.0, 2.0 * PI);
@@ -256,10 +275,12 @@ fn triangular_noise(rng: &mut Rng) -> f32 {
 }
 
 /// Draws one picture of class `class` (0…9) into `out` (3,072 bytes: red, green, blue planes).
-pub fn draw(class: usize, rng: &mut Rng, out: &mut [u8]) {
+pub fn draw(class: usize, palette: Palette, rng: &mut Rng, out: &mut [u8]) {
     assert!(class < CLASSES, "draw: class {class} is not in 0…9");
     assert_eq!(out.len(), IMAGE_BYTES, "draw: needs a 3072-byte buffer");
-    let scene = Scene::random(rng);
+    let scene = Scene::random(rng, palette);
+    // Grey pictures get the same noise in every channel, so that they stay grey.
+    let same_noise = palette == Palette::Grey;
     let plane = SIDE * SIDE;
     for y in 0..SIDE {
         for x in 0..SIDE {
@@ -282,20 +303,30 @@ pub fn draw(class: usize, rng: &mut Rng, out: &mut [u8]) {
                 let (dx, dy) = (x as f32 + 0.5 - bx, y as f32 + 0.5 - by);
                 (dx * dx + dy * dy <= radius * radius).then_some(colour)
             });
+            let shared_noise = scene.noise_std * triangular_noise(rng);
             for channel in 0..3 {
                 let background = blob.map_or(scene.background[channel] + shade, |c| c[channel]);
-                let value = background * (1.0 - coverage)
-                    + scene.foreground[channel] * coverage
-                    + scene.noise_std * triangular_noise(rng);
+                let noise = if same_noise || channel == 0 {
+                    shared_noise
+                } else {
+                    scene.noise_std * triangular_noise(rng)
+                };
+                let value =
+                    background * (1.0 - coverage) + scene.foreground[channel] * coverage + noise;
                 out[channel * plane + y * SIDE + x] = value.round().clamp(0.0, 255.0) as u8;
             }
         }
     }
 }
 
-/// `count` pictures, the classes balanced (label `i % 10` before a seeded shuffle), drawn in parallel;
-/// the same for every thread count.
+/// `count` colour pictures, the classes balanced (label `i % 10` before a seeded shuffle), drawn in
+/// parallel; the same for every thread count.
 pub fn generate(count: usize, seed: u64) -> ImageSet {
+    generate_with(count, seed, Palette::Colour)
+}
+
+/// [`generate`] with a choice of [`Palette`].
+pub fn generate_with(count: usize, seed: u64, palette: Palette) -> ImageSet {
     let mut labels: Vec<u8> = (0..count).map(|i| (i % CLASSES) as u8).collect();
     Rng::new(seed).shuffle(&mut labels);
     let mut pixels = vec![0u8; count * IMAGE_BYTES];
@@ -307,7 +338,7 @@ pub fn generate(count: usize, seed: u64) -> ImageSet {
                 // Each picture has its own generator, so no picture depends on which thread drew
                 // the ones before it.
                 let mut rng = Rng::new(seed ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-                draw(usize::from(labels[i]), &mut rng, image);
+                draw(usize::from(labels[i]), palette, &mut rng, image);
             }
         });
     }

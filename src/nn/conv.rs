@@ -24,6 +24,11 @@
 //! ∂L/∂x_n = col2im(Wᵀ · dY_n)            [K, C_out]·[C_out, P], folded back onto the image
 //! ```
 //!
+//! The weight gradient goes through the GEMM, except with at most [`DOT_GRADIENT_MAX_OUT_CHANNELS`]
+//! output channels, where it is computed as dot products of rows ([`super::conv_gradient`]): there the
+//! GEMM would spend most of its time rearranging `cols_nᵀ`. The first layer of a network can skip
+//! ∂L/∂x ([`Conv2dBuilder::input_gradient`]).
+//!
 //! # Threads and determinism
 //! Images are split into fixed chunks of [`CHUNK_IMAGES`]; the threads of [`crate::parallel`] take
 //! whole chunks. Each chunk writes its own images of `y` / `∂L/∂x` and its own partial weight and bias
@@ -414,10 +419,14 @@ impl Layer for Conv2d {
                 }
             });
         }
+        // Train: keep the input for backward (in the same buffer every step). Eval: caches
+        // nothing, and marks the old input stale so a backward now is caught.
         if mode == Mode::Train {
             self.input.clear();
             self.input.extend_from_slice(x.data());
             self.input_shape = Some([x.dim(0), x.dim(1), x.dim(2), x.dim(3)]);
+        } else {
+            self.input_shape = None;
         }
         y
     }

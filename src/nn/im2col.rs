@@ -9,7 +9,7 @@
 //! ```
 //!
 //! so that the convolution of one image with all `C_out` kernels is a single matrix product
-//! `Y[C_out, P] = W[C_out, K] · cols[K, P]`, done by the fast [`crate::linalg::gemm`]. *col2im* is its
+//! `Y[C_out, P] = W[C_out, K] · cols[K, P]`, done by the fast [`crate::linalg::gemm()`]. *col2im* is its
 //! adjoint: it adds every column back onto the patch it came from (overlapping patches add up), which
 //! is exactly what the backward pass needs to turn ∂loss/∂cols into ∂loss/∂image.
 //!

@@ -23,6 +23,7 @@
 //! | `conv_gradient.rs` | the convolution's weight gradient as tiled dot products (chapter 8) |
 //! | `pool.rs` | [`MaxPool2d`], [`AvgPool2d`] (chapter 8) |
 //! | `flatten.rs` | [`Flatten`], `[N, C, H, W] → [N, C·H·W]` (chapters 8, 12) |
+//! | `models.rs` | the tutorial's two `SimpleCNN` classes: [`SmallCnn`] (ch. 8), [`CifarCnn`] (ch. 12) |
 
 mod activation;
 pub mod conv;
@@ -34,6 +35,7 @@ pub mod im2col;
 pub mod init;
 mod layer;
 mod linear;
+pub mod models;
 pub mod pool;
 mod sequential;
 
@@ -49,5 +51,6 @@ pub use gelu::{
 };
 pub use layer::{Cache, Layer, Mode, Param, assert_grad_shape, param_count, zero_grad};
 pub use linear::Linear;
+pub use models::{CifarCnn, SmallCnn};
 pub use pool::{AvgPool2d, MaxPool2d};
 pub use sequential::Sequential;

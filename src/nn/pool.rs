@@ -226,6 +226,8 @@ impl Layer for MaxPool2d {
         let out_len = out[1] * out[2] * out[3];
         let image_len = x.row_len();
         let window = self.window;
+        // Train: remember the shape (the arg-max indices are written below); Eval: cache nothing.
+        self.input_shape = (mode == Mode::Train).then_some(shape);
         if out_len == 0 || shape[0] == 0 {
             return y;
         }
@@ -241,7 +243,6 @@ impl Layer for MaxPool2d {
                 let image = &x.data()[n * image_len..(n + 1) * image_len];
                 max_pool_image(window, shape, out, image, y_n, Some(argmax_n));
             });
-            self.input_shape = Some(shape);
         } else {
             parallel::for_each_chunk_mut(y.data_mut(), out_len, |n, y_n| {
                 let image = &x.data()[n * image_len..(n + 1) * image_len];
@@ -350,9 +351,7 @@ impl Layer for AvgPool2d {
                 }
             });
         }
-        if mode == Mode::Train {
-            self.input_shape = Some([x.dim(0), x.dim(1), height, width]);
-        }
+        self.input_shape = (mode == Mode::Train).then_some([x.dim(0), x.dim(1), height, width]);
         y
     }
 

@@ -3,9 +3,11 @@
 //! ```text
 //! bench                      every table
 //! bench gemm [--size N] [--threads T] [--json]
+//! bench cnn [--threads T] [--mode train|infer] [--json] [--profile]
 //! ```
 //! With `--json`, one JSON object per line (scripts depend on the field names).
 
+mod cnn;
 mod gemm;
 mod measure;
 
@@ -16,7 +18,7 @@ use dlfs::{Error, Result, app};
 type TableFn = fn(&Args) -> Result<()>;
 
 /// The tables `bench` knows, in the order `bench` with no argument prints them.
-const TABLES: &[(&str, TableFn)] = &[("gemm", gemm::run)];
+const TABLES: &[(&str, TableFn)] = &[("gemm", gemm::run), ("cnn", cnn::run)];
 
 fn command() -> Command {
     let names: Vec<&str> = TABLES.iter().map(|(name, _)| *name).collect();
@@ -41,6 +43,13 @@ fn command() -> Command {
         "5",
         "timed repetitions per row (the median is reported)",
     )
+    .option(
+        "mode",
+        "MODE",
+        "",
+        "cnn: only train or only infer (default: both)",
+    )
+    .switch("profile", "cnn: time each layer of a training step instead")
     .switch("json", "one JSON object per line instead of tables")
 }
 
