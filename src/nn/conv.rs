@@ -24,10 +24,7 @@
 //! ∂L/∂x_n = col2im(Wᵀ · dY_n)            [K, C_out]·[C_out, P], folded back onto the image
 //! ```
 //!
-//! The weight gradient goes through the GEMM, except with at most [`DOT_GRADIENT_MAX_OUT_CHANNELS`]
-//! output channels, where it is computed as dot products of rows ([`super::conv_gradient`]): there the
-//! GEMM would spend most of its time rearranging `cols_nᵀ`. The first layer of a network can skip
-//! ∂L/∂x ([`Conv2dBuilder::input_gradient`]).
+//! The first layer of a network can skip ∂L/∂x ([`Conv2dBuilder::input_gradient`]).
 //!
 //! # Threads and determinism
 //! Images are split into fixed chunks of [`CHUNK_IMAGES`]; the threads of [`crate::parallel`] take
@@ -43,7 +40,6 @@
 //!
 //! What it leaves out: dilation, groups, padding modes other than zeros, `padding="same"`.
 
-use super::conv_gradient::add_a_bt;
 use super::im2col::{ConvGeometry, col2im, im2col};
 use super::layer::{Layer, Mode, Param};
 use crate::linalg::gemm::{gemm_nn, gemm_nt, gemm_tn};
@@ -55,11 +51,6 @@ use std::sync::{Mutex, MutexGuard, TryLockError};
 /// Images per chunk of the batch (the unit of work of one thread, and of one partial weight gradient).
 /// Fixed, so that sums over the batch are grouped the same way for every thread count.
 pub const CHUNK_IMAGES: usize = 4;
-
-/// Up to this many output channels, the weight gradient is computed as dot products
-/// ([`super::conv_gradient`]) instead of by the GEMM (where it measured faster: with few output
-/// channels the GEMM spends its time packing `colsᵀ`, see that module).
-pub const DOT_GRADIENT_MAX_OUT_CHANNELS: usize = 8;
 
 /// Scratch buffers of one thread: the im2col matrix of the current image and its gradient.
 #[derive(Default)]
@@ -358,11 +349,7 @@ impl Plan<'_> {
         let (c_out, k, p) = (self.out_channels, self.g.col_rows(), self.g.col_cols());
         let cols = self.columns(image, &mut workspace.cols);
         // ∂L/∂W += dY_n[C_out, P] · cols[K, P]ᵀ
-        if c_out <= DOT_GRADIENT_MAX_OUT_CHANNELS {
-            add_a_bt(c_out, k, p, grad_y_n, cols, grad_weight);
-        } else {
-            gemm_nt(c_out, k, p, grad_y_n, cols, grad_weight, 1.0);
-        }
+        gemm_nt(c_out, k, p, grad_y_n, cols, grad_weight, 1.0);
         for (gb, row) in grad_bias.iter_mut().zip(grad_y_n.chunks_exact(p)) {
             *gb += row.iter().sum::<f32>();
         }

@@ -158,8 +158,14 @@ pub fn im2col(g: &ConvGeometry, image: &[f32], cols: &mut [f32]) {
                     }
                     let iy = y * g.stride_h + i - g.pad_h;
                     let image_row = &channel[iy * g.width..(iy + 1) * g.width];
-                    out_row[..x_first].fill(0.0);
-                    out_row[x_end..].fill(0.0);
+                    // Padding columns (usually none: the checks skip two calls to `memset` with
+                    // nothing to do on every row).
+                    if x_first > 0 {
+                        out_row[..x_first].fill(0.0);
+                    }
+                    if x_end < out_w {
+                        out_row[x_end..].fill(0.0);
+                    }
                     let x0 = x_first * g.stride_w + j - g.pad_w;
                     let dst = &mut out_row[x_first..x_end];
                     if g.stride_w == 1 {

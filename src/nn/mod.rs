@@ -20,14 +20,12 @@
 //! | `sequential.rs` | [`Sequential`], layers in a chain (chapter 7) |
 //! | `conv.rs` | [`Conv2d`], convolution by im2col + GEMM, threaded over the batch (chapter 8) |
 //! | `im2col.rs` | im2col / col2im: a convolution as a matrix product (chapter 8) |
-//! | `conv_gradient.rs` | the convolution's weight gradient as tiled dot products (chapter 8) |
 //! | `pool.rs` | [`MaxPool2d`], [`AvgPool2d`] (chapter 8) |
 //! | `flatten.rs` | [`Flatten`], `[N, C, H, W] → [N, C·H·W]` (chapters 8, 12) |
 //! | `models.rs` | the tutorial's two `SimpleCNN` classes: [`SmallCnn`] (ch. 8), [`CifarCnn`] (ch. 12) |
 
 mod activation;
 pub mod conv;
-pub mod conv_gradient;
 mod dropout;
 mod flatten;
 mod gelu;

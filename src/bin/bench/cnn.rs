@@ -205,7 +205,9 @@ fn measure_in_child(mode: &'static str, threads: usize, runs: usize) -> Result<R
     })
 }
 
-/// Time per layer of a training step (forward and backward separately), the loss and the optimizer.
+/// Time per layer of a training step (forward and backward separately), the loss and the optimizer:
+/// the median over `steps` steps of each (medians, because other programs on a shared machine make
+/// single steps slow at random).
 fn profile(threads: usize, steps: usize) {
     parallel::set_num_threads(threads);
     let mut rng = Rng::new(12);
@@ -213,9 +215,14 @@ fn profile(threads: usize, steps: usize) {
     let mut optimizer = Sgd::new(0.001).momentum(0.9);
     let (x, labels) = random_batch(&mut rng);
     let names: Vec<&str> = model.layers_mut().iter().map(|(n, _)| *n).collect();
-    let mut forward = vec![Duration::ZERO; names.len()];
-    let mut backward = vec![Duration::ZERO; names.len()];
-    let (mut loss_time, mut optimizer_time) = (Duration::ZERO, Duration::ZERO);
+    // times[k][step]: k = 2·layer (forward), 2·layer + 1 (backward), then the loss, then the step.
+    let slots = 2 * names.len() + 2;
+    let mut times: Vec<Vec<f64>> = vec![Vec::with_capacity(steps); slots];
+    let mut record = |slot: usize, started: Instant, counting: bool| {
+        if counting {
+            times[slot].push(started.elapsed().as_secs_f64() * 1e3);
+        }
+    };
     for step in 0..steps + 5 {
         let counting = step >= 5; // the first steps warm up caches and buffers
         optimizer.zero_grad(&mut model);
@@ -224,41 +231,33 @@ fn profile(threads: usize, steps: usize) {
         for (i, (_, layer)) in layers.iter_mut().enumerate() {
             let started = Instant::now();
             current = layer.forward(&current, Mode::Train);
-            if counting {
-                forward[i] += started.elapsed();
-            }
+            record(2 * i, started, counting);
         }
         let started = Instant::now();
         let loss = cross_entropy(&current, &labels, Reduction::Mean);
-        if counting {
-            loss_time += started.elapsed();
-        }
+        record(slots - 2, started, counting);
         let mut grad = loss.grad;
         for (i, (_, layer)) in layers.iter_mut().enumerate().rev() {
             let started = Instant::now();
             grad = layer.backward(&grad);
-            if counting {
-                backward[i] += started.elapsed();
-            }
+            record(2 * i + 1, started, counting);
         }
         drop(layers);
         let started = Instant::now();
         optimizer.step(&mut model);
-        if counting {
-            optimizer_time += started.elapsed();
-        }
+        record(slots - 1, started, counting);
     }
-    let per_step = |d: Duration| d.as_secs_f64() * 1e3 / steps as f64;
-    let total: f64 = forward
-        .iter()
-        .chain(&backward)
-        .map(|&d| per_step(d))
-        .sum::<f64>()
-        + per_step(loss_time)
-        + per_step(optimizer_time);
+    let medians: Vec<f64> = times
+        .iter_mut()
+        .map(|t| {
+            t.sort_by(f64::total_cmp);
+            t[t.len() / 2]
+        })
+        .collect();
+    let total: f64 = medians.iter().sum();
     let mut table = Table::new(&["layer", "forward ms", "backward ms", "share"]);
     for (i, name) in names.iter().enumerate() {
-        let (f, b) = (per_step(forward[i]), per_step(backward[i]));
+        let (f, b) = (medians[2 * i], medians[2 * i + 1]);
         table.row(&[
             name.to_string(),
             format!("{f:.3}"),
@@ -266,22 +265,21 @@ fn profile(threads: usize, steps: usize) {
             format!("{:.1}%", 100.0 * (f + b) / total),
         ]);
     }
-    let (l, o) = (per_step(loss_time), per_step(optimizer_time));
-    table.row(&[
-        "cross-entropy".to_string(),
-        format!("{l:.3}"),
-        "-".to_string(),
-        format!("{:.1}%", 100.0 * l / total),
-    ]);
-    table.row(&[
-        "SGD step".to_string(),
-        format!("{o:.3}"),
-        "-".to_string(),
-        format!("{:.1}%", 100.0 * o / total),
-    ]);
+    for (name, ms) in [
+        ("cross-entropy", medians[slots - 2]),
+        ("SGD step", medians[slots - 1]),
+    ] {
+        table.row(&[
+            name.to_string(),
+            format!("{ms:.3}"),
+            "-".to_string(),
+            format!("{:.1}%", 100.0 * ms / total),
+        ]);
+    }
     println!(
-        "cnn training step, batch {BATCH}, {threads} thread(s): time per layer (mean of {steps} steps)\n\n{table}\n\
-         total {total:.3} ms per step = {:.0} images/s (layers timed one at a time)\n",
+        "cnn training step, batch {BATCH}, {threads} thread(s): median time per layer over {steps} \
+         steps\n\n{table}\n\
+         sum {total:.3} ms per step = {:.0} images/s (layers timed one at a time)\n",
         BATCH as f64 * 1e3 / total
     );
 }
