@@ -405,6 +405,14 @@ fn report_results(
         matrix.total(),
         100.0 * matrix.accuracy()
     );
+    let steps = settings.epochs * data.train.len().div_ceil(settings.batch_size);
+    if steps < 500 {
+        println!(
+            "(Only {steps} SGD steps: with the tutorial's learning rate of 0.001 the network needs a \
+             few hundred steps\nbefore the loss moves much. Run without --quick/--limit for the \
+             full 10 epochs × 782 steps.)"
+        );
+    }
     let names: Vec<&str> = data.classes.iter().map(String::as_str).collect();
     let mut table = Table::new(&["class", "test images", "correct", "accuracy"]);
     for (c, name) in names.iter().enumerate() {
