@@ -183,7 +183,8 @@ mod tests {
         let at = |x: usize, y: usize| &rgb[(y * width + x) * 3..(y * width + x) * 3 + 3];
         assert_eq!(at(4, 4), &[0, 255, 0]); // frame
         assert_eq!(at(6, 6), &[10, 20, 30]); // the pixel, planar → interleaved
-        assert_eq!(at(4, 11), &[255, 255, 255]); // left column of the "1" glyph's top row is off
-        assert_eq!(at(6, 11), &[0, 0, 0]); // its middle column is on
+        // The caption starts at x = 4 + 2 (gap, frame), y = 4 + 1 + 4 + 2; each font pixel is 2×2.
+        assert_eq!(at(6, 11), &[255, 255, 255]); // the "1" glyph's top row: left column off,
+        assert_eq!(at(8, 11), &[0, 0, 0]); // middle column on
     }
 }
