@@ -394,26 +394,52 @@ impl Layer for Conv2d {
         self.ensure_workspaces();
         let mut y = Tensor::zeros(&[n, c_out, g.out_h(), g.out_w()]);
         let out_len = c_out * g.out_h() * g.out_w();
-        if n > 0 && out_len > 0 {
-            let plan = self.plan(g);
-            let workspaces = &self.workspaces;
-            parallel::for_each_chunk_mut(y.data_mut(), CHUNK_IMAGES * out_len, |chunk, y_chunk| {
-                let mut workspace = lock_free_workspace(workspaces);
-                let first = chunk * CHUNK_IMAGES;
-                for (i, y_n) in y_chunk.chunks_exact_mut(out_len).enumerate() {
-                    let image = &x.data()[(first + i) * image_len..(first + i + 1) * image_len];
-                    plan.forward_image(&mut workspace, image, y_n);
-                }
-            });
-        }
-        // Train: keep the input for backward (in the same buffer every step). Eval: caches
-        // nothing, and marks the old input stale so a backward now is caught.
-        if mode == Mode::Train {
-            self.input.clear();
-            self.input.extend_from_slice(x.data());
+        // Train: keep the input for backward, in the same buffer every step (each chunk copies its
+        // own images, so the copy runs on all threads). Eval: cache nothing, and mark the old input
+        // stale so that a backward now is caught.
+        let train = mode == Mode::Train;
+        if train {
+            self.input.resize(x.len(), 0.0);
             self.input_shape = Some([x.dim(0), x.dim(1), x.dim(2), x.dim(3)]);
         } else {
             self.input_shape = None;
+        }
+        if n > 0 && out_len > 0 && image_len > 0 {
+            // The fields one by one (not `self.plan`), so that `self.input` can be borrowed mutably.
+            let plan = Plan {
+                g,
+                out_channels: self.out_channels,
+                weight: self.weight.value.data(),
+                bias: self.bias.as_ref().map(|b| b.value.data()),
+            };
+            let workspaces = &self.workspaces;
+            let cache_chunks = self
+                .input
+                .chunks_mut(CHUNK_IMAGES * image_len)
+                .map(Some)
+                .chain(std::iter::repeat_with(|| None));
+            let mut jobs: Vec<(&mut [f32], Option<&mut [f32]>)> = y
+                .data_mut()
+                .chunks_mut(CHUNK_IMAGES * out_len)
+                .zip(cache_chunks)
+                .map(|(y_chunk, cache)| (y_chunk, if train { cache } else { None }))
+                .collect();
+            parallel::for_each_chunk_mut(&mut jobs, 1, |chunk, job| {
+                let (y_chunk, cache) = &mut job[0];
+                let first = chunk * CHUNK_IMAGES;
+                let count = y_chunk.len() / out_len;
+                let images = &x.data()[first * image_len..(first + count) * image_len];
+                if let Some(cache) = cache {
+                    cache.copy_from_slice(images);
+                }
+                let mut workspace = lock_free_workspace(workspaces);
+                for (image, y_n) in images
+                    .chunks_exact(image_len)
+                    .zip(y_chunk.chunks_exact_mut(out_len))
+                {
+                    plan.forward_image(&mut workspace, image, y_n);
+                }
+            });
         }
         y
     }
