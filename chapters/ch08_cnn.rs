@@ -29,7 +29,7 @@ pub fn command() -> Command {
         "ch08_cnn",
         "Convolutional networks: a convolution by hand, im2col, edge filters, pooling, the tutorial's SimpleCNN.",
     )
-    .option("epochs", "N", "3", "epochs of the short SimpleCNN training run")
+    .option("epochs", "N", "3", "epochs of the short SimpleCNN training run (--quick: 2)")
     .option("lr", "LR", "0.005", "learning rate of the short training run (SGD, momentum 0.9)")
     .option("seed", "S", "8", "seed for weights and data")
 }
@@ -44,7 +44,7 @@ pub fn run(args: &Args) -> Result<()> {
     let out = app::out_dir(args)?;
     let seed: u64 = args.get("seed")?;
     let epochs: usize = if quick && !args.was_given("epochs") {
-        1
+        2
     } else {
         args.get("epochs")?
     };
@@ -364,7 +364,7 @@ fn simple_cnn(quick: bool, epochs: usize, learning_rate: f32, seed: u64) -> Resu
     );
 
     heading("8.6 A short training run");
-    let (train_count, test_count) = if quick { (400, 200) } else { (4000, 1000) };
+    let (train_count, test_count) = if quick { (1500, 300) } else { (4000, 1000) };
     let (x_train, y_train) = grey_52(train_count, seed);
     let (x_test, y_test) = grey_52(test_count, seed ^ 0xfeed);
     let batch = 32;
