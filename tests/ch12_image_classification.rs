@@ -377,3 +377,26 @@ fn the_chapter_runs_and_its_weights_load_back() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn parameter_names_and_count_are_the_tutorial_classs() {
+    let mut model = CifarCnn::new(&mut Rng::new(0));
+    let mut names = Vec::new();
+    model.visit_params(&mut |name, p| names.push(format!("{name} {:?}", p.value.shape())));
+    assert_eq!(
+        names,
+        [
+            "conv1.weight [6, 3, 5, 5]",
+            "conv1.bias [6]",
+            "conv2.weight [16, 6, 5, 5]",
+            "conv2.bias [16]",
+            "fc1.weight [120, 400]",
+            "fc1.bias [120]",
+            "fc2.weight [84, 120]",
+            "fc2.bias [84]",
+            "fc3.weight [10, 84]",
+            "fc3.bias [10]",
+        ]
+    );
+    assert_eq!(dlfs::nn::param_count(&mut model), 62_006);
+}
