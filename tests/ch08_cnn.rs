@@ -442,3 +442,20 @@ fn a_few_training_steps_lower_the_loss_of_the_tutorials_simple_cnn() {
         ["conv1.weight", "conv1.bias", "fc1.weight", "fc1.bias"]
     );
 }
+
+#[test]
+fn relu_and_max_pooling_commute_in_values_and_gradients() {
+    // The models compute relu(pool(x)) instead of the tutorial's pool(relu(x)): prove it is the same.
+    use dlfs::nn::Relu;
+    let mut rng = Rng::new(16);
+    let x = tie_free_input(&[3, 4, 8, 10], &mut rng);
+    let (mut pool_a, mut relu_a) = (MaxPool2d::new(2, 2), Relu::new());
+    let (mut pool_b, mut relu_b) = (MaxPool2d::new(2, 2), Relu::new());
+    let a = pool_a.forward(&relu_a.forward(&x, Mode::Train), Mode::Train);
+    let b = relu_b.forward(&pool_b.forward(&x, Mode::Train), Mode::Train);
+    assert_eq!(a, b, "forward");
+    let dy = Tensor::randn(a.shape(), 0.0, 1.0, &mut rng);
+    let dx_a = relu_a.backward(&pool_a.backward(&dy));
+    let dx_b = pool_b.backward(&relu_b.backward(&dy));
+    assert_eq!(dx_a, dx_b, "backward");
+}

@@ -8,6 +8,12 @@
 //!
 //! Where PyTorch reuses one stateless module (`self.pool`, `F.relu`) several times, we need one layer
 //! per use, because each of ours remembers what its backward pass needs.
+//!
+//! One change of order, which changes no number: the tutorial writes `pool(relu(conv(x)))`; we compute
+//! `relu(pool(conv(x)))`. ReLU never changes the order of two values, so the largest value of a window
+//! after ReLU is ReLU of the largest value before it — the outputs are identical, and so are the
+//! gradients (both go to the window's arg-max when it is positive, and are 0 otherwise). Pooling
+//! first leaves the ReLU a quarter of the values (`tests/ch08_cnn.rs` checks the equality).
 
 use super::activation::Relu;
 use super::conv::Conv2d;
@@ -23,6 +29,7 @@ use crate::tensor::Tensor;
 /// ```text
 /// x [N, 3, 32, 32] → conv1 Conv2d(3, 6, 5) → ReLU → MaxPool(2, 2)    [N, 6, 14, 14]
 ///                  → conv2 Conv2d(6, 16, 5) → ReLU → MaxPool(2, 2)   [N, 16, 5, 5]
+///                    (each ReLU computed after its pool: the same numbers, see the module docs)
 ///                  → flatten [N, 400] → fc1 Linear(400, 120) → ReLU
 ///                  → fc2 Linear(120, 84) → ReLU → fc3 Linear(84, 10)  [N, 10] class scores (logits)
 /// ```
@@ -32,12 +39,12 @@ use crate::tensor::Tensor;
 pub struct CifarCnn {
     /// `nn.Conv2d(3, 6, 5)`.
     pub conv1: Conv2d,
-    relu1: Relu,
     pool1: MaxPool2d,
+    relu1: Relu,
     /// `nn.Conv2d(6, 16, 5)`.
     pub conv2: Conv2d,
-    relu2: Relu,
     pool2: MaxPool2d,
+    relu2: Relu,
     flatten: Flatten,
     /// `nn.Linear(16 * 5 * 5, 120)`.
     pub fc1: Linear,
@@ -54,11 +61,11 @@ impl CifarCnn {
     pub fn new(rng: &mut Rng) -> CifarCnn {
         CifarCnn {
             conv1: Conv2d::builder(3, 6, 5).input_gradient(false).build(rng),
-            relu1: Relu::new(),
             pool1: MaxPool2d::new(2, 2),
+            relu1: Relu::new(),
             conv2: Conv2d::new(6, 16, 5, rng),
-            relu2: Relu::new(),
             pool2: MaxPool2d::new(2, 2),
+            relu2: Relu::new(),
             flatten: Flatten::new(),
             fc1: Linear::new(16 * 5 * 5, 120, rng),
             relu3: Relu::new(),
@@ -68,16 +75,16 @@ impl CifarCnn {
         }
     }
 
-    /// Every layer in the order `forward` applies them, with a short name (`conv1`, `relu1`, `pool1`,
+    /// Every layer in the order `forward` applies them, with a short name (`conv1`, `pool1`, `relu1`,
     /// …): for printing shapes layer by layer, and for timing each layer (`bench cnn --profile`).
     pub fn layers_mut(&mut self) -> Vec<(&'static str, &mut dyn Layer)> {
         vec![
             ("conv1", &mut self.conv1),
-            ("relu1", &mut self.relu1),
             ("pool1", &mut self.pool1),
+            ("relu1", &mut self.relu1),
             ("conv2", &mut self.conv2),
-            ("relu2", &mut self.relu2),
             ("pool2", &mut self.pool2),
+            ("relu2", &mut self.relu2),
             ("flatten", &mut self.flatten),
             ("fc1", &mut self.fc1),
             ("relu3", &mut self.relu3),
@@ -150,11 +157,13 @@ impl Layer for CifarCnn {
 /// x [N, 1, 52, 52] → conv1 Conv2d(1, 32, 3) → ReLU → MaxPool(2, 2)   [N, 32, 25, 25]
 ///                  → flatten [N, 20000] → fc1 Linear(32 * 25 * 25, 10)   [N, 10]
 /// ```
+///
+/// (The ReLU is computed after the pool: the same numbers, see the module docs.)
 pub struct SmallCnn {
     /// `nn.Conv2d(1, 32, kernel_size=3)`.
     pub conv1: Conv2d,
-    relu: Relu,
     pool: MaxPool2d,
+    relu: Relu,
     flatten: Flatten,
     /// `nn.Linear(32 * 25 * 25, 10)`.
     pub fc1: Linear,
@@ -165,8 +174,8 @@ impl SmallCnn {
     pub fn new(rng: &mut Rng) -> SmallCnn {
         SmallCnn {
             conv1: Conv2d::builder(1, 32, 3).input_gradient(false).build(rng),
-            relu: Relu::new(),
             pool: MaxPool2d::new(2, 2),
+            relu: Relu::new(),
             flatten: Flatten::new(),
             fc1: Linear::new(32 * 25 * 25, 10, rng),
         }
@@ -176,8 +185,8 @@ impl SmallCnn {
     pub fn layers_mut(&mut self) -> Vec<(&'static str, &mut dyn Layer)> {
         vec![
             ("conv1", &mut self.conv1),
-            ("relu", &mut self.relu),
             ("pool", &mut self.pool),
+            ("relu", &mut self.relu),
             ("flatten", &mut self.flatten),
             ("fc1", &mut self.fc1),
         ]
