@@ -153,17 +153,16 @@ fn config() -> GradCheckConfig {
 #[test]
 fn conv_gradients_match_finite_differences() {
     let mut rng = Rng::new(7);
-    // Up to 8 output channels the weight gradient is computed as dot products, above by the GEMM:
-    // both are checked.
     for (c_in, c_out, (h, w), k, stride, padding, bias) in [
         (3, 4, (8, 7), 3, 1, 0, true),
         (2, 3, (7, 9), 3, 2, 1, true),
         (1, 2, (5, 5), 2, 1, 2, false),
         (3, 2, (4, 4), 1, 1, 0, true),
-        (2, 7, (6, 11), 3, 1, 1, true), // 7 × 3·3·2: tiles of 3×2 plus edges
+        (2, 7, (6, 11), 3, 1, 1, true), // padding, an odd channel count
         (3, 6, (12, 13), 5, 1, 0, true), // chapter 12's conv1 channels
-        (2, 11, (6, 6), 3, 2, 1, true), // 11 output channels: the GEMM path
+        (2, 11, (6, 6), 3, 2, 1, true), // stride 2 with padding
         (6, 16, (9, 9), 5, 1, 0, true), // chapter 12's conv2 channels
+        (2, 3, (6, 20), 3, 1, 0, true), // wide rows (output 18 of 20 columns wide)
     ] {
         let mut conv = Conv2d::builder(c_in, c_out, k)
             .stride(stride)

@@ -26,6 +26,11 @@
 //!
 //! The first layer of a network can skip ∂L/∂x ([`Conv2dBuilder::input_gradient`]).
 //!
+//! For stride 1 without padding, when the output is nearly as wide as the input (chapter 12's first
+//! layer: 28 of 32 columns), the layer uses *wide rows* ([`super::im2col::im2col_wide`]): it computes
+//! every output row at the input's full width and drops the extra columns, which makes im2col one
+//! contiguous copy per kernel weight instead of one short copy per output row.
+//!
 //! # Threads and determinism
 //! Images are split into fixed chunks of [`CHUNK_IMAGES`]; the threads of [`crate::parallel`] take
 //! whole chunks. Each chunk writes its own images of `y` / `∂L/∂x` and its own partial weight and bias
@@ -40,7 +45,7 @@
 //!
 //! What it leaves out: dilation, groups, padding modes other than zeros, `padding="same"`.
 
-use super::im2col::{ConvGeometry, col2im, im2col};
+use super::im2col::{ConvGeometry, col2im, im2col, im2col_wide};
 use super::layer::{Layer, Mode, Param};
 use crate::linalg::gemm::{gemm_nn, gemm_nt, gemm_tn};
 use crate::parallel;
@@ -52,11 +57,13 @@ use std::sync::{Mutex, MutexGuard, TryLockError};
 /// Fixed, so that sums over the batch are grouped the same way for every thread count.
 pub const CHUNK_IMAGES: usize = 4;
 
-/// Scratch buffers of one thread: the im2col matrix of the current image and its gradient.
+/// Scratch buffers of one thread: the im2col matrix of the current image and its gradient, and the
+/// wide output (or output gradient) of the wide lowering.
 #[derive(Default)]
 struct Workspace {
     cols: Vec<f32>,
     grad_cols: Vec<f32>,
+    wide: Vec<f32>,
 }
 
 /// A 2-D convolution over `[N, C_in, H, W]` images (see the module docs for the formulas).
@@ -327,9 +334,34 @@ impl Plan<'_> {
     /// `y_n` = the convolution of one image.
     fn forward_image(&self, workspace: &mut Workspace, image: &[f32], y_n: &mut [f32]) {
         let (c_out, k, p) = (self.out_channels, self.g.col_rows(), self.g.col_cols());
-        let cols = self.columns(image, &mut workspace.cols);
-        // Y_n[C_out, P] = W[C_out, K] · cols[K, P]
-        gemm_nn(c_out, p, k, self.weight, cols, y_n, 0.0);
+        if self.g.fits_wide_rows() {
+            // Wide rows (see `im2col_wide`): compute every output row at the input's width W,
+            // then keep its first W_out values.
+            let (width, out_w) = (self.g.width, self.g.out_w());
+            let wide = self.g.out_h() * width;
+            workspace.cols.resize(k * wide, 0.0);
+            im2col_wide(&self.g, image, &mut workspace.cols);
+            workspace.wide.resize(c_out * wide, 0.0);
+            gemm_nn(
+                c_out,
+                wide,
+                k,
+                self.weight,
+                &workspace.cols,
+                &mut workspace.wide,
+                0.0,
+            );
+            for (y_row, wide_row) in y_n
+                .chunks_exact_mut(out_w)
+                .zip(workspace.wide.chunks_exact(width))
+            {
+                y_row.copy_from_slice(&wide_row[..out_w]);
+            }
+        } else {
+            let cols = self.columns(image, &mut workspace.cols);
+            // Y_n[C_out, P] = W[C_out, K] · cols[K, P]
+            gemm_nn(c_out, p, k, self.weight, cols, y_n, 0.0);
+        }
         if let Some(bias) = self.bias {
             add_bias(y_n, bias, p);
         }
@@ -347,9 +379,36 @@ impl Plan<'_> {
         grad_x_n: Option<&mut [f32]>,
     ) {
         let (c_out, k, p) = (self.out_channels, self.g.col_rows(), self.g.col_cols());
-        let cols = self.columns(image, &mut workspace.cols);
-        // ∂L/∂W += dY_n[C_out, P] · cols[K, P]ᵀ
-        gemm_nt(c_out, k, p, grad_y_n, cols, grad_weight, 1.0);
+        if self.g.fits_wide_rows() {
+            // Wide rows: ∂L/∂W += dY_wide · cols_wideᵀ, where dY_wide is dY_n with each row padded
+            // by zeros to the input's width, so the garbage columns of cols_wide add nothing.
+            let (width, out_w) = (self.g.width, self.g.out_w());
+            let wide = self.g.out_h() * width;
+            workspace.cols.resize(k * wide, 0.0);
+            im2col_wide(&self.g, image, &mut workspace.cols);
+            workspace.wide.resize(c_out * wide, 0.0);
+            for (wide_row, dy_row) in workspace
+                .wide
+                .chunks_exact_mut(width)
+                .zip(grad_y_n.chunks_exact(out_w))
+            {
+                wide_row[..out_w].copy_from_slice(dy_row);
+                wide_row[out_w..].fill(0.0);
+            }
+            gemm_nt(
+                c_out,
+                k,
+                wide,
+                &workspace.wide,
+                &workspace.cols,
+                grad_weight,
+                1.0,
+            );
+        } else {
+            let cols = self.columns(image, &mut workspace.cols);
+            // ∂L/∂W += dY_n[C_out, P] · cols[K, P]ᵀ
+            gemm_nt(c_out, k, p, grad_y_n, cols, grad_weight, 1.0);
+        }
         for (gb, row) in grad_bias.iter_mut().zip(grad_y_n.chunks_exact(p)) {
             *gb += row.iter().sum::<f32>();
         }
