@@ -26,8 +26,8 @@
 //!
 //! The first layer of a network can skip ∂L/∂x ([`Conv2dBuilder::input_gradient`]).
 //!
-//! For stride 1 without padding, when the output is nearly as wide as the input (chapter 12's first
-//! layer: 28 of 32 columns), the layer uses *wide rows* ([`super::im2col::im2col_wide`]): it computes
+//! For stride 1 without padding, when the output is not much narrower than the input (chapter 12's
+//! layers: 28 of 32 and 10 of 14 columns), the layer uses *wide rows* ([`super::im2col::im2col_wide`]): it computes
 //! every output row at the input's full width and drops the extra columns, which makes im2col one
 //! contiguous copy per kernel weight instead of one short copy per output row.
 //!
