@@ -29,7 +29,8 @@
 //! For stride 1 without padding, when the output is not much narrower than the input (chapter 12's
 //! layers: 28 of 32 and 10 of 14 columns), the layer uses *wide rows* ([`super::im2col::im2col_wide`]): it computes
 //! every output row at the input's full width and drops the extra columns, which makes im2col one
-//! contiguous copy per kernel weight instead of one short copy per output row.
+//! contiguous copy per kernel weight instead of one short copy per output row (and col2im one
+//! contiguous add).
 //!
 //! # Threads and determinism
 //! Images are split into fixed chunks of [`CHUNK_IMAGES`]; the threads of [`crate::parallel`] take
@@ -45,7 +46,7 @@
 //!
 //! What it leaves out: dilation, groups, padding modes other than zeros, `padding="same"`.
 
-use super::im2col::{ConvGeometry, col2im, im2col, im2col_wide};
+use super::im2col::{ConvGeometry, col2im, col2im_wide, im2col, im2col_wide};
 use super::layer::{Layer, Mode, Param};
 use crate::linalg::gemm::{gemm_nn, gemm_nt, gemm_tn};
 use crate::parallel;
@@ -379,39 +380,16 @@ impl Plan<'_> {
         grad_x_n: Option<&mut [f32]>,
     ) {
         let (c_out, k, p) = (self.out_channels, self.g.col_rows(), self.g.col_cols());
-        if self.g.fits_wide_rows() {
-            // Wide rows: ∂L/∂W += dY_wide · cols_wideᵀ, where dY_wide is dY_n with each row padded
-            // by zeros to the input's width, so the garbage columns of cols_wide add nothing.
-            let (width, out_w) = (self.g.width, self.g.out_w());
-            let wide = self.g.out_h() * width;
-            workspace.cols.resize(k * wide, 0.0);
-            im2col_wide(&self.g, image, &mut workspace.cols);
-            workspace.wide.resize(c_out * wide, 0.0);
-            for (wide_row, dy_row) in workspace
-                .wide
-                .chunks_exact_mut(width)
-                .zip(grad_y_n.chunks_exact(out_w))
-            {
-                wide_row[..out_w].copy_from_slice(dy_row);
-                wide_row[out_w..].fill(0.0);
-            }
-            gemm_nt(
-                c_out,
-                k,
-                wide,
-                &workspace.wide,
-                &workspace.cols,
-                grad_weight,
-                1.0,
-            );
-        } else {
-            let cols = self.columns(image, &mut workspace.cols);
-            // ∂L/∂W += dY_n[C_out, P] · cols[K, P]ᵀ
-            gemm_nt(c_out, k, p, grad_y_n, cols, grad_weight, 1.0);
-        }
         for (gb, row) in grad_bias.iter_mut().zip(grad_y_n.chunks_exact(p)) {
             *gb += row.iter().sum::<f32>();
         }
+        if self.g.fits_wide_rows() {
+            self.backward_image_wide(workspace, image, grad_y_n, grad_weight, grad_x_n);
+            return;
+        }
+        let cols = self.columns(image, &mut workspace.cols);
+        // ∂L/∂W += dY_n[C_out, P] · cols[K, P]ᵀ
+        gemm_nt(c_out, k, p, grad_y_n, cols, grad_weight, 1.0);
         let Some(grad_x_n) = grad_x_n else {
             return;
         };
@@ -430,6 +408,59 @@ impl Plan<'_> {
                 0.0,
             );
             col2im(&self.g, &workspace.grad_cols, grad_x_n);
+        }
+    }
+
+    /// [`Plan::backward_image`] with wide rows (see [`im2col_wide`]): dY_n's rows are padded with
+    /// zeros to the input's width W, so that the extra columns of the wide matrices add nothing.
+    ///
+    /// ```text
+    /// ∂L/∂W += dY_wide · cols_wideᵀ                  [C_out, H_out·W]·[H_out·W, K]
+    /// ∂L/∂x_n = col2im_wide(Wᵀ · dY_wide)             one contiguous add per kernel weight
+    /// ```
+    fn backward_image_wide(
+        &self,
+        workspace: &mut Workspace,
+        image: &[f32],
+        grad_y_n: &[f32],
+        grad_weight: &mut [f32],
+        grad_x_n: Option<&mut [f32]>,
+    ) {
+        let (c_out, k) = (self.out_channels, self.g.col_rows());
+        let (width, out_w) = (self.g.width, self.g.out_w());
+        let wide = self.g.out_h() * width;
+        workspace.cols.resize(k * wide, 0.0);
+        im2col_wide(&self.g, image, &mut workspace.cols);
+        workspace.wide.resize(c_out * wide, 0.0);
+        for (wide_row, dy_row) in workspace
+            .wide
+            .chunks_exact_mut(width)
+            .zip(grad_y_n.chunks_exact(out_w))
+        {
+            wide_row[..out_w].copy_from_slice(dy_row);
+            wide_row[out_w..].fill(0.0);
+        }
+        gemm_nt(
+            c_out,
+            k,
+            wide,
+            &workspace.wide,
+            &workspace.cols,
+            grad_weight,
+            1.0,
+        );
+        if let Some(grad_x_n) = grad_x_n {
+            workspace.grad_cols.resize(k * wide, 0.0);
+            gemm_tn(
+                k,
+                wide,
+                c_out,
+                self.weight,
+                &workspace.wide,
+                &mut workspace.grad_cols,
+                0.0,
+            );
+            col2im_wide(&self.g, &workspace.grad_cols, grad_x_n);
         }
     }
 }

@@ -233,6 +233,34 @@ pub fn im2col_wide(g: &ConvGeometry, image: &[f32], cols: &mut [f32]) {
     }
 }
 
+/// The adjoint of [`im2col_wide`]: **adds** every row of the wide column matrix `cols`
+/// (`K × (H_out·W)`) back onto the image, one contiguous add per row. Columns `x ≥ W_out` of each
+/// output row land on other positions of the image, so they must hold zeros — as they do when `cols`
+/// is `Wᵀ · dY` with `dY`'s rows padded by zeros to width W.
+pub fn col2im_wide(g: &ConvGeometry, cols: &[f32], image: &mut [f32]) {
+    assert!(
+        g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 && g.pad_w == 0,
+        "col2im_wide: needs stride 1 and no padding, got {g:?}"
+    );
+    let wide = g.out_h() * g.width;
+    assert_eq!(image.len(), g.image_len(), "col2im_wide: image size");
+    assert_eq!(cols.len(), g.col_rows() * wide, "col2im_wide: cols size");
+    let plane = g.height * g.width;
+    let mut rows = cols.chunks_exact(wide);
+    for c in 0..g.channels {
+        for i in 0..g.kernel_h {
+            for j in 0..g.kernel_w {
+                let row = rows.next().expect("K rows");
+                let start = c * plane + i * g.width + j;
+                let end = (start + wide).min(image.len());
+                for (d, &v) in image[start..end].iter_mut().zip(row) {
+                    *d += v;
+                }
+            }
+        }
+    }
+}
+
 /// The adjoint of [`im2col`]: **adds** every column of `cols` (`K × P`) back onto the image positions
 /// it was copied from (`image` is `C × H × W`; padding positions are dropped). Zero `image` first to
 /// get ∂loss/∂image from ∂loss/∂cols.
@@ -377,6 +405,30 @@ mod tests {
             }
             assert!(wide.iter().all(|v| !v.is_nan()), "every value written");
         }
+        // col2im_wide is the adjoint of im2col_wide on matrices whose padding columns are zero.
+        let g = geometry(2, 7, 9, 3, 1, 0);
+        let (oh, ow, w) = (g.out_h(), g.out_w(), g.width);
+        let image: Vec<f32> = (0..g.image_len()).map(|v| (v % 5) as f32 - 2.0).collect();
+        let mut wide = vec![0.0; g.col_rows() * oh * w];
+        im2col_wide(&g, &image, &mut wide);
+        let y: Vec<f32> = (0..wide.len())
+            .map(|v| {
+                if v % w < ow {
+                    (v % 7) as f32 - 3.0
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let mut back = vec![0.0; image.len()];
+        col2im_wide(&g, &y, &mut back);
+        let lhs: f64 = wide.iter().zip(&y).map(|(&a, &b)| f64::from(a * b)).sum();
+        let rhs: f64 = image
+            .iter()
+            .zip(&back)
+            .map(|(&a, &b)| f64::from(a * b))
+            .sum();
+        assert_eq!(lhs, rhs);
         assert!(geometry(3, 32, 32, 5, 1, 0).fits_wide_rows()); // 32 / 28 ≤ 1.5
         assert!(geometry(6, 14, 14, 5, 1, 0).fits_wide_rows()); // 14 / 10 ≤ 1.5
         assert!(!geometry(1, 8, 8, 5, 1, 0).fits_wide_rows()); // 8 / 4 > 1.5
