@@ -98,7 +98,8 @@ impl Cache {
         self.valid = true;
     }
 
-    /// Saves `x` itself (no copy), e.g. an output the layer computed and returns a clone of.
+    /// Saves `x` itself (no copy), e.g. an intermediate result the layer computed only for its
+    /// backward pass (an im2col matrix, a gate activation).
     pub fn store_owned(&mut self, x: Tensor) {
         self.tensor = Some(x);
         self.valid = true;
