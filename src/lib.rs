@@ -15,13 +15,14 @@
 //! | [`train`] | 5, 7, 12–14 | `fit`/`evaluate`/`predict` over shuffled mini-batches, `History`, metrics |
 //! | [`optim`] | 11 | optimizers (SGD, Adam, …) that update parameters from their gradients |
 //! | [`nn`] | 6–9 | the `Layer` trait, parameters, `Sequential` and the layers |
+//! | [`gpu`] | 15 | CUDA without a toolkit: the driver loaded at run time, PTX kernels, device buffers, an MLP trained on the GPU |
 //! | [`loss`] | 10 | losses returning value and gradient: MSE, cross-entropy, BCE, Huber; stable softmax |
 //! | [`linalg`] | 2 | vectors, reference matmul, the fast GEMM, eigen, solve, PCA |
-//! | [`data`] | 1, 12–14 | datasets: generated toy sets, readers, batching |
+//! | [`data`] | 1, 7, 12–14 | datasets: generated toy sets, readers (CIFAR-10, aclImdb, CSV, time series), tokenizer, generated stand-ins |
 //! | [`tensor`] | all | `Tensor`: a shape and a row-major `Vec<f32>` |
 //! | [`cli`] | all | the tiny command-line parser |
 //! | [`report`] | all | progress bars, terminal charts, SVG plots, PNG images, tables |
-//! | [`probability`] | 4 | the seeded `Rng`, samplers, statistics |
+//! | [`probability`] | 4 | the seeded `Rng`, samplers, statistics, erf and the normal CDF |
 //! | [`calculus`] | 3 | symbolic `Expr` (differentiate, simplify, print), numeric derivatives, scalar autodiff, gradient descent |
 //! | [`parallel`] | all | the thread pool |
 //! | [`error`] | all | `Error` and `Result` for everything a user can get wrong |
@@ -41,6 +42,7 @@ pub mod checkpoint;
 pub mod cli;
 pub mod data;
 pub mod error;
+pub mod gpu;
 pub mod linalg;
 pub mod loss;
 pub mod nn;

@@ -22,6 +22,39 @@ mod ch03_calculus;
 #[allow(dead_code)]
 #[path = "../chapters/ch04_probability.rs"]
 mod ch04_probability;
+#[allow(dead_code)]
+#[path = "../chapters/ch05_first_network.rs"]
+mod ch05_first_network;
+#[allow(dead_code)]
+#[path = "../chapters/ch06_neurons.rs"]
+mod ch06_neurons;
+#[allow(dead_code)]
+#[path = "../chapters/ch07_feedforward.rs"]
+mod ch07_feedforward;
+#[allow(dead_code)]
+#[path = "../chapters/ch08_cnn.rs"]
+mod ch08_cnn;
+#[allow(dead_code)]
+#[path = "../chapters/ch09_rnn.rs"]
+mod ch09_rnn;
+#[allow(dead_code)]
+#[path = "../chapters/ch10_losses.rs"]
+mod ch10_losses;
+#[allow(dead_code)]
+#[path = "../chapters/ch11_optimizers.rs"]
+mod ch11_optimizers;
+#[allow(dead_code)]
+#[path = "../chapters/ch12_image_classification.rs"]
+mod ch12_image_classification;
+#[allow(dead_code)]
+#[path = "../chapters/ch13_text_classification.rs"]
+mod ch13_text_classification;
+#[allow(dead_code)]
+#[path = "../chapters/ch14_time_series.rs"]
+mod ch14_time_series;
+#[allow(dead_code)]
+#[path = "../chapters/ch15_gpu.rs"]
+mod ch15_gpu;
 
 /// One chapter of the book: its binary name, the tutorial's section title, its flags and its body.
 struct Chapter {
@@ -56,6 +89,72 @@ const CHAPTERS: &[Chapter] = &[
         title: "概率论基础 — probability",
         command: ch04_probability::command,
         run: ch04_probability::run,
+    },
+    Chapter {
+        name: "ch05_first_network",
+        title: "深度学习框架入门 — frameworks and the first network",
+        command: ch05_first_network::command,
+        run: ch05_first_network::run,
+    },
+    Chapter {
+        name: "ch06_neurons",
+        title: "神经网络的基础结构 — neurons and activations",
+        command: ch06_neurons::command,
+        run: ch06_neurons::run,
+    },
+    Chapter {
+        name: "ch07_feedforward",
+        title: "前馈神经网络 — feed-forward networks",
+        command: ch07_feedforward::command,
+        run: ch07_feedforward::run,
+    },
+    Chapter {
+        name: "ch08_cnn",
+        title: "卷积神经网络 — convolutional networks",
+        command: ch08_cnn::command,
+        run: ch08_cnn::run,
+    },
+    Chapter {
+        name: "ch09_rnn",
+        title: "循环神经网络 — RNN, LSTM, GRU",
+        command: ch09_rnn::command,
+        run: ch09_rnn::run,
+    },
+    Chapter {
+        name: "ch10_losses",
+        title: "常见的损失函数 — losses",
+        command: ch10_losses::command,
+        run: ch10_losses::run,
+    },
+    Chapter {
+        name: "ch11_optimizers",
+        title: "常见的优化算法 — optimizers",
+        command: ch11_optimizers::command,
+        run: ch11_optimizers::run,
+    },
+    Chapter {
+        name: "ch12_image_classification",
+        title: "图像分类项目实操 — CIFAR-10 image classification",
+        command: ch12_image_classification::command,
+        run: ch12_image_classification::run,
+    },
+    Chapter {
+        name: "ch13_text_classification",
+        title: "自然语言处理项目实操 — IMDB sentiment classification",
+        command: ch13_text_classification::command,
+        run: ch13_text_classification::run,
+    },
+    Chapter {
+        name: "ch14_time_series",
+        title: "时间序列预测项目实操 — stock price forecasting",
+        command: ch14_time_series::command,
+        run: ch14_time_series::run,
+    },
+    Chapter {
+        name: "ch15_gpu",
+        title: "硬件加速 — hardware acceleration (GPU)",
+        command: ch15_gpu::command,
+        run: ch15_gpu::run,
     },
 ];
 

@@ -5,10 +5,16 @@
 //! bench gemm [--size N] [--threads T] [--json]
 //! bench gemm-crossover [--threads T] [--json]
 //! bench pool [--threads T] [--json]
+//! bench cnn [--threads T] [--mode train|infer] [--json] [--profile]
+//! bench gpu [--sizes 256,1024,4096] [--runs R] [--json]   (prints `skipped: …` without a GPU)
+//! bench lstm [--threads T] [--json]
 //! ```
 //! With `--json`, one JSON object per line (scripts depend on the field names).
 
+mod cnn;
 mod gemm;
+mod gpu;
+mod lstm;
 mod measure;
 mod pool;
 
@@ -23,6 +29,9 @@ const TABLES: &[(&str, TableFn)] = &[
     ("gemm", gemm::run),
     ("gemm-crossover", gemm::crossover),
     ("pool", pool::run),
+    ("cnn", cnn::run),
+    ("lstm", lstm::run),
+    ("gpu", gpu::run),
 ];
 
 fn command() -> Command {
@@ -37,6 +46,12 @@ fn command() -> Command {
     )
     .option("size", "N", "", "gemm: only this square size N×N×N")
     .option(
+        "sizes",
+        "LIST",
+        "",
+        "gpu: square sizes, comma-separated (default 256,512,1024,2048,4096,8192)",
+    )
+    .option(
         "threads",
         "T",
         "",
@@ -48,6 +63,13 @@ fn command() -> Command {
         "5",
         "timed repetitions per row (the median is reported)",
     )
+    .option(
+        "mode",
+        "MODE",
+        "",
+        "cnn: only train or only infer (default: both)",
+    )
+    .switch("profile", "cnn: time each layer of a training step instead")
     .switch("json", "one JSON object per line instead of tables")
 }
 
