@@ -121,3 +121,30 @@ fn nested_and_concurrent_calls_finish() {
         assert_eq!(total.load(Ordering::Relaxed), 4 * 50 * 8);
     });
 }
+
+/// Workers poll for a while after a job, then sleep: calls made back to back (workers awake) and
+/// calls made after a pause longer than the polling (workers asleep, must be woken) both finish, and
+/// a worker really takes part in a job (the tasks wait for each other, which one thread alone could
+/// not do, so this test would hang rather than pass if the wake-up were lost).
+#[test]
+fn workers_that_poll_or_sleep_both_pick_up_the_next_job() {
+    with_threads(2, || {
+        for round in 0..6 {
+            if round % 2 == 1 {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            let arrived = AtomicUsize::new(0);
+            parallel_for(2, |_| {
+                arrived.fetch_add(1, Ordering::SeqCst);
+                let start = std::time::Instant::now();
+                while arrived.load(Ordering::SeqCst) < 2 {
+                    assert!(
+                        start.elapsed() < std::time::Duration::from_secs(20),
+                        "round {round}: the second thread never joined the job"
+                    );
+                    std::hint::spin_loop();
+                }
+            });
+        }
+    });
+}

@@ -305,13 +305,12 @@ pub fn kernel_name() -> &'static str {
 
 /// Below this many floating-point operations (`2·m·n·k`) a product runs on one thread.
 ///
-/// One parallel call costs about 4.4 µs on the reference machine (`bench pool`: waking a worker and
-/// waiting for it), and each thread then packs its own blocks. Splitting a product that takes `T` on
-/// one core gives about `T/2 + 5 µs`, a gain only when `T` is well above 10 µs, i.e. above about a
-/// million operations at 100 GFLOPS. 4 million (a 128³ product, ~40 µs) keeps a margin, because a
-/// second core is often busy with something else (measured with `bench gemm-crossover` on a
-/// shared machine, splitting did not pay below 256³ there).
-pub const PARALLEL_MIN_FLOPS: usize = 4_000_000;
+/// One parallel call costs about 1 µs on the reference machine while the workers are awake (`bench
+/// pool`; they poll for a while after each job, see [`crate::parallel`]), and each thread then packs
+/// its own blocks. `bench gemm-crossover` on the reference machine (2 cores, nothing else running):
+/// splitting loses below 48³ (0.2 MFLOP, ~3 µs), gains 1.4× at 64³ (0.5 MFLOP) and 1.5× from 80³
+/// on. Half a million operations is where it starts to pay.
+pub const PARALLEL_MIN_FLOPS: usize = 500_000;
 
 /// Where a microkernel writes: the top-left `rows × cols` corner (`rows ≤ MR`, `cols ≤ NR`) of a tile
 /// of C whose element `(i, j)` is at `ptr + i·row_stride + j·col_stride`.
