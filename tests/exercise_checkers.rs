@@ -883,16 +883,17 @@ fn copy_crate(from: &Path, destination: &Path) {
     }
 }
 
-/// Runs `cargo test --features exercises --test exercises` in `crate_dir` (with a target folder of
-/// its own under this crate's `target/`, so dependencies compile once) and returns (success, output).
-fn run_learner_tests(crate_dir: &Path) -> (bool, String) {
+/// Runs `cargo test --features exercises --test exercises` in `crate_dir`, building in
+/// `target/exercise-proof/<target_name>` of this crate (a folder per proof: cargo would take the
+/// copy's build for the original's, whose package is the same), and returns (success, output).
+fn run_learner_tests(crate_dir: &Path, target_name: &str) -> (bool, String) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let output = Command::new(cargo)
         .args(["test", "--features", "exercises", "--test", "exercises"])
         .current_dir(crate_dir)
         .env(
             "CARGO_TARGET_DIR",
-            crate_root().join("target/exercise-proof"),
+            crate_root().join("target/exercise-proof").join(target_name),
         )
         .output()
         .expect("cargo runs");
@@ -936,7 +937,7 @@ fn pasting_the_solutions_turns_every_exercise_green() {
         );
         std::fs::write(&stub_path, source).expect("write the pasted stubs");
     }
-    let (success, output) = run_learner_tests(&copy);
+    let (success, output) = run_learner_tests(&copy, "pasted");
     println!("{output}");
     let expected = exercise_table::all().len() + chapters().len();
     assert!(
@@ -955,7 +956,7 @@ fn pasting_the_solutions_turns_every_exercise_green() {
 #[ignore = "slow: compiles the crate with --features exercises and runs the stubs as shipped \
             (run with --ignored)"]
 fn the_stubs_as_shipped_report_every_exercise_not_attempted() {
-    let (success, output) = run_learner_tests(&crate_root());
+    let (success, output) = run_learner_tests(&crate_root(), "shipped");
     println!("{output}");
     assert!(!success, "the stubs as shipped cannot pass");
     for exercise in exercise_table::all() {
