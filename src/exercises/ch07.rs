@@ -35,11 +35,11 @@ pub fn linear_forward(
 /// - returns `(grad_input, grad_weight, grad_bias)`:
 ///   - `grad_input`  = dX = dY·W, `[N, in]`: `dX[r][i] = Σⱼ dY[r][j]·W[j][i]`;
 ///   - `grad_weight` = dW = dYᵀ·X, `[out, in]`: `dW[j][i] = Σᵣ dY[r][j]·X[r][i]`;
-///   - `grad_bias`   = db = Σᵣ dY[r], `[out]`: `db[j] = Σᵣ dY[r][j]`.
+///   - `grad_bias`   = db = `Σᵣ dY[r]`, `[out]`: `db[j] = Σᵣ dY[r][j]`.
 ///
-/// Why: `y[r][j] = Σᵢ x[r][i]·W[j][i] + b[j]`, so ∂y[r][j]/∂W[j][i] = x[r][i], ∂y[r][j]/∂x[r][i] =
-/// W[j][i] and ∂y[r][j]/∂b[j] = 1; the chain rule multiplies each by dY[r][j] and sums over every
-/// place the variable is used — W and b are used by every row of the batch, so their gradients sum
+/// Why: `y[r][j] = Σᵢ x[r][i]·W[j][i] + b[j]`, so `∂y[r][j]/∂W[j][i] = x[r][i]`,
+/// `∂y[r][j]/∂x[r][i] = W[j][i]` and `∂y[r][j]/∂b[j] = 1`; the chain rule multiplies each by
+/// `dY[r][j]` and sums over every place the variable is used — W and b are used by every row of the batch, so their gradients sum
 /// over r.
 ///
 /// Hint: each gradient has the shape of what it is the gradient of. The check compares each one with

@@ -47,7 +47,7 @@ pub fn cross_entropy(logits: &[f32], targets: &[usize], k: usize) -> (f32, Vec<f
 ///   - `lᵢ = −[yᵢ·ln σ(zᵢ) + (1 − yᵢ)·ln(1 − σ(zᵢ))]`, `L = (1/n)·Σᵢ lᵢ`;
 ///   - `∂L/∂zᵢ = (σ(zᵢ) − yᵢ) / n`.
 ///
-/// Example: z = [0], y = [1] → L = ln 2 ≈ 0.693, gradient [−0.5].
+/// Example: z = `[0]`, y = `[1]` → L = ln 2 ≈ 0.693, gradient `[−0.5]`.
 ///
 /// Hint: σ(100) rounds to exactly 1 in f32, so `ln(1 − σ(z))` becomes ln 0 = −inf. Use the equal,
 /// stable form `lᵢ = max(zᵢ, 0) − zᵢ·yᵢ + ln(1 + e^{−|zᵢ|})` (`f32::ln_1p` computes ln(1 + t)).
