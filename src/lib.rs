@@ -16,6 +16,7 @@
 //! | [`train`] | 5, 7, 12–14 | `fit`/`evaluate`/`predict` over shuffled mini-batches, `History`, metrics |
 //! | [`optim`] | 11 | optimizers (SGD, Adam, …) that update parameters from their gradients |
 //! | [`nn`] | 6–9 | the `Layer` trait, parameters, `Sequential` and the layers |
+//! | [`gpu`] | 15 | CUDA without a toolkit: the driver loaded at run time, PTX kernels, device buffers, an MLP trained on the GPU |
 //! | [`loss`] | 10 | losses returning value and gradient: MSE, cross-entropy, BCE, Huber; stable softmax |
 //! | [`linalg`] | 2 | vectors, reference matmul, the fast GEMM, eigen, solve, PCA |
 //! | [`data`] | 1, 12–14 | datasets: generated toy sets, readers, batching |
@@ -44,6 +45,7 @@ pub mod data;
 pub mod error;
 #[cfg(feature = "exercises")]
 pub mod exercises;
+pub mod gpu;
 pub mod linalg;
 pub mod loss;
 pub mod nn;

@@ -22,6 +22,9 @@ mod ch03_calculus;
 #[allow(dead_code)]
 #[path = "../chapters/ch04_probability.rs"]
 mod ch04_probability;
+#[allow(dead_code)]
+#[path = "../chapters/ch15_gpu.rs"]
+mod ch15_gpu;
 
 /// One chapter of the book: its binary name, the tutorial's section title, its flags and its body.
 struct Chapter {
@@ -56,6 +59,12 @@ const CHAPTERS: &[Chapter] = &[
         title: "概率论基础 — probability",
         command: ch04_probability::command,
         run: ch04_probability::run,
+    },
+    Chapter {
+        name: "ch15_gpu",
+        title: "硬件加速 — hardware acceleration (GPU)",
+        command: ch15_gpu::command,
+        run: ch15_gpu::run,
     },
 ];
 

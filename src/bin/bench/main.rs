@@ -3,10 +3,12 @@
 //! ```text
 //! bench                      every table
 //! bench gemm [--size N] [--threads T] [--json]
+//! bench gpu [--sizes 256,1024,4096] [--runs R] [--json]   (prints `skipped: …` without a GPU)
 //! ```
 //! With `--json`, one JSON object per line (scripts depend on the field names).
 
 mod gemm;
+mod gpu;
 mod measure;
 
 use dlfs::cli::{Args, Command};
@@ -16,7 +18,7 @@ use dlfs::{Error, Result, app};
 type TableFn = fn(&Args) -> Result<()>;
 
 /// The tables `bench` knows, in the order `bench` with no argument prints them.
-const TABLES: &[(&str, TableFn)] = &[("gemm", gemm::run)];
+const TABLES: &[(&str, TableFn)] = &[("gemm", gemm::run), ("gpu", gpu::run)];
 
 fn command() -> Command {
     let names: Vec<&str> = TABLES.iter().map(|(name, _)| *name).collect();
@@ -29,6 +31,12 @@ fn command() -> Command {
         &format!("which table: {} (default: all)", names.join(", ")),
     )
     .option("size", "N", "", "gemm: only this square size N×N×N")
+    .option(
+        "sizes",
+        "LIST",
+        "",
+        "gpu: square sizes, comma-separated (default 256,512,1024,2048,4096,8192)",
+    )
     .option(
         "threads",
         "T",
