@@ -77,7 +77,7 @@ pub fn short(value: f64) -> String {
         return "0".to_string();
     }
     let magnitude = value.abs();
-    if magnitude >= 1e6 && magnitude < 1e16 && value.fract() == 0.0 {
+    if (1e6..1e16).contains(&magnitude) && value.fract() == 0.0 {
         // Large whole numbers in full: 1000000004, not 1.0000e9.
         return format!("{value:.0}");
     }
@@ -96,11 +96,15 @@ pub fn short(value: f64) -> String {
 
 /// A tolerance in words: `allowed difference 1e-6 + 1e-5·|expected|` (zero parts left out).
 pub fn allowed(tolerance: Tolerance) -> String {
-    match (tolerance.absolute, tolerance.relative) {
-        (a, r) if a == 0.0 && r == 0.0 => "no difference allowed".to_string(),
-        (a, r) if r == 0.0 => format!("allowed difference {a:.0e}"),
-        (a, r) if a == 0.0 => format!("allowed difference {r:.0e}·|expected|"),
-        (a, r) => format!("allowed difference {a:.0e} + {r:.0e}·|expected|"),
+    let (a, r) = (tolerance.absolute, tolerance.relative);
+    if a == 0.0 && r == 0.0 {
+        "no difference allowed".to_string()
+    } else if r == 0.0 {
+        format!("allowed difference {a:.0e}")
+    } else if a == 0.0 {
+        format!("allowed difference {r:.0e}·|expected|")
+    } else {
+        format!("allowed difference {a:.0e} + {r:.0e}·|expected|")
     }
 }
 
