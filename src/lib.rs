@@ -23,7 +23,7 @@
 //! | [`tensor`] | all | `Tensor`: a shape and a row-major `Vec<f32>` |
 //! | [`cli`] | all | the tiny command-line parser |
 //! | [`report`] | all | progress bars, terminal charts, SVG plots, PNG images, tables |
-//! | [`probability`] | 4 | the seeded `Rng`, samplers, statistics |
+//! | [`probability`] | 4 | the seeded `Rng`, samplers, statistics, erf and the normal CDF |
 //! | [`calculus`] | 3 | symbolic `Expr` (differentiate, simplify, print), numeric derivatives, scalar autodiff, gradient descent |
 //! | [`parallel`] | all | the thread pool |
 //! | [`error`] | all | `Error` and `Result` for everything a user can get wrong |

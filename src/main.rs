@@ -23,6 +23,21 @@ mod ch03_calculus;
 #[path = "../chapters/ch04_probability.rs"]
 mod ch04_probability;
 #[allow(dead_code)]
+#[path = "../chapters/ch05_first_network.rs"]
+mod ch05_first_network;
+#[allow(dead_code)]
+#[path = "../chapters/ch06_neurons.rs"]
+mod ch06_neurons;
+#[allow(dead_code)]
+#[path = "../chapters/ch07_feedforward.rs"]
+mod ch07_feedforward;
+#[allow(dead_code)]
+#[path = "../chapters/ch10_losses.rs"]
+mod ch10_losses;
+#[allow(dead_code)]
+#[path = "../chapters/ch11_optimizers.rs"]
+mod ch11_optimizers;
+#[allow(dead_code)]
 #[path = "../chapters/ch15_gpu.rs"]
 mod ch15_gpu;
 
@@ -59,6 +74,36 @@ const CHAPTERS: &[Chapter] = &[
         title: "概率论基础 — probability",
         command: ch04_probability::command,
         run: ch04_probability::run,
+    },
+    Chapter {
+        name: "ch05_first_network",
+        title: "深度学习框架入门 — frameworks and the first network",
+        command: ch05_first_network::command,
+        run: ch05_first_network::run,
+    },
+    Chapter {
+        name: "ch06_neurons",
+        title: "神经网络的基础结构 — neurons and activations",
+        command: ch06_neurons::command,
+        run: ch06_neurons::run,
+    },
+    Chapter {
+        name: "ch07_feedforward",
+        title: "前馈神经网络 — feed-forward networks",
+        command: ch07_feedforward::command,
+        run: ch07_feedforward::run,
+    },
+    Chapter {
+        name: "ch10_losses",
+        title: "常见的损失函数 — losses",
+        command: ch10_losses::command,
+        run: ch10_losses::run,
+    },
+    Chapter {
+        name: "ch11_optimizers",
+        title: "常见的优化算法 — optimizers",
+        command: ch11_optimizers::command,
+        run: ch11_optimizers::run,
     },
     Chapter {
         name: "ch15_gpu",

@@ -7,7 +7,7 @@
 use dlfs::Tensor;
 use dlfs::check::{GradCheckConfig, assert_gradcheck_layer, gradcheck, nudge_away_from};
 use dlfs::nn::{
-    Gelu, Identity, Layer, LeakyRelu, Mode, Relu, Sigmoid, Softmax, Tanh, erf, erfc, gelu,
+    Gelu, Identity, Layer, LeakyRelu, Linear, Mode, Relu, Sigmoid, Softmax, Tanh, gelu,
     gelu_derivative, gelu_tanh, gelu_tanh_derivative, leaky_relu, leaky_relu_derivative, relu,
     relu_derivative, sigmoid, sigmoid_derivative, tanh, tanh_derivative,
 };
@@ -140,41 +140,6 @@ fn softmax_is_stable_and_sums_to_one() {
     );
 }
 
-/// Reference values from a 16-digit implementation (CPython's `math.erf`/`math.erfc`).
-const ERF_TABLE: [(f64, f64, f64); 10] = [
-    (0.1, 0.1124629160182849, 0.8875370839817152),
-    (0.5, 0.5204998778130465, 0.4795001221869535),
-    (1.0, 0.8427007929497149, 0.15729920705028513),
-    (2.0, 0.9953222650189527, 0.004677734981047265),
-    (2.9, 0.9999589021219005, 4.109787809945886e-05),
-    (3.0, 0.9999779095030014, 2.2090496998585438e-05),
-    (3.5, 0.9999992569016276, 7.430983723414128e-07),
-    (4.0, 0.9999999845827421, 1.541725790028002e-08),
-    (5.0, 0.9999999999984626, 1.5374597944280351e-12),
-    (6.0, 1.0, 2.1519736712498916e-17),
-];
-
-#[test]
-fn erf_and_erfc_match_reference_values() {
-    let mut worst_erf = 0.0f64;
-    let mut worst_erfc = 0.0f64;
-    for (x, erf_x, erfc_x) in ERF_TABLE {
-        worst_erf = worst_erf
-            .max((erf(x) - erf_x).abs())
-            .max((erf(-x) + erf_x).abs());
-        worst_erfc = worst_erfc.max(((erfc(x) - erfc_x) / erfc_x).abs());
-        assert!((erfc(-x) - (2.0 - erfc_x)).abs() < 1e-15);
-    }
-    println!(
-        "erf: worst absolute error {worst_erf:.1e}; erfc: worst relative error {worst_erfc:.1e}"
-    );
-    assert!(worst_erf < 1e-15, "erf absolute error {worst_erf:e}");
-    assert!(worst_erfc < 1e-13, "erfc relative error {worst_erfc:e}");
-    assert_eq!(erf(0.0), 0.0);
-    assert_eq!(erf(30.0), 1.0);
-    assert!(erf(f64::NAN).is_nan());
-}
-
 #[test]
 fn gelu_matches_reference_values_in_both_forms() {
     // (x, x·Φ(x), tanh approximation) computed in f64 by a reference implementation.
@@ -195,6 +160,80 @@ fn gelu_matches_reference_values_in_both_forms() {
         assert!(
             (f64::from(gelu_tanh(x)) - approximate).abs() <= 1e-7 * approximate.abs(),
             "gelu_tanh({x})"
+        );
+    }
+}
+
+// ---- The chapter's claims (chapters/ch06_neurons.rs, included as the tour includes it) ----
+
+#[allow(dead_code)]
+#[path = "../chapters/ch06_neurons.rs"]
+mod ch06;
+
+#[test]
+fn the_neuron_by_hand_is_a_linear_layer_then_an_activation() {
+    let (products, z) = ch06::pre_activation(&ch06::INPUTS, &ch06::WEIGHTS, ch06::BIAS);
+    // 0.4·0.5 + 0.3·(−1) + (−0.2)·2 + 0.1 = −0.4, to f32 rounding.
+    assert!((z + 0.4).abs() < 1e-6, "z = {z}");
+    assert_eq!(products.len(), 3);
+    let mut layer = Linear::from_params(
+        Tensor::from_vec(&[1, 3], ch06::WEIGHTS.to_vec()),
+        Some(Tensor::from_vec(&[1], vec![ch06::BIAS])),
+    );
+    let x = Tensor::from_vec(&[1, 3], ch06::INPUTS.to_vec());
+    let a = Tanh::new().forward(&layer.forward(&x, Mode::Eval), Mode::Eval);
+    assert!((a.data()[0] - tanh(z)).abs() < 1e-6);
+}
+
+#[test]
+fn two_linear_layers_without_an_activation_are_one_linear_layer() {
+    // Awkward sizes (1, primes); outputs of size ~1, summed over ≤ 7 terms: f32 agreement to 1e-5.
+    for (n_in, n_mid, n_out, seed) in [(3, 4, 2, 1), (1, 7, 5, 2), (5, 1, 3, 3), (7, 11, 1, 4)] {
+        let mut rng = Rng::new(seed);
+        let mut first = Linear::new(n_in, n_mid, &mut rng);
+        let mut second = Linear::new(n_mid, n_out, &mut rng);
+        let mut merged = ch06::merge_linear(&first, &second);
+        let x = Tensor::randn(&[6, n_in], 0.0, 1.0, &mut rng);
+        let two = second.forward(&first.forward(&x, Mode::Eval), Mode::Eval);
+        let one = merged.forward(&x, Mode::Eval);
+        dlfs::check::assert_close(
+            "merged linear layer",
+            two.shape(),
+            one.data(),
+            two.data(),
+            dlfs::check::Tolerance::new(1e-5, 1e-5),
+        );
+    }
+    // With a ReLU in between the collapse fails: some input tells the two apart.
+    let mut rng = Rng::new(9);
+    let mut first = Linear::new(2, 8, &mut rng);
+    let mut second = Linear::new(8, 1, &mut rng);
+    let mut merged = ch06::merge_linear(&first, &second);
+    let x = Tensor::randn(&[50, 2], 0.0, 2.0, &mut rng);
+    let hidden = Relu::new().forward(&first.forward(&x, Mode::Eval), Mode::Eval);
+    let with_relu = second.forward(&hidden, Mode::Eval);
+    let linear = merged.forward(&x, Mode::Eval);
+    let gap = with_relu
+        .data()
+        .iter()
+        .zip(linear.data())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(gap > 0.1, "a ReLU network should not be linear (gap {gap})");
+}
+
+#[test]
+fn gelu_dips_to_about_minus_0_17_near_minus_0_75() {
+    // The claim of the chapter and of nn::gelu's docs. The minimum solves Φ(x) + x·φ(x) = 0:
+    // x ≈ −0.7518, GELU(x) ≈ −0.1700.
+    assert!(gelu_derivative(-0.76) < 0.0 && gelu_derivative(-0.74) > 0.0);
+    assert!((gelu(-0.7518) + 0.1700).abs() < 1e-4, "{}", gelu(-0.7518));
+    for a in ch06::activations() {
+        assert!(
+            ((a.derivative)(1.5) - ((a.function)(1.501) - (a.function)(1.499)) / 0.002).abs()
+                < 1e-2,
+            "{}",
+            a.name
         );
     }
 }

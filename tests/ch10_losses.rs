@@ -246,3 +246,88 @@ fn a_fresh_ten_class_classifier_starts_near_ln_10() {
     );
     assert!((loss - 10f32.ln()).abs() < 0.1, "initial loss {loss}");
 }
+
+// ---- The chapter's claims (chapters/ch10_losses.rs, included as the tour includes it) ----
+
+#[allow(dead_code)]
+#[path = "../chapters/ch10_losses.rs"]
+mod ch10;
+
+use dlfs::loss::{log_softmax_row, naive_log_softmax_row, naive_softmax_row, softmax_row};
+
+#[test]
+fn the_naive_softmax_overflows_where_the_stable_one_is_exact() {
+    let big = [1000.0f32, 1001.0, 1002.0];
+    assert!(naive_softmax_row(&big).iter().all(|p| p.is_nan()));
+    assert!(
+        naive_softmax_row(&[-1000.0, -1001.0, -1002.0])
+            .iter()
+            .all(|p| p.is_nan())
+    );
+    let mut stable = big.to_vec();
+    softmax_row(&mut stable);
+    let mut shifted = vec![0.0f32, 1.0, 2.0];
+    softmax_row(&mut shifted);
+    // softmax(z) = softmax(z − m): the same numbers to f32 rounding.
+    for (a, b) in stable.iter().zip(&shifted) {
+        assert!((a - b).abs() < 1e-6, "{stable:?} vs {shifted:?}");
+    }
+    // Where nothing overflows, the naive formula is right (so the test above is about overflow).
+    let naive_small = naive_softmax_row(&[0.0, 1.0, 2.0]);
+    for (a, b) in naive_small.iter().zip(&shifted) {
+        assert!((a - b).abs() < 1e-6);
+    }
+}
+
+#[test]
+fn the_naive_log_softmax_underflows_to_minus_infinity() {
+    let z = [0.0f32, -200.0, 5.0];
+    let naive = naive_log_softmax_row(&z);
+    assert_eq!(naive[1], f32::NEG_INFINITY);
+    let mut stable = z.to_vec();
+    log_softmax_row(&mut stable);
+    // Exact: −200 − (5 + ln(1 + e^−5 + e^−205)) = −205.006715…
+    let expected = -200.0 - (5.0 + (1.0f64 + (-5.0f64).exp()).ln());
+    assert!(
+        (f64::from(stable[1]) - expected).abs() < 1e-3,
+        "{}",
+        stable[1]
+    );
+    assert!(stable.iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn huber_ignores_the_outlier_that_drags_the_mse_line() {
+    // The chapter printed a = 3.479 (MSE) and 2.033 (Huber) against the true slope 2.
+    let (x, y) = ch10::line_data(true);
+    let (a_mse, b_mse) = ch10::fit_line(&MseLoss::new(), &x, &y);
+    let (a_huber, b_huber) = ch10::fit_line(&HuberLoss::new(1.0), &x, &y);
+    println!("MSE a = {a_mse:.3}, b = {b_mse:.3}; Huber a = {a_huber:.3}, b = {b_huber:.3}");
+    assert!((a_huber - 2.0).abs() < 0.1 && (b_huber - 1.0).abs() < 0.3);
+    assert!((a_mse - 2.0).abs() > 1.0);
+    // The MSE fit by Adam is the least-squares line (to 1e-2: 3000 steps of lr 0.1 in f32).
+    let (a_exact, b_exact) = ch10::least_squares_line(&x, &y);
+    assert!((a_mse - a_exact).abs() < 1e-2 && (b_mse - b_exact).abs() < 5e-2);
+    // Without the outlier both agree with the true line.
+    let (x, y) = ch10::line_data(false);
+    let (a_clean, _) = ch10::fit_line(&MseLoss::new(), &x, &y);
+    assert!((a_clean - 2.0).abs() < 0.05);
+}
+
+#[test]
+fn mse_on_a_sigmoid_has_a_vanishing_gradient_where_bce_does_not() {
+    // The chapter's formulas, checked against central differences of the losses they differentiate.
+    let xs: Vec<f32> = (0..13).map(|i| -6.0 + i as f32).collect();
+    for &x in &xs {
+        let h = 1e-3f64;
+        let f = |v: f64| (1.0 / (1.0 + (-v).exp()) - 1.0).powi(2);
+        let numeric = (f(f64::from(x) + h) - f(f64::from(x) - h)) / (2.0 * h);
+        assert!((f64::from(ch10::mse_on_sigmoid_gradient(x)) - numeric).abs() < 1e-4);
+        let g = |v: f64| (1.0 + (-v).exp()).ln(); // −ln σ(v)
+        let numeric = (g(f64::from(x) + h) - g(f64::from(x) - h)) / (2.0 * h);
+        assert!((f64::from(ch10::bce_gradient(x)) - numeric).abs() < 1e-4);
+    }
+    // Confidently wrong (x = −10, target 1): BCE pushes with ≈ −1, MSE on σ with ≈ −9·10⁻⁵.
+    assert!(ch10::bce_gradient(-10.0) < -0.999);
+    assert!(ch10::mse_on_sigmoid_gradient(-10.0).abs() < 1e-4);
+}

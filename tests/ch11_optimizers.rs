@@ -481,3 +481,81 @@ fn an_optimizer_refuses_a_different_model() {
 fn nesterov_without_momentum_is_refused() {
     Sgd::new(0.1).nesterov().step(&mut model());
 }
+
+// ---- The chapter's claims (chapters/ch11_optimizers.rs, included as the tour includes it) ----
+
+#[allow(dead_code)]
+#[path = "../chapters/ch11_optimizers.rs"]
+mod ch11;
+
+use dlfs::optim::test_functions::{Quadratic, Rosenbrock, TestFunction, descend};
+
+#[test]
+fn the_tutorials_adam_converges_on_rosenbrock_within_4000_steps() {
+    // The chapter prints 3790 steps for Adam(lr = 0.01) from (−1.2, 1) (distance < 0.01, staying).
+    let rosenbrock = Rosenbrock::classic();
+    let path = descend(&mut Adam::new(0.01), &rosenbrock, [-1.2, 1.0], 10_000);
+    let steps = path.steps_to_converge(rosenbrock.minimum(), ch11::TOLERANCE);
+    println!("Adam(0.01) on Rosenbrock: converged after {steps:?} steps");
+    assert!(steps.is_some_and(|s| s <= 4000), "{steps:?}");
+    assert!(path.values.last().unwrap() < &1e-4);
+}
+
+#[test]
+fn plain_sgd_on_the_valley_is_stable_exactly_below_two_over_the_curvature() {
+    // Along y the update is y ← (1 − 100γ)y: it shrinks for γ < 0.02 and grows for γ > 0.02.
+    let valley = Quadratic::new(1.0, 100.0);
+    let stable = descend(&mut Sgd::new(0.019), &valley, [-4.5, 1.0], 2000);
+    assert!(
+        stable
+            .steps_to_converge([0.0, 0.0], ch11::TOLERANCE)
+            .is_some()
+    );
+    let unstable = descend(&mut Sgd::new(0.021), &valley, [-4.5, 1.0], 2000);
+    let distance = unstable.final_distance([0.0, 0.0]);
+    // Diverged: the distance grew past 10³ (or to ∞/NaN, where descend stops).
+    assert!(
+        distance.is_nan() || distance > 1e3,
+        "lr 0.021 should diverge, ended at distance {distance}"
+    );
+}
+
+#[test]
+fn on_both_surfaces_momentum_beats_plain_sgd_and_adaptive_methods_win_the_valley() {
+    // The chapter's table (each optimizer at its best learning rate of the grid): valley SGD 608,
+    // momentum 103, RMSprop 40, Adam 111, Adagrad 44; Rosenbrock SGD 5624, momentum 596.
+    let contenders = ch11::contenders();
+    let steps = |name: &str, problem: &ch11::Problem| {
+        let contender = contenders.iter().find(|c| c.name == name).unwrap();
+        ch11::best_learning_rate(contender, problem).steps
+    };
+    let valley = ch11::valley_problem();
+    let sgd = steps("SGD", &valley).expect("SGD converges on the valley");
+    for name in ["momentum", "Nesterov", "RMSprop", "Adam", "Adagrad"] {
+        let s = steps(name, &valley).expect("converges on the valley");
+        println!("valley: {name} {s} steps, SGD {sgd}");
+        assert!(s * 3 < sgd, "{name}: {s} steps against SGD's {sgd}");
+    }
+    let rosenbrock = ch11::rosenbrock_problem();
+    let sgd = steps("SGD", &rosenbrock).expect("SGD converges on Rosenbrock");
+    let momentum = steps("momentum", &rosenbrock).expect("momentum converges on Rosenbrock");
+    println!("Rosenbrock: momentum {momentum}, SGD {sgd}");
+    assert!(momentum * 3 < sgd);
+}
+
+#[test]
+fn on_the_network_adam_learns_where_sgd_at_the_same_rate_barely_moves() {
+    // The chapter's quick run (20 epochs, same initial weights and batches): final training loss
+    // 0.159 with Adam(0.01), 0.682 with SGD(0.01) (ln 2 = 0.693 is a coin toss).
+    let adam = ch11::train_spirals(&mut Adam::new(0.01), 20).unwrap();
+    let sgd = ch11::train_spirals(&mut Sgd::new(0.01), 20).unwrap();
+    let (adam_loss, sgd_loss) = (
+        adam.history.last().unwrap().loss,
+        sgd.history.last().unwrap().loss,
+    );
+    println!("20 epochs: Adam {adam_loss:.4}, SGD {sgd_loss:.4}");
+    assert!(adam_loss < 0.3 && sgd_loss > 0.6);
+    // Same initial weights for every run: the first batch's loss is the same for both.
+    let first = |run: &ch11::NetworkRun| run.history.epochs[0].loss;
+    assert!((first(&adam) - first(&sgd)).abs() < 0.05);
+}

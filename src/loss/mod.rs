@@ -38,7 +38,10 @@ pub use binary::{BceLoss, BceWithLogitsLoss, bce, bce_with_logits};
 pub use cross_entropy::{CrossEntropyLoss, class_indices, cross_entropy};
 pub use huber::{HuberLoss, huber};
 pub use mse::{MseLoss, mse};
-pub use softmax::{log_softmax, log_softmax_row, log_sum_exp, softmax, softmax_row};
+pub use softmax::{
+    log_softmax, log_softmax_row, log_sum_exp, naive_log_softmax_row, naive_softmax_row, softmax,
+    softmax_row,
+};
 
 use crate::error::Result;
 use crate::tensor::Tensor;

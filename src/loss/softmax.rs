@@ -40,6 +40,23 @@ pub fn log_softmax_row(row: &mut [f32]) {
     }
 }
 
+/// The softmax exactly as its formula reads, `e^{xᵢ} / Σⱼ e^{xⱼ}` — **a counter-example, do not use
+/// it**: chapter 10 and its tests show it returning NaN where [`softmax_row`] is exact (any xᵢ > 88.7
+/// overflows e^{xᵢ} to ∞ in f32, and ∞/∞ = NaN; if every xᵢ < −103, all the exponentials underflow to
+/// 0 and 0/0 = NaN).
+pub fn naive_softmax_row(row: &[f32]) -> Vec<f32> {
+    let exponentials: Vec<f32> = row.iter().map(|v| v.exp()).collect();
+    let sum: f32 = exponentials.iter().sum();
+    exponentials.iter().map(|e| e / sum).collect()
+}
+
+/// `ln(softmax(x))` taken literally, the log of [`naive_softmax_row`] — **a counter-example**: a
+/// probability that underflows to 0 (xᵢ more than ~103 below the maximum) gives −∞ where
+/// [`log_softmax_row`] gives the exact xᵢ − logsumexp(x), and overflow gives NaN as above.
+pub fn naive_log_softmax_row(row: &[f32]) -> Vec<f32> {
+    naive_softmax_row(row).iter().map(|p| p.ln()).collect()
+}
+
 /// The softmax along the last axis (each row of `[N, K]` becomes a probability distribution).
 /// Panics on a 0-dimensional tensor.
 pub fn softmax(x: &Tensor) -> Tensor {

@@ -13,7 +13,7 @@
 //! |---|---|
 //! | `layer.rs` | the [`Layer`] trait, [`Param`], [`Mode`], the reusable [`Cache`] |
 //! | `activation.rs` | element-wise activations and their derivatives, [`Softmax`] (chapter 6) |
-//! | `gelu.rs` | [`erf`] written out, and GELU (chapter 6) |
+//! | `gelu.rs` | GELU, exact (`x·Φ(x)`, Φ from [`mod@crate::probability::erf`]) and tanh-approximated (chapter 6) |
 //! | `init.rs` | Xavier/Kaiming initialisation (chapter 7) |
 //! | `linear.rs` | [`Linear`], the fully connected layer, one GEMM per pass (chapter 7) |
 //! | `dropout.rs` | [`Dropout`], inverted and seeded (chapter 7) |
@@ -32,9 +32,7 @@ pub use activation::{
     relu, relu_derivative, sigmoid, sigmoid_derivative, tanh, tanh_derivative,
 };
 pub use dropout::Dropout;
-pub use gelu::{
-    erf, erfc, gelu, gelu_derivative, gelu_tanh, gelu_tanh_derivative, normal_cdf, normal_pdf,
-};
+pub use gelu::{gelu, gelu_derivative, gelu_tanh, gelu_tanh_derivative};
 pub use layer::{Cache, Layer, Mode, Param, assert_grad_shape, param_count, zero_grad};
 pub use linear::Linear;
 pub use sequential::Sequential;

@@ -15,6 +15,7 @@
 //! | `adagrad.rs` | [`Adagrad`] (`Adagrad`) |
 //! | `schedule.rs` | learning-rate schedules: step, exponential, cosine, linear warm-up |
 //! | `clip.rs` | [`clip_grad_norm`], [`clip_grad_value`] |
+//! | `test_functions.rs` | 2-D test surfaces (narrow valley, Rosenbrock) and [`test_functions::descend`] |
 //!
 //! A training step is:
 //! ```text
@@ -42,6 +43,7 @@ mod clip;
 mod rmsprop;
 pub mod schedule;
 mod sgd;
+pub mod test_functions;
 
 pub use adagrad::Adagrad;
 pub use adam::{Adam, AdamW, Moments};

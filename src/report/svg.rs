@@ -170,6 +170,7 @@ pub struct LinePlot {
     x_label: String,
     y_label: String,
     series: Vec<Series>,
+    background: Vec<(f64, f64)>,
     log_y: bool,
     width: f64,
     height: f64,
@@ -183,6 +184,7 @@ impl LinePlot {
             x_label: String::new(),
             y_label: String::new(),
             series: Vec::new(),
+            background: Vec::new(),
             log_y: false,
             width: 720.0,
             height: 440.0,
@@ -232,6 +234,14 @@ impl LinePlot {
         self
     }
 
+    /// Adds light grey dots behind every series, with no legend entry and no colour of the palette
+    /// used up: context such as the level sets of a function under optimizer paths. Say what they
+    /// are in the title or the text.
+    pub fn background(mut self, points: &[(f64, f64)]) -> LinePlot {
+        self.background.extend_from_slice(points);
+        self
+    }
+
     /// Adds a line from a list of y values at x = 1, 2, 3, … (e.g. one value per epoch).
     pub fn line_y(self, name: &str, ys: &[f32]) -> LinePlot {
         let points: Vec<(f64, f64)> = ys
@@ -259,7 +269,7 @@ impl LinePlot {
         }
     }
 
-    /// The data range over all series, ignoring non-finite values: (x_min, x_max, y_min, y_max).
+    /// The data range over all series and the background, ignoring non-finite values: (x_min, x_max, y_min, y_max).
     fn bounds(&self) -> (f64, f64, f64, f64) {
         let mut b = (
             f64::INFINITY,
@@ -267,12 +277,15 @@ impl LinePlot {
             f64::INFINITY,
             f64::NEG_INFINITY,
         );
-        for s in &self.series {
-            for &(x, y) in &s.points {
-                let Some(y) = self.y_value(y) else { continue };
-                if x.is_finite() && y.is_finite() {
-                    b = (b.0.min(x), b.1.max(x), b.2.min(y), b.3.max(y));
-                }
+        let all_points = self
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter())
+            .chain(&self.background);
+        for &(x, y) in all_points {
+            let Some(y) = self.y_value(y) else { continue };
+            if x.is_finite() && y.is_finite() {
+                b = (b.0.min(x), b.1.max(x), b.2.min(y), b.3.max(y));
             }
         }
         if !b.0.is_finite() {
@@ -346,7 +359,15 @@ impl LinePlot {
             self.y_label.clone()
         };
         svg.text(18.0, top + plot_h / 2.0, 13.0, "middle", -90.0, &y_label);
-        // Series and legend.
+        // Background dots, then the series and the legend.
+        for &(x, y) in &self.background {
+            if let Some(y) = self.y_value(y)
+                && x.is_finite()
+                && y.is_finite()
+            {
+                svg.circle(px(x), py(y), 1.2, "#c8c8c8");
+            }
+        }
         for (i, s) in self.series.iter().enumerate() {
             let colour = PALETTE[i % PALETTE.len()];
             let points: Vec<(f64, f64)> = s
