@@ -32,11 +32,20 @@ mod ch06_neurons;
 #[path = "../chapters/ch07_feedforward.rs"]
 mod ch07_feedforward;
 #[allow(dead_code)]
+#[path = "../chapters/ch09_rnn.rs"]
+mod ch09_rnn;
+#[allow(dead_code)]
 #[path = "../chapters/ch10_losses.rs"]
 mod ch10_losses;
 #[allow(dead_code)]
 #[path = "../chapters/ch11_optimizers.rs"]
 mod ch11_optimizers;
+#[allow(dead_code)]
+#[path = "../chapters/ch13_text_classification.rs"]
+mod ch13_text_classification;
+#[allow(dead_code)]
+#[path = "../chapters/ch14_time_series.rs"]
+mod ch14_time_series;
 #[allow(dead_code)]
 #[path = "../chapters/ch15_gpu.rs"]
 mod ch15_gpu;
@@ -94,6 +103,12 @@ const CHAPTERS: &[Chapter] = &[
         run: ch07_feedforward::run,
     },
     Chapter {
+        name: "ch09_rnn",
+        title: "循环神经网络 — RNN, LSTM, GRU",
+        command: ch09_rnn::command,
+        run: ch09_rnn::run,
+    },
+    Chapter {
         name: "ch10_losses",
         title: "常见的损失函数 — losses",
         command: ch10_losses::command,
@@ -104,6 +119,18 @@ const CHAPTERS: &[Chapter] = &[
         title: "常见的优化算法 — optimizers",
         command: ch11_optimizers::command,
         run: ch11_optimizers::run,
+    },
+    Chapter {
+        name: "ch13_text_classification",
+        title: "自然语言处理项目实操 — IMDB sentiment classification",
+        command: ch13_text_classification::command,
+        run: ch13_text_classification::run,
+    },
+    Chapter {
+        name: "ch14_time_series",
+        title: "时间序列预测项目实操 — stock price forecasting",
+        command: ch14_time_series::command,
+        run: ch14_time_series::run,
     },
     Chapter {
         name: "ch15_gpu",

@@ -1,8 +1,20 @@
-//! Datasets: readers for the real ones, generators for synthetic ones, and batching.
+//! Datasets: readers for the real ones, generators for synthetic ones in the same formats (so every
+//! chapter runs out of the box and the same loader reads the real data, see `datasets/README.md`),
+//! and batching.
 //!
 //! - [`mod@toy`]: small generated 2-D classification sets (concentric circles, two spirals) on which a
 //!   linear model fails and a network with a hidden layer succeeds (chapter 1).
 //! - [`regression`]: a generated regression task, y = Σ wᵢ·sin(xᵢ) + noise (chapter 7).
+//! - [`text`], [`imdb`], [`synthetic_reviews`]: tokenizer, vocabulary and padding; the aclImdb folders;
+//!   a generated stand-in where word order decides the label (chapter 13).
+//! - [`mod@csv`], [`timeseries`], [`synthetic_prices`]: CSV files; dated series, windows, scaling and a
+//!   chronological split; the generator of the bundled price file (chapter 14).
 
+pub mod csv;
+pub mod imdb;
 pub mod regression;
+pub mod synthetic_prices;
+pub mod synthetic_reviews;
+pub mod text;
+pub mod timeseries;
 pub mod toy;

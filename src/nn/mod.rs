@@ -18,13 +18,21 @@
 //! | `linear.rs` | [`Linear`], the fully connected layer, one GEMM per pass (chapter 7) |
 //! | `dropout.rs` | [`Dropout`], inverted and seeded (chapter 7) |
 //! | `sequential.rs` | [`Sequential`], layers in a chain (chapter 7) |
+//! | `recurrent.rs` | what [`RNN`], [`LSTM`], [`GRU`] share: [`RecurrentOutput`], threading, fast σ/tanh (chapter 9) |
+//! | `rnn.rs`, `lstm.rs`, `gru.rs` | the recurrent layers, forward and backpropagation through time (chapter 9) |
+//! | `embedding.rs` | [`Embedding`], token ids to learned vectors (chapter 13) |
 
 mod activation;
 mod dropout;
+mod embedding;
 mod gelu;
+mod gru;
 pub mod init;
 mod layer;
 mod linear;
+mod lstm;
+pub mod recurrent;
+mod rnn;
 mod sequential;
 
 pub use activation::{
@@ -36,3 +44,9 @@ pub use gelu::{gelu, gelu_derivative, gelu_tanh, gelu_tanh_derivative};
 pub use layer::{Cache, Layer, Mode, Param, assert_grad_shape, param_count, zero_grad};
 pub use linear::Linear;
 pub use sequential::Sequential;
+
+pub use embedding::Embedding;
+pub use gru::GRU;
+pub use lstm::LSTM;
+pub use recurrent::RecurrentOutput;
+pub use rnn::RNN;

@@ -4,11 +4,13 @@
 //! bench                      every table
 //! bench gemm [--size N] [--threads T] [--json]
 //! bench gpu [--sizes 256,1024,4096] [--runs R] [--json]   (prints `skipped: …` without a GPU)
+//! bench lstm [--threads T] [--json]
 //! ```
 //! With `--json`, one JSON object per line (scripts depend on the field names).
 
 mod gemm;
 mod gpu;
+mod lstm;
 mod measure;
 
 use dlfs::cli::{Args, Command};
@@ -18,7 +20,7 @@ use dlfs::{Error, Result, app};
 type TableFn = fn(&Args) -> Result<()>;
 
 /// The tables `bench` knows, in the order `bench` with no argument prints them.
-const TABLES: &[(&str, TableFn)] = &[("gemm", gemm::run), ("gpu", gpu::run)];
+const TABLES: &[(&str, TableFn)] = &[("gemm", gemm::run), ("gpu", gpu::run), ("lstm", lstm::run)];
 
 fn command() -> Command {
     let names: Vec<&str> = TABLES.iter().map(|(name, _)| *name).collect();

@@ -1,0 +1,581 @@
+//! Chapter 13 — 自然语言处理项目实操 (IMDB sentiment classification).
+//!
+//! The tutorial: keep the 10,000 most frequent words, pad or cut every review to 500 ids, and train
+//! `Embedding(10000, 128) → LSTM(64, full sequence) → LSTM(64) → Dense(64, relu) → Dense(1, sigmoid)`
+//! with Adam and binary cross-entropy for 10 epochs in batches of 64, validating on the test set.
+//!
+//! This chapter runs exactly that on the real aclImdb folders (`--data DIR`) or, by default, on a
+//! generated stand-in in the same layout where word order decides the label ("not bad", "… but …").
+//! Before the LSTM it trains a bag-of-words logistic regression on the same split: the baseline any
+//! sequence model must beat, and on the stand-in the proof that order matters.
+
+use dlfs::cli::{Args, Command};
+use dlfs::data::imdb::{self, Imdb, Review};
+use dlfs::data::synthetic_reviews::{self, StandIn};
+use dlfs::data::text::{PAD, START, Side, Vocabulary, pad_sequences, tokenize};
+use dlfs::loss::{BceLoss, BceWithLogitsLoss};
+use dlfs::nn::{
+    Embedding, LSTM, Layer, Linear, Mode, Param, RecurrentOutput, Relu, Sequential, Sigmoid,
+    param_count,
+};
+use dlfs::optim::Adam;
+use dlfs::probability::Rng;
+use dlfs::report::Table;
+use dlfs::train::{self, FitConfig, Metric, TensorDataset};
+use dlfs::{Error, Result, Tensor, app, checkpoint, report};
+use std::path::{Path, PathBuf};
+
+/// The chapter's flags (`--quick`, `--out`, `--threads` come from `app::chapter_command`).
+pub fn command() -> Command {
+    app::chapter_command(
+        "ch13_text_classification",
+        "IMDB sentiment: tokenizer, vocabulary, padding, a bag-of-words baseline, the tutorial's two-layer LSTM.",
+    )
+    .option(
+        "data",
+        "DIR",
+        "",
+        "an aclImdb folder (train/pos, train/neg, test/pos, test/neg); default: the generated stand-in",
+    )
+    .option("epochs", "N", "10", "passes over the training reviews")
+    .option("batch-size", "N", "64", "reviews per mini-batch")
+    .option("maxlen", "N", "500", "ids per review after padding/truncating (at the front)")
+    .option("num-words", "N", "10000", "vocabulary size bound: every id is below N")
+    .option("lr", "RATE", "0.001", "Adam's learning rate for the LSTM")
+    .option("seed", "S", "13", "seed for weights and shuffling")
+    .option("limit", "N", "", "read at most N reviews per class and split (real data)")
+}
+
+fn heading(title: &str) {
+    println!("\n## {title}\n");
+}
+
+/// The settings of one run, from the flags (smaller in `--quick` mode).
+struct Settings {
+    epochs: usize,
+    batch_size: usize,
+    maxlen: usize,
+    num_words: usize,
+    lr: f32,
+    seed: u64,
+    limit: Option<usize>,
+}
+
+fn settings(args: &Args) -> Result<Settings> {
+    let quick = args.flag("quick");
+    let s = Settings {
+        epochs: if quick { 2 } else { args.get("epochs")? },
+        batch_size: args.get("batch-size")?,
+        maxlen: if quick { 60 } else { args.get("maxlen")? },
+        num_words: if quick { 1000 } else { args.get("num-words")? },
+        lr: args.get("lr")?,
+        seed: args.get("seed")?,
+        limit: args.get_opt("limit")?,
+    };
+    if s.epochs == 0 || s.batch_size == 0 || s.maxlen == 0 || s.limit == Some(0) {
+        return Err(Error::usage(
+            "--epochs, --batch-size, --maxlen and --limit must be at least 1",
+        ));
+    }
+    if s.num_words <= 4 {
+        return Err(Error::usage(
+            "--num-words must be above 4 (ids 0–3 are reserved: padding, start, unknown, unused)",
+        ));
+    }
+    if !(s.lr > 0.0 && s.lr.is_finite()) {
+        return Err(Error::usage("--lr must be a positive number"));
+    }
+    Ok(s)
+}
+
+/// The chapter itself.
+pub fn run(args: &Args) -> Result<()> {
+    let quick = args.flag("quick");
+    let out = app::out_dir(args)?;
+    let s = settings(args)?;
+
+    heading("13.1 The data: movie reviews in folders");
+    let data = load_reviews(args, &out, quick, s.limit)?;
+
+    heading("13.2 Words to ids: tokenizer, vocabulary, padding");
+    let prepared = prepare(&data, &s);
+
+    heading("13.3 The baseline: a bag of words");
+    let mut baseline = BagOfWords::new(s.num_words);
+    let baseline_accuracy = train_bag_of_words(&mut baseline, &prepared, &s)?;
+
+    heading("13.4 The tutorial's model: Embedding → LSTM → LSTM → Dense → Dense");
+    let mut model = tutorial_model(s.num_words, s.seed);
+    let lstm_accuracy = train_lstm(&mut model, &prepared, &s, &out)?;
+
+    heading("13.5 Order matters: LSTM against bag of words");
+    compare(
+        baseline_accuracy,
+        lstm_accuracy,
+        args.get_opt::<PathBuf>("data")?.is_some(),
+    );
+
+    heading("13.6 A few test reviews and what the models say");
+    show_predictions(&mut model, &mut baseline, &data.test, &prepared);
+
+    heading("13.7 Saving the model");
+    save(&mut model, &prepared.vocabulary, &s, &out)
+}
+
+/// Writes the weights (safetensors, PyTorch's names) and the vocabulary (one word per line, line k
+/// holds id k + 4) — the model is useless without the ids it was trained on.
+fn save(model: &mut Sequential, vocabulary: &Vocabulary, s: &Settings, out: &Path) -> Result<()> {
+    let weights = out.join("imdb_lstm.safetensors");
+    let (num_words, maxlen) = (s.num_words.to_string(), s.maxlen.to_string());
+    checkpoint::save_with_metadata(
+        model,
+        &weights,
+        &[
+            ("model", "Embedding-LSTM-LSTM-Linear-ReLU-Linear-Sigmoid"),
+            ("num_words", &num_words),
+            ("maxlen", &maxlen),
+            ("padding", "pre"),
+        ],
+    )?;
+    let words = out.join("imdb_vocabulary.txt");
+    report::write_atomic(&words, (vocabulary.words().join("\n") + "\n").as_bytes())?;
+    println!(
+        "wrote {} (parameter names as PyTorch: 0.weight, 1.weight_ih_l0, …)\nwrote {} (line k is \
+         the word with id k + 4)",
+        weights.display(),
+        words.display()
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// 13.1 Data
+// ---------------------------------------------------------------------------------------------
+
+fn load_reviews(args: &Args, out: &Path, quick: bool, limit: Option<usize>) -> Result<Imdb> {
+    let data = match args.get_opt::<PathBuf>("data")? {
+        Some(dir) => {
+            println!("Reading the aclImdb folders in {} …", dir.display());
+            imdb::load(&dir, limit)?
+        }
+        None => {
+            let config = if quick {
+                StandIn {
+                    train_per_class: 300,
+                    test_per_class: 100,
+                    ..StandIn::default()
+                }
+            } else {
+                StandIn::default()
+            };
+            let dir = out.join("aclImdb_standin");
+            synthetic_reviews::ensure_written(&dir, &config)?;
+            println!(
+                "No --data given: using the generated stand-in in {} (seed {}).\n\
+                 Same folder layout as aclImdb, short reviews where word order decides the label\n\
+                 (\"the plot was not bad\" is positive; \"great acting, but a boring story\" is negative).\n\
+                 Run with --data path/to/aclImdb for the real 50,000 reviews (datasets/README.md).",
+                dir.display(),
+                config.seed
+            );
+            imdb::load(&dir, limit)?
+        }
+    };
+    let positives = |reviews: &[Review]| reviews.iter().filter(|r| r.label == 1).count();
+    let mut table = Table::new(&["split", "reviews", "positive", "negative"]);
+    for (name, reviews) in [("train", &data.train), ("test", &data.test)] {
+        let p = positives(reviews);
+        table.row(&[
+            name.to_string(),
+            reviews.len().to_string(),
+            p.to_string(),
+            (reviews.len() - p).to_string(),
+        ]);
+    }
+    println!("\n{table}");
+    if data.lossy_files > 0 {
+        println!(
+            "{} files held bytes that are not UTF-8; they were decoded with � replacements.",
+            data.lossy_files
+        );
+    }
+    if let Some(first) = data.train.first() {
+        println!(
+            "\nThe first training review (label {}), as stored:\n  {}",
+            first.label,
+            shorten(&first.text, 300)
+        );
+    }
+    Ok(data)
+}
+
+fn shorten(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        text.to_string()
+    } else {
+        text.chars().take(max_chars).collect::<String>() + " …"
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 13.2 Tokens, vocabulary, padding
+// ---------------------------------------------------------------------------------------------
+
+/// Everything the models need: the vocabulary and the padded id tensors with their labels.
+struct Prepared {
+    vocabulary: Vocabulary,
+    train_inputs: Tensor,
+    train_labels: Tensor,
+    test_inputs: Tensor,
+    test_labels: Tensor,
+}
+
+fn prepare(data: &Imdb, s: &Settings) -> Prepared {
+    let train_tokens: Vec<Vec<String>> = data.train.iter().map(|r| tokenize(&r.text)).collect();
+    let test_tokens: Vec<Vec<String>> = data.test.iter().map(|r| tokenize(&r.text)).collect();
+    let vocabulary = Vocabulary::build(train_tokens.iter().map(|t| t.as_slice()), s.num_words);
+    if let Some(first) = train_tokens.first() {
+        println!(
+            "Tokens (lower-cased, HTML tags removed, punctuation split off):\n  {:?}\n",
+            &first[..first.len().min(24)]
+        );
+    }
+    println!(
+        "Vocabulary: the {} most frequent training tokens (ties alphabetical), ids {}..{}; \
+         0 = padding, 1 = start, 2 = unknown, 3 unused (as Keras).",
+        vocabulary.words().len(),
+        4,
+        4 + vocabulary.words().len()
+    );
+    let top: Vec<String> = vocabulary
+        .words()
+        .iter()
+        .take(12)
+        .map(|w| format!("{w}={}", vocabulary.id(w)))
+        .collect();
+    println!("Most frequent: {}", top.join("  "));
+
+    let encode = |tokens: &[Vec<String>]| -> Vec<Vec<usize>> {
+        tokens.iter().map(|t| vocabulary.encode_tokens(t)).collect()
+    };
+    let train_ids = encode(&train_tokens);
+    let test_ids = encode(&test_tokens);
+    if let Some(first) = train_ids.first() {
+        println!(
+            "\nEncoded: {:?}\nDecoded back: \"{}\"",
+            &first[..first.len().min(16)],
+            shorten(&vocabulary.decode(first), 120)
+        );
+    }
+    let mut lengths: Vec<usize> = train_ids.iter().map(Vec::len).collect();
+    lengths.sort_unstable();
+    let longer = lengths.iter().filter(|&&l| l > s.maxlen).count();
+    println!(
+        "\nLengths in ids: median {}, longest {}; {} of {} reviews are longer than maxlen {} and lose \
+         their beginning (truncating='pre', as Keras).",
+        lengths.get(lengths.len() / 2).copied().unwrap_or(0),
+        lengths.last().copied().unwrap_or(0),
+        longer,
+        lengths.len(),
+        s.maxlen
+    );
+    let train_inputs = pad_sequences(&train_ids, s.maxlen, Side::Pre, Side::Pre);
+    let test_inputs = pad_sequences(&test_ids, s.maxlen, Side::Pre, Side::Pre);
+    if !train_ids.is_empty() {
+        let row = train_inputs.row(0);
+        let tail: Vec<usize> = row[row.len().saturating_sub(10)..]
+            .iter()
+            .map(|&v| v as usize)
+            .collect();
+        println!(
+            "Padded at the front to [{} × {}]; the first review ends with ids {:?}, so the real words \
+             sit next to the LSTM's last step.",
+            train_inputs.dim(0),
+            train_inputs.dim(1),
+            tail
+        );
+    }
+    let labels = |reviews: &[Review]| {
+        Tensor::from_vec(
+            &[reviews.len(), 1],
+            reviews.iter().map(|r| f32::from(r.label)).collect(),
+        )
+    };
+    Prepared {
+        vocabulary,
+        train_inputs,
+        train_labels: labels(&data.train),
+        test_inputs,
+        test_labels: labels(&data.test),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 13.3 Bag-of-words logistic regression
+// ---------------------------------------------------------------------------------------------
+
+/// Logistic regression on the *set* of words of a review: `logit = b + Σ_{w ∈ review} weight[w]`
+/// (a linear layer on a multi-hot vector, computed sparsely). It sees which words occur, never their
+/// order. Input: padded ids `[N, L]`; output: logits `[N, 1]`.
+/// Backward: `∂L/∂weight[w] += ∂L/∂logit` for each distinct word of the review, `∂L/∂b += ∂L/∂logit`.
+struct BagOfWords {
+    weight: Param,
+    bias: Param,
+    /// The distinct word ids of each review of the last training batch.
+    words: Vec<Vec<usize>>,
+    input_shape: Vec<usize>,
+}
+
+impl BagOfWords {
+    fn new(num_words: usize) -> BagOfWords {
+        BagOfWords {
+            weight: Param::new(Tensor::zeros(&[1, num_words])),
+            bias: Param::new(Tensor::zeros(&[1])),
+            words: Vec::new(),
+            input_shape: Vec::new(),
+        }
+    }
+
+    /// The distinct ids of one padded review, without padding and the start id.
+    fn distinct(row: &[f32]) -> Vec<usize> {
+        let mut ids: Vec<usize> = row
+            .iter()
+            .map(|&v| v as usize)
+            .filter(|&id| id != PAD && id != START)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+}
+
+impl Layer for BagOfWords {
+    fn forward(&mut self, x: &Tensor, mode: Mode) -> Tensor {
+        let weight = self.weight.value.data();
+        let bias = self.bias.value.data()[0];
+        self.words.clear();
+        self.input_shape = x.shape().to_vec();
+        let mut logits = Vec::with_capacity(x.dim(0));
+        for n in 0..x.dim(0) {
+            let words = BagOfWords::distinct(x.row(n));
+            logits.push(bias + words.iter().map(|&w| weight[w]).sum::<f32>());
+            if mode == Mode::Train {
+                self.words.push(words);
+            }
+        }
+        Tensor::from_vec(&[x.dim(0), 1], logits)
+    }
+
+    fn backward(&mut self, grad_output: &Tensor) -> Tensor {
+        let grad_weight = self.weight.grad.data_mut();
+        for (words, &g) in self.words.iter().zip(grad_output.data()) {
+            for &w in words {
+                grad_weight[w] += g;
+            }
+            self.bias.grad.data_mut()[0] += g;
+        }
+        Tensor::zeros(&self.input_shape)
+    }
+
+    fn visit_params(&mut self, f: &mut dyn FnMut(&str, &mut Param)) {
+        f("weight", &mut self.weight);
+        f("bias", &mut self.bias);
+    }
+
+    fn describe(&self) -> String {
+        format!("BagOfWords(words={})", self.weight.value.dim(1))
+    }
+}
+
+/// Trains the baseline (Adam, lr 0.01, up to 10 epochs) and returns its test accuracy.
+fn train_bag_of_words(model: &mut BagOfWords, p: &Prepared, s: &Settings) -> Result<f32> {
+    let train_data = TensorDataset::new(&p.train_inputs, &p.train_labels)?;
+    let test_data = TensorDataset::new(&p.test_inputs, &p.test_labels)?;
+    let mut optimizer = Adam::new(0.01);
+    let epochs = s.epochs.min(10);
+    let metric = Metric::BinaryAccuracy { threshold: 0.0 };
+    let config = FitConfig::new(epochs, s.batch_size)
+        .seed(s.seed)
+        .metric(metric)
+        .progress(Some("bag of words"));
+    let history = train::fit(
+        model,
+        &mut optimizer,
+        &BceWithLogitsLoss::new(),
+        &train_data,
+        &config,
+    )?;
+    let test = train::evaluate(model, &BceWithLogitsLoss::new(), &test_data, 256, metric)?;
+    let train_accuracy = history.last().and_then(|e| e.metric).unwrap_or(0.0);
+    let test_accuracy = test.metric.unwrap_or(0.0);
+    println!(
+        "Logistic regression on which words occur (a multi-hot vector of {} words), Adam 0.01, {epochs} \
+         epochs:\n  training accuracy {:.1}%, test accuracy {:.1}%",
+        s.num_words,
+        100.0 * train_accuracy,
+        100.0 * test_accuracy
+    );
+    let weight = model.weight.value.data();
+    let mut ranked: Vec<usize> = (4..weight.len().min(4 + p.vocabulary.words().len())).collect();
+    ranked.sort_by(|&a, &b| weight[b].total_cmp(&weight[a]).then(a.cmp(&b)));
+    let show = |ids: &[usize]| {
+        ids.iter()
+            .map(|&id| format!("{} {:+.2}", p.vocabulary.word(id), weight[id]))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if ranked.len() >= 16 {
+        println!("  most positive words: {}", show(&ranked[..8]));
+        println!(
+            "  most negative words: {}",
+            show(&ranked[ranked.len() - 8..])
+        );
+    }
+    Ok(test_accuracy)
+}
+
+// ---------------------------------------------------------------------------------------------
+// 13.4 The tutorial's LSTM
+// ---------------------------------------------------------------------------------------------
+
+/// `Embedding(num_words, 128) → LSTM(128→64, sequence) → LSTM(64→64, last step) → Linear(64, 64) →
+/// ReLU → Linear(64, 1) → Sigmoid`: the tutorial's Keras model, layer for layer.
+fn tutorial_model(num_words: usize, seed: u64) -> Sequential {
+    let mut rng = Rng::new(seed);
+    Sequential::new(vec![
+        Box::new(Embedding::new(num_words, 128, &mut rng)),
+        Box::new(LSTM::new(128, 64, &mut rng)),
+        Box::new(LSTM::new(64, 64, &mut rng).output(RecurrentOutput::LastStep)),
+        Box::new(Linear::new(64, 64, &mut rng)),
+        Box::new(Relu::new()),
+        Box::new(Linear::new(64, 1, &mut rng)),
+        Box::new(Sigmoid::new()),
+    ])
+}
+
+/// Trains the LSTM model with the tutorial's recipe, validating on the test set every epoch; returns
+/// the final test accuracy.
+fn train_lstm(model: &mut Sequential, p: &Prepared, s: &Settings, out: &Path) -> Result<f32> {
+    let sample = p.train_inputs.select_rows(&[0]);
+    println!("{}", model.describe());
+    let mut shapes = Table::new(&["layer", "output shape"]);
+    for (layer, shape) in model.summary(&sample) {
+        shapes.row(&[layer, format!("{shape:?}")]);
+    }
+    println!("\nFor one review of {} ids:\n{shapes}", s.maxlen);
+    println!("{} trainable parameters.\n", param_count(model));
+
+    let train_data = TensorDataset::new(&p.train_inputs, &p.train_labels)?;
+    let test_data = TensorDataset::new(&p.test_inputs, &p.test_labels)?;
+    let mut optimizer = Adam::new(s.lr);
+    let metric = Metric::BinaryAccuracy { threshold: 0.5 };
+    let config = FitConfig::new(s.epochs, s.batch_size)
+        .seed(s.seed)
+        .metric(metric)
+        .validation(&test_data)
+        .progress(Some("LSTM"))
+        .verbose(true);
+    println!(
+        "Training: binary cross-entropy, Adam (lr {}), batch {}, {} epochs, validating on the test set.",
+        s.lr, s.batch_size, s.epochs
+    );
+    let history = train::fit(model, &mut optimizer, &BceLoss::new(), &train_data, &config)?;
+    println!("\n{}", history.table());
+    let loss_path = out.join("imdb_lstm_loss.svg");
+    history
+        .loss_plot("IMDB LSTM: loss per epoch")
+        .save(&loss_path)?;
+    println!("wrote {}", loss_path.display());
+    if let Some(plot) = history.metric_plot("IMDB LSTM: accuracy per epoch") {
+        let path = out.join("imdb_lstm_accuracy.svg");
+        plot.save(&path)?;
+        println!("wrote {}", path.display());
+    }
+    Ok(history
+        .last()
+        .and_then(|e| e.validation_metric)
+        .unwrap_or(0.0))
+}
+
+// ---------------------------------------------------------------------------------------------
+// 13.5 and 13.6
+// ---------------------------------------------------------------------------------------------
+
+fn compare(baseline: f32, lstm: f32, real_data: bool) {
+    let mut table = Table::new(&["model", "test accuracy"]);
+    table.row(&[
+        "bag of words (logistic regression)".to_string(),
+        format!("{:.1}%", 100.0 * baseline),
+    ]);
+    table.row(&[
+        "Embedding + 2 × LSTM (the tutorial)".to_string(),
+        format!("{:.1}%", 100.0 * lstm),
+    ]);
+    println!("{table}");
+    if real_data {
+        println!(
+            "On the real IMDB reviews the tutorial's model reaches about 85–88% test accuracy after a \
+             few epochs,\nand a bag of words is not far behind (also mid-80s): most reviews say \
+             \"great\" or \"awful\" plainly."
+        );
+    } else {
+        println!(
+            "On the stand-in, 60% of the reviews are plain (\"the acting was great\"); the rest need the \
+             order: negations\n(\"not bad\", \"hardly exciting\") and contrasts (\"…, but the story was \
+             boring\"). A bag of words sees the same words in\nboth classes there (it can reach about 70%); \
+             the LSTM reads them in order. The gap ({:+.1} points) is what order is worth here.",
+            100.0 * (lstm - baseline)
+        );
+    }
+}
+
+/// Prints six test reviews with both models' probabilities: where possible three on which the two
+/// models disagree (that is where order matters) and three others, from 128 reviews spread over the
+/// test set (both classes).
+fn show_predictions(
+    model: &mut Sequential,
+    baseline: &mut BagOfWords,
+    test: &[Review],
+    p: &Prepared,
+) {
+    let count = test.len().min(128);
+    let candidates: Vec<usize> = (0..count).map(|k| k * test.len() / count).collect();
+    if candidates.is_empty() {
+        return;
+    }
+    let inputs = p.test_inputs.select_rows(&candidates);
+    let lstm = train::predict(model, &inputs, 64);
+    let bow = baseline.forward(&inputs, Mode::Eval);
+    let bow_probability = |k: usize| 1.0 / (1.0 + (-bow.data()[k]).exp());
+    let disagree = |k: usize| (lstm.data()[k] > 0.5) != (bow_probability(k) > 0.5);
+    let mut shown: Vec<usize> = (0..candidates.len())
+        .filter(|&k| disagree(k))
+        .take(3)
+        .collect();
+    let others: Vec<usize> = (0..candidates.len()).filter(|&k| !disagree(k)).collect();
+    let spread = (others.len() / 3).max(1);
+    shown.extend(others.iter().step_by(spread).take(6 - shown.len()));
+    for k in shown {
+        let review = &test[candidates[k]];
+        println!(
+            "[{}] LSTM P(positive) = {:.2}   bag of words {:.2}{}\n    {}\n",
+            if review.label == 1 {
+                "positive"
+            } else {
+                "negative"
+            },
+            lstm.data()[k],
+            bow_probability(k),
+            if disagree(k) {
+                "   (the models disagree)"
+            } else {
+                ""
+            },
+            shorten(&review.text.replace("<br />", " "), 240)
+        );
+    }
+}
+
+fn main() {
+    app::main_for(command(), run);
+}
