@@ -21,7 +21,7 @@ mod implementation;
 mod exercise_table;
 
 use dlfs::check::exercise::{Check, CheckResult, Exercise, Outcome, Status, Summary};
-use dlfs::check::{ch02, ch03, ch04, ch06, ch07, ch10, ch11};
+use dlfs::check::{ch02, ch03, ch04, ch06, ch07, ch09, ch10, ch11};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -538,6 +538,135 @@ fn dropout_without_scaling_is_caught() {
         ch07::check_dropout_forward(dropout_without_scaling),
         "a hand example",
         &["1 − p"],
+    );
+}
+
+/// `x·Wᵀ` for `x` `[N, inputs]` and `w` `[rows, inputs]`, or `x·W` when `transposed` (w read as
+/// `[inputs, rows]`): the building block of the recurrent wrong solutions below.
+fn times_weight(x: &[f32], w: &[f32], inputs: usize, rows: usize, transposed: bool) -> Vec<f32> {
+    let mut out = vec![0.0; x.len() / inputs * rows];
+    for (x_row, out_row) in x.chunks(inputs).zip(out.chunks_mut(rows)) {
+        for (j, value) in out_row.iter_mut().enumerate() {
+            for (k, &xk) in x_row.iter().enumerate() {
+                let weight = if transposed {
+                    w[k * rows + j]
+                } else {
+                    w[j * inputs + k]
+                };
+                *value += xk * weight;
+            }
+        }
+    }
+    out
+}
+
+fn rnn_cell_forward_with_w_hh_transposed(
+    x: &[f32],
+    h_prev: &[f32],
+    weights: &ch09::RnnWeights,
+) -> Vec<f32> {
+    let (f, h) = (weights.input_size, weights.hidden_size);
+    let from_x = times_weight(x, &weights.weight_ih, f, h, false);
+    let from_h = times_weight(h_prev, &weights.weight_hh, h, h, true); // h_prev·W_hh, not ·W_hhᵀ
+    from_x
+        .iter()
+        .zip(&from_h)
+        .enumerate()
+        .map(|(i, (a, b))| (a + b + weights.bias_ih[i % h] + weights.bias_hh[i % h]).tanh())
+        .collect()
+}
+
+#[test]
+fn an_rnn_cell_with_the_recurrent_weight_transposed_is_caught() {
+    expect_failure(
+        ch09::check_rnn_cell_forward(rnn_cell_forward_with_w_hh_transposed),
+        "a batch of 1, F = 3, H = 4",
+        &["W_hh[j][k]"],
+    );
+}
+
+fn rnn_cell_backward_without_the_tanh_derivative(
+    x: &[f32],
+    h_prev: &[f32],
+    _h: &[f32],
+    grad_h: &[f32],
+    weights: &ch09::RnnWeights,
+) -> ch09::RnnCellGradients {
+    let (f, h) = (weights.input_size, weights.hidden_size);
+    let da = grad_h; // forgets da = grad_h ⊙ (1 − h²)
+    let n = x.len() / f;
+    let mut g = ch09::RnnCellGradients {
+        input: times_weight(da, &weights.weight_ih, h, f, true),
+        hidden: times_weight(da, &weights.weight_hh, h, h, true),
+        weight_ih: vec![0.0; h * f],
+        weight_hh: vec![0.0; h * h],
+        bias: vec![0.0; h],
+    };
+    for r in 0..n {
+        for j in 0..h {
+            let d = da[r * h + j];
+            g.bias[j] += d;
+            for i in 0..f {
+                g.weight_ih[j * f + i] += d * x[r * f + i];
+            }
+            for k in 0..h {
+                g.weight_hh[j * h + k] += d * h_prev[r * h + k];
+            }
+        }
+    }
+    g
+}
+
+#[test]
+fn an_rnn_backward_without_the_tanh_derivative_is_caught() {
+    expect_failure(
+        ch09::check_rnn_cell_backward(rnn_cell_backward_without_the_tanh_derivative),
+        "gradient of the input x",
+        &["(1 − h²)"],
+    );
+}
+
+fn lstm_with_the_gates_in_the_order_i_f_o_g(
+    x: &[f32],
+    h_prev: &[f32],
+    c_prev: &[f32],
+    weights: &ch09::LstmWeights,
+) -> (Vec<f32>, Vec<f32>) {
+    let (f, hidden) = (weights.input_size, weights.hidden_size);
+    let from_x = times_weight(x, &weights.weight_ih, f, 4 * hidden, false);
+    let from_h = times_weight(h_prev, &weights.weight_hh, hidden, 4 * hidden, false);
+    let sigmoid = |v: f32| 1.0 / (1.0 + (-v).exp());
+    let (mut h, mut c) = (Vec::new(), Vec::new());
+    for (r, c_row) in c_prev.chunks(hidden).enumerate() {
+        let a = |gate: usize, j: usize| {
+            let index = gate * hidden + j;
+            from_x[r * 4 * hidden + index]
+                + from_h[r * 4 * hidden + index]
+                + weights.bias_ih[index]
+                + weights.bias_hh[index]
+        };
+        for (j, &c_old) in c_row.iter().enumerate() {
+            // Blocks read as i, f, o, g instead of PyTorch's i, f, g, o.
+            let (i, forget, o, g) = (
+                sigmoid(a(0, j)),
+                sigmoid(a(1, j)),
+                sigmoid(a(2, j)),
+                a(3, j).tanh(),
+            );
+            let cell = forget * c_old + i * g;
+            c.push(cell);
+            h.push(o * cell.tanh());
+        }
+    }
+    (h, c)
+}
+
+#[test]
+fn an_lstm_with_the_gates_in_another_order_is_caught() {
+    expect_failure(
+        ch09::check_lstm_cell_forward(lstm_with_the_gates_in_the_order_i_f_o_g),
+        "a hand example",
+        &["PyTorch's order i, f, g, o"],
     );
 }
 

@@ -158,6 +158,28 @@ fn ch07_summary() -> Result<(), Summary> {
     summary("ch07")
 }
 
+// Chapter 9: recurrent networks (src/exercises/ch09.rs).
+
+#[test]
+fn ch09_rnn_cell_forward() -> Result<(), Verdict> {
+    run("ch09_rnn_cell_forward")
+}
+
+#[test]
+fn ch09_rnn_cell_backward() -> Result<(), Verdict> {
+    run("ch09_rnn_cell_backward")
+}
+
+#[test]
+fn ch09_lstm_cell_forward() -> Result<(), Verdict> {
+    run("ch09_lstm_cell_forward")
+}
+
+#[test]
+fn ch09_summary() -> Result<(), Summary> {
+    summary("ch09")
+}
+
 // Chapter 10: losses (src/exercises/ch10.rs).
 
 #[test]

@@ -14,5 +14,6 @@ pub mod ch03;
 pub mod ch04;
 pub mod ch06;
 pub mod ch07;
+pub mod ch09;
 pub mod ch10;
 pub mod ch11;

@@ -6,7 +6,7 @@
 //! (`tests/exercise_solutions/`). One list for both means the learner's functions are checked
 //! exactly as the solutions are.
 
-use crate::implementation::{ch02, ch03, ch04, ch06, ch07, ch10, ch11};
+use crate::implementation::{ch02, ch03, ch04, ch06, ch07, ch09, ch10, ch11};
 use dlfs::check;
 use dlfs::check::exercise::Exercise;
 
@@ -71,6 +71,16 @@ pub fn all() -> Vec<Exercise> {
         }),
         Exercise::new("ch07_dropout_forward", "7.3", || {
             check::ch07::check_dropout_forward(ch07::dropout_forward)
+        }),
+        // Chapter 9: recurrent networks.
+        Exercise::new("ch09_rnn_cell_forward", "9.1", || {
+            check::ch09::check_rnn_cell_forward(ch09::rnn_cell_forward)
+        }),
+        Exercise::new("ch09_rnn_cell_backward", "9.2", || {
+            check::ch09::check_rnn_cell_backward(ch09::rnn_cell_backward)
+        }),
+        Exercise::new("ch09_lstm_cell_forward", "9.3", || {
+            check::ch09::check_lstm_cell_forward(ch09::lstm_cell_forward)
         }),
         // Chapter 10: losses.
         Exercise::new("ch10_mse", "10.1", || check::ch10::check_mse(ch10::mse)),
