@@ -32,6 +32,9 @@ mod ch06_neurons;
 #[path = "../chapters/ch07_feedforward.rs"]
 mod ch07_feedforward;
 #[allow(dead_code)]
+#[path = "../chapters/ch08_cnn.rs"]
+mod ch08_cnn;
+#[allow(dead_code)]
 #[path = "../chapters/ch09_rnn.rs"]
 mod ch09_rnn;
 #[allow(dead_code)]
@@ -40,6 +43,9 @@ mod ch10_losses;
 #[allow(dead_code)]
 #[path = "../chapters/ch11_optimizers.rs"]
 mod ch11_optimizers;
+#[allow(dead_code)]
+#[path = "../chapters/ch12_image_classification.rs"]
+mod ch12_image_classification;
 #[allow(dead_code)]
 #[path = "../chapters/ch13_text_classification.rs"]
 mod ch13_text_classification;
@@ -103,6 +109,12 @@ const CHAPTERS: &[Chapter] = &[
         run: ch07_feedforward::run,
     },
     Chapter {
+        name: "ch08_cnn",
+        title: "卷积神经网络 — convolutional networks",
+        command: ch08_cnn::command,
+        run: ch08_cnn::run,
+    },
+    Chapter {
         name: "ch09_rnn",
         title: "循环神经网络 — RNN, LSTM, GRU",
         command: ch09_rnn::command,
@@ -119,6 +131,12 @@ const CHAPTERS: &[Chapter] = &[
         title: "常见的优化算法 — optimizers",
         command: ch11_optimizers::command,
         run: ch11_optimizers::run,
+    },
+    Chapter {
+        name: "ch12_image_classification",
+        title: "图像分类项目实操 — CIFAR-10 image classification",
+        command: ch12_image_classification::command,
+        run: ch12_image_classification::run,
     },
     Chapter {
         name: "ch13_text_classification",

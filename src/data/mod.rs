@@ -4,12 +4,16 @@
 //!
 //! - [`mod@toy`]: small generated 2-D classification sets (concentric circles, two spirals) on which a
 //!   linear model fails and a network with a hidden layer succeeds (chapter 1).
+//! - [`cifar10`], [`cifar10_standin`]: CIFAR-10's binary format (read, write, normalise, augment)
+//!   and ten classes of generated shapes and textures written in that format (chapter 12).
 //! - [`regression`]: a generated regression task, y = Σ wᵢ·sin(xᵢ) + noise (chapter 7).
 //! - [`text`], [`imdb`], [`synthetic_reviews`]: tokenizer, vocabulary and padding; the aclImdb folders;
 //!   a generated stand-in where word order decides the label (chapter 13).
 //! - [`mod@csv`], [`timeseries`], [`synthetic_prices`]: CSV files; dated series, windows, scaling and a
 //!   chronological split; the generator of the bundled price file (chapter 14).
 
+pub mod cifar10;
+pub mod cifar10_standin;
 pub mod csv;
 pub mod imdb;
 pub mod regression;

@@ -20,17 +20,27 @@
 //! | `sequential.rs` | [`Sequential`], layers in a chain (chapter 7) |
 //! | `recurrent.rs` | what [`RNN`], [`LSTM`], [`GRU`] share: [`RecurrentOutput`], threading, fast σ/tanh (chapter 9) |
 //! | `rnn.rs`, `lstm.rs`, `gru.rs` | the recurrent layers, forward and backpropagation through time (chapter 9) |
+//! | `conv.rs` | [`Conv2d`], convolution by im2col + GEMM, threaded over the batch (chapter 8) |
+//! | `im2col.rs` | im2col / col2im: a convolution as a matrix product (chapter 8) |
+//! | `pool.rs` | [`MaxPool2d`], [`AvgPool2d`] (chapter 8) |
+//! | `flatten.rs` | [`Flatten`], `[N, C, H, W] → [N, C·H·W]` (chapters 8, 12) |
+//! | `models.rs` | the tutorial's two `SimpleCNN` classes: [`SmallCnn`] (ch. 8), [`CifarCnn`] (ch. 12) |
 //! | `embedding.rs` | [`Embedding`], token ids to learned vectors (chapter 13) |
 
 mod activation;
+pub mod conv;
 mod dropout;
 mod embedding;
+mod flatten;
 mod gelu;
 mod gru;
+pub mod im2col;
 pub mod init;
 mod layer;
 mod linear;
 mod lstm;
+pub mod models;
+pub mod pool;
 pub mod recurrent;
 mod rnn;
 mod sequential;
@@ -39,10 +49,14 @@ pub use activation::{
     Gelu, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Tanh, leaky_relu, leaky_relu_derivative,
     relu, relu_derivative, sigmoid, sigmoid_derivative, tanh, tanh_derivative,
 };
+pub use conv::{Conv2d, Conv2dBuilder};
 pub use dropout::Dropout;
+pub use flatten::Flatten;
 pub use gelu::{gelu, gelu_derivative, gelu_tanh, gelu_tanh_derivative};
 pub use layer::{Cache, Layer, Mode, Param, assert_grad_shape, param_count, zero_grad};
 pub use linear::Linear;
+pub use models::{CifarCnn, SmallCnn};
+pub use pool::{AvgPool2d, MaxPool2d};
 pub use sequential::Sequential;
 
 pub use embedding::Embedding;

@@ -8,11 +8,13 @@
 //! compressed PNG (images are stored uncompressed — simpler, and our images are small).
 
 pub mod chart;
+pub mod image_grid;
 pub mod png;
 pub mod progress;
 pub mod svg;
 pub mod table;
 
+pub use image_grid::{ImageGrid, Tile};
 pub use progress::Progress;
 pub use svg::LinePlot;
 pub use table::Table;

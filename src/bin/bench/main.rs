@@ -3,11 +3,13 @@
 //! ```text
 //! bench                      every table
 //! bench gemm [--size N] [--threads T] [--json]
+//! bench cnn [--threads T] [--mode train|infer] [--json] [--profile]
 //! bench gpu [--sizes 256,1024,4096] [--runs R] [--json]   (prints `skipped: …` without a GPU)
 //! bench lstm [--threads T] [--json]
 //! ```
 //! With `--json`, one JSON object per line (scripts depend on the field names).
 
+mod cnn;
 mod gemm;
 mod gpu;
 mod lstm;
@@ -20,7 +22,12 @@ use dlfs::{Error, Result, app};
 type TableFn = fn(&Args) -> Result<()>;
 
 /// The tables `bench` knows, in the order `bench` with no argument prints them.
-const TABLES: &[(&str, TableFn)] = &[("gemm", gemm::run), ("gpu", gpu::run), ("lstm", lstm::run)];
+const TABLES: &[(&str, TableFn)] = &[
+    ("gemm", gemm::run),
+    ("cnn", cnn::run),
+    ("lstm", lstm::run),
+    ("gpu", gpu::run),
+];
 
 fn command() -> Command {
     let names: Vec<&str> = TABLES.iter().map(|(name, _)| *name).collect();
@@ -51,6 +58,13 @@ fn command() -> Command {
         "5",
         "timed repetitions per row (the median is reported)",
     )
+    .option(
+        "mode",
+        "MODE",
+        "",
+        "cnn: only train or only infer (default: both)",
+    )
+    .switch("profile", "cnn: time each layer of a training step instead")
     .switch("json", "one JSON object per line instead of tables")
 }
 
