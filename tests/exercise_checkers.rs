@@ -21,7 +21,7 @@ mod implementation;
 mod exercise_table;
 
 use dlfs::check::exercise::{Check, CheckResult, Exercise, Outcome, Status, Summary};
-use dlfs::check::{ch02, ch03, ch04, ch06, ch07, ch09, ch10, ch11};
+use dlfs::check::{ch02, ch03, ch04, ch06, ch07, ch08, ch09, ch10, ch11};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -538,6 +538,175 @@ fn dropout_without_scaling_is_caught() {
         ch07::check_dropout_forward(dropout_without_scaling),
         "a hand example",
         &["1 − p"],
+    );
+}
+
+fn conv_output_size_padding_one_side(
+    size: usize,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+) -> usize {
+    (size + padding - kernel) / stride + 1 // the padding counted once
+}
+
+#[test]
+fn an_output_size_with_padding_on_one_side_is_caught() {
+    expect_failure(
+        ch08::check_conv_output_size(conv_output_size_padding_one_side),
+        "padding 1 keeps a 3×3 kernel's output the size of its input",
+        &["*both* sides"],
+    );
+}
+
+fn im2col_off_by_the_padding(
+    image: &[f32],
+    channels: usize,
+    height: usize,
+    width: usize,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+) -> Vec<f32> {
+    let out_h = (height + 2 * padding - kernel) / stride + 1;
+    let out_w = (width + 2 * padding - kernel) / stride + 1;
+    let mut cols = vec![0.0; channels * kernel * kernel * out_h * out_w];
+    for c in 0..channels {
+        for i in 0..kernel {
+            for j in 0..kernel {
+                let row = (c * kernel + i) * kernel + j;
+                for r in 0..out_h {
+                    for s in 0..out_w {
+                        // The padding is never subtracted: the patch is shifted by `padding`.
+                        let (y, x) = (r * stride + i, s * stride + j);
+                        if y < height && x < width {
+                            cols[row * out_h * out_w + r * out_w + s] =
+                                image[(c * height + y) * width + x];
+                        }
+                    }
+                }
+            }
+        }
+    }
+    cols
+}
+
+#[test]
+fn an_im2col_off_by_the_padding_is_caught() {
+    expect_failure(
+        ch08::check_im2col(im2col_off_by_the_padding),
+        "padding 1 puts zeros around a 2×2 image",
+        &["− padding"],
+    );
+}
+
+fn conv2d_without_bias(
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    shape: ch08::ConvShape,
+) -> Vec<f32> {
+    let zeros = vec![0.0; bias.len()];
+    implementation::ch08::conv2d_forward(x, weight, &zeros, shape)
+}
+
+#[test]
+fn a_convolution_without_its_bias_is_caught() {
+    expect_failure(
+        ch08::check_conv2d_forward(conv2d_without_bias),
+        "one image, one channel, 6×6, two 3×3 kernels",
+        &["plus bias[o]"],
+    );
+}
+
+/// Max-pooling backward written by hand, with two switches for two typical mistakes: writing (`=`)
+/// instead of adding, and giving a tie to every maximum instead of the first.
+fn maxpool_backward_by_hand(
+    x: &[f32],
+    grad_output: &[f32],
+    shape: ch08::PoolShape,
+    accumulate: bool,
+    every_tie: bool,
+) -> Vec<f32> {
+    let out_h = (shape.height - shape.kernel) / shape.stride + 1;
+    let out_w = (shape.width - shape.kernel) / shape.stride + 1;
+    let plane = shape.height * shape.width;
+    let mut dx = vec![0.0; x.len()];
+    for p in 0..shape.n * shape.channels {
+        for r in 0..out_h {
+            for s in 0..out_w {
+                let at = |i: usize, j: usize| {
+                    p * plane + (r * shape.stride + i) * shape.width + s * shape.stride + j
+                };
+                let mut best = (f32::NEG_INFINITY, at(0, 0));
+                for i in 0..shape.kernel {
+                    for j in 0..shape.kernel {
+                        if x[at(i, j)] > best.0 {
+                            best = (x[at(i, j)], at(i, j));
+                        }
+                    }
+                }
+                let g = grad_output[(p * out_h + r) * out_w + s];
+                for i in 0..shape.kernel {
+                    for j in 0..shape.kernel {
+                        let index = at(i, j);
+                        let takes = if every_tie {
+                            x[index] == best.0
+                        } else {
+                            index == best.1
+                        };
+                        if takes && accumulate {
+                            dx[index] += g;
+                        } else if takes {
+                            dx[index] = g;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    dx
+}
+
+fn maxpool_backward_overwriting(
+    x: &[f32],
+    grad_output: &[f32],
+    shape: ch08::PoolShape,
+) -> Vec<f32> {
+    maxpool_backward_by_hand(x, grad_output, shape, false, false)
+}
+
+fn maxpool_backward_to_every_tie(
+    x: &[f32],
+    grad_output: &[f32],
+    shape: ch08::PoolShape,
+) -> Vec<f32> {
+    maxpool_backward_by_hand(x, grad_output, shape, true, true)
+}
+
+#[test]
+fn a_max_pool_backward_by_hand_passes() {
+    // The switches off: the hand-written version is right (so the two mistakes below are the only
+    // difference that the checker catches).
+    let right = |x: &[f32], dy: &[f32], shape| maxpool_backward_by_hand(x, dy, shape, true, false);
+    ch08::check_maxpool2d_backward(right).unwrap();
+}
+
+#[test]
+fn a_max_pool_backward_that_overwrites_is_caught() {
+    expect_failure(
+        ch08::check_maxpool2d_backward(maxpool_backward_overwriting),
+        "overlapping windows (3×3, stride 2) add up",
+        &["*add*"],
+    );
+}
+
+#[test]
+fn a_max_pool_backward_that_rewards_every_tie_is_caught() {
+    expect_failure(
+        ch08::check_maxpool2d_backward(maxpool_backward_to_every_tie),
+        "ties go to the first maximum in reading order",
+        &["not to each of them"],
     );
 }
 

@@ -158,6 +158,33 @@ fn ch07_summary() -> Result<(), Summary> {
     summary("ch07")
 }
 
+// Chapter 8: convolutional networks (src/exercises/ch08.rs).
+
+#[test]
+fn ch08_conv_output_size() -> Result<(), Verdict> {
+    run("ch08_conv_output_size")
+}
+
+#[test]
+fn ch08_im2col() -> Result<(), Verdict> {
+    run("ch08_im2col")
+}
+
+#[test]
+fn ch08_conv2d_forward() -> Result<(), Verdict> {
+    run("ch08_conv2d_forward")
+}
+
+#[test]
+fn ch08_maxpool2d_backward() -> Result<(), Verdict> {
+    run("ch08_maxpool2d_backward")
+}
+
+#[test]
+fn ch08_summary() -> Result<(), Summary> {
+    summary("ch08")
+}
+
 // Chapter 9: recurrent networks (src/exercises/ch09.rs).
 
 #[test]

@@ -143,12 +143,17 @@ pub fn format_values_f64(values: &[f64]) -> String {
     format!("[{}]", numbers.join(", "))
 }
 
-/// A tensor named `name` for an input description: `x = [[1, 2]] (shape [1, 2])`.
+/// A tensor named `name` for an input description: `x = [[1, 2]] (shape [1, 2])`, or for a large
+/// one `x = shape [8, 10]: [first values, …]`.
 pub fn describe(name: &str, values: &[f32], shape: &[usize]) -> String {
-    format!(
-        "{name} = {} (shape {shape:?})",
-        format_values(values, shape)
-    )
+    if values.len() > PRINT_IN_FULL {
+        format!("{name} = {}", format_values(values, shape))
+    } else {
+        format!(
+            "{name} = {} (shape {shape:?})",
+            format_values(values, shape)
+        )
+    }
 }
 
 /// `len` values drawn from N(0, std²) with a fixed seed, so a failing input is the same on every run.

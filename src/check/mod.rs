@@ -22,6 +22,7 @@
 //! | [`ch04`] | 4 | sample variance, normal density, categorical sampling |
 //! | [`ch06`] | 6 | sigmoid and its derivative, a neuron, softmax forward and backward |
 //! | [`ch07`] | 7 | Linear forward and backward, inverted dropout |
+//! | [`ch08`] | 8 | convolution output size, im2col, Conv2d forward, max-pooling backward |
 //! | [`ch09`] | 9 | RNN cell step forward and backward, LSTM cell step forward |
 //! | [`ch10`] | 10 | MSE, cross-entropy, binary cross-entropy on logits (value and gradient) |
 //! | [`ch11`] | 11 | SGD-momentum step, Adam step, cosine schedule, gradient clipping |
@@ -45,6 +46,7 @@ pub mod ch03;
 pub mod ch04;
 pub mod ch06;
 pub mod ch07;
+pub mod ch08;
 pub mod ch09;
 pub mod ch10;
 pub mod ch11;

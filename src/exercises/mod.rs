@@ -24,6 +24,7 @@
 //! | `ch04.rs` | 4, probability | 4.1 `sample_variance`, 4.2 `normal_pdf`, 4.3 `sample_categorical` |
 //! | `ch06.rs` | 6, neurons | 6.1 `sigmoid`, 6.2 `sigmoid_derivative`, 6.3 `neuron`, 6.4 `softmax`, 6.5 `softmax_backward` |
 //! | `ch07.rs` | 7, feed-forward | 7.1 `linear_forward`, 7.2 `linear_backward`, 7.3 `dropout_forward` |
+//! | `ch08.rs` | 8, convolutional networks | 8.1 `conv_output_size`, 8.2 `im2col`, 8.3 `conv2d_forward`, 8.4 `maxpool2d_backward` |
 //! | `ch09.rs` | 9, recurrent networks | 9.1 `rnn_cell_forward`, 9.2 `rnn_cell_backward`, 9.3 `lstm_cell_forward` |
 //! | `ch10.rs` | 10, losses | 10.1 `mse`, 10.2 `cross_entropy`, 10.3 `bce_with_logits` |
 //! | `ch11.rs` | 11, optimizers | 11.1 `sgd_momentum_step`, 11.2 `adam_step`, 11.3 `cosine_annealing_lr`, 11.4 `clip_grad_norm` |
@@ -33,6 +34,7 @@ pub mod ch03;
 pub mod ch04;
 pub mod ch06;
 pub mod ch07;
+pub mod ch08;
 pub mod ch09;
 pub mod ch10;
 pub mod ch11;

@@ -14,6 +14,7 @@ pub mod ch03;
 pub mod ch04;
 pub mod ch06;
 pub mod ch07;
+pub mod ch08;
 pub mod ch09;
 pub mod ch10;
 pub mod ch11;

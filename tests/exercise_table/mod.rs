@@ -6,7 +6,7 @@
 //! (`tests/exercise_solutions/`). One list for both means the learner's functions are checked
 //! exactly as the solutions are.
 
-use crate::implementation::{ch02, ch03, ch04, ch06, ch07, ch09, ch10, ch11};
+use crate::implementation::{ch02, ch03, ch04, ch06, ch07, ch08, ch09, ch10, ch11};
 use dlfs::check;
 use dlfs::check::exercise::Exercise;
 
@@ -71,6 +71,19 @@ pub fn all() -> Vec<Exercise> {
         }),
         Exercise::new("ch07_dropout_forward", "7.3", || {
             check::ch07::check_dropout_forward(ch07::dropout_forward)
+        }),
+        // Chapter 8: convolutional networks.
+        Exercise::new("ch08_conv_output_size", "8.1", || {
+            check::ch08::check_conv_output_size(ch08::conv_output_size)
+        }),
+        Exercise::new("ch08_im2col", "8.2", || {
+            check::ch08::check_im2col(ch08::im2col)
+        }),
+        Exercise::new("ch08_conv2d_forward", "8.3", || {
+            check::ch08::check_conv2d_forward(ch08::conv2d_forward)
+        }),
+        Exercise::new("ch08_maxpool2d_backward", "8.4", || {
+            check::ch08::check_maxpool2d_backward(ch08::maxpool2d_backward)
         }),
         // Chapter 9: recurrent networks.
         Exercise::new("ch09_rnn_cell_forward", "9.1", || {
