@@ -127,7 +127,13 @@ pub fn main_for(command: Command, run: fn(&Args) -> Result<()>) -> ! {
     warn_if_debug_build();
     tune_allocator();
     let result = apply_threads(&args).and_then(|()| {
-        println!("{}", banner(command.name()));
+        // With `--json`, standard output carries only JSON lines (scripts read it); the banner goes
+        // to standard error.
+        if command.has_option("json") && args.flag("json") {
+            eprintln!("{}", banner(command.name()));
+        } else {
+            println!("{}", banner(command.name()));
+        }
         run(&args)
     });
     match result {

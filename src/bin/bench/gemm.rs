@@ -1,11 +1,21 @@
-//! `bench gemm`: GFLOPS of `linalg::gemm` on square sizes and on the shapes the book's models use.
+//! `bench gemm`: GFLOPS of `linalg::gemm` on square sizes and on the shapes the book's models use,
+//! next to the machine's measured peak; `bench gemm-crossover`: where a second thread starts to pay.
+//!
+//! Each row is timed in several samples (`--runs`, default 5); a sample repeats the product enough
+//! times to last a few milliseconds, so even a 64 × 64 product is timed reliably. The table shows the
+//! median with the minimum and maximum; `--json` prints one line per row with the median:
+//! `{"bench": "gemm", "m": 1024, "n": 1024, "k": 1024, "threads": 2, "kernel": "avx512", "gflops": 187.3}`
+//! and one `{"bench": "gemm-peak", …}` line per thread count with the measured peak.
 
-use crate::measure::{thread_counts, time_runs};
+use crate::measure::thread_counts;
 use dlfs::cli::Args;
-use dlfs::linalg::gemm::{gemm_nn, kernel_name};
+use dlfs::linalg::gemm::{
+    MatMut, MatRef, current_kernel, gemm_nn, gemm_with, kernel_name, measure_peak_gflops,
+};
 use dlfs::probability::Rng;
 use dlfs::report::Table;
 use dlfs::{Result, parallel};
+use std::time::{Duration, Instant};
 
 /// The deep-learning shapes (M, K, N) with the layer they come from.
 const DL_SHAPES: &[(usize, usize, usize, &str)] = &[
@@ -16,17 +26,50 @@ const DL_SHAPES: &[(usize, usize, usize, &str)] = &[
     (64, 128, 256, "LSTM gates"),
 ];
 
-/// GFLOPS of one M×K×N product (median of `runs`).
-fn gflops(m: usize, k: usize, n: usize, runs: usize) -> f64 {
-    let mut rng = Rng::new(1);
-    let a: Vec<f32> = (0..m * k).map(|_| rng.uniform(-1.0, 1.0)).collect();
-    let b: Vec<f32> = (0..k * n).map(|_| rng.uniform(-1.0, 1.0)).collect();
-    let mut c = vec![0.0f32; m * n];
-    let (_, median, _) = time_runs(runs, || gemm_nn(m, n, k, &a, &b, &mut c, 0.0));
-    2.0 * (m * n * k) as f64 / median.as_secs_f64() / 1e9
+/// How long one timed sample lasts at least.
+const SAMPLE: Duration = Duration::from_millis(3);
+
+/// Random `rows × cols` values in [-1, 1).
+fn random_matrix(rows: usize, cols: usize, rng: &mut Rng) -> Vec<f32> {
+    (0..rows * cols).map(|_| rng.uniform(-1.0, 1.0)).collect()
 }
 
-/// Prints the table (or JSON lines).
+/// Times `f`, which does `flops` operations, in `runs` samples of at least [`SAMPLE`] each, and
+/// returns (min, median, max) GFLOPS.
+fn gflops_samples(flops: f64, runs: usize, mut f: impl FnMut()) -> (f64, f64, f64) {
+    f();
+    let start = Instant::now();
+    f();
+    let once = start.elapsed().max(Duration::from_nanos(100));
+    let repeats = (SAMPLE.as_secs_f64() / once.as_secs_f64()).ceil().max(1.0) as usize;
+    let mut samples: Vec<f64> = (0..runs.max(1))
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..repeats {
+                f();
+            }
+            flops * repeats as f64 / start.elapsed().as_secs_f64() / 1e9
+        })
+        .collect();
+    samples.sort_by(f64::total_cmp);
+    (
+        samples[0],
+        samples[samples.len() / 2],
+        samples[samples.len() - 1],
+    )
+}
+
+/// GFLOPS (min, median, max) of one M×K×N product `C = A·B` through `gemm_nn`.
+fn gemm_gflops(m: usize, k: usize, n: usize, runs: usize) -> (f64, f64, f64) {
+    let mut rng = Rng::new(1);
+    let a = random_matrix(m, k, &mut rng);
+    let b = random_matrix(k, n, &mut rng);
+    let mut c = vec![0.0f32; m * n];
+    let flops = 2.0 * (m * n * k) as f64;
+    gflops_samples(flops, runs, || gemm_nn(m, n, k, &a, &b, &mut c, 0.0))
+}
+
+/// Prints the GEMM table (or JSON lines).
 pub fn run(args: &Args) -> Result<()> {
     let runs: usize = args.get("runs")?;
     let json = args.flag("json");
@@ -43,14 +86,36 @@ pub fn run(args: &Args) -> Result<()> {
         }
     }
     let threads = thread_counts(args)?;
-    let mut table = Table::new(&["shape M×K×N", "what", "threads", "kernel", "GFLOPS"]);
+    let kernel = current_kernel();
+    let mut peaks = Vec::new();
+    for &t in &threads {
+        parallel::set_num_threads(t);
+        let peak = measure_peak_gflops(kernel, t);
+        peaks.push(peak);
+        if json {
+            println!(
+                "{{\"bench\": \"gemm-peak\", \"threads\": {t}, \"kernel\": \"{}\", \"gflops\": {peak:.1}}}",
+                kernel_name()
+            );
+        }
+    }
+    let mut table = Table::new(&[
+        "shape M×K×N",
+        "what",
+        "threads",
+        "kernel",
+        "GFLOPS",
+        "min",
+        "max",
+        "% of peak",
+    ]);
     for &(m, k, n, ref what) in &shapes {
-        for &t in &threads {
+        for (&t, &peak) in threads.iter().zip(&peaks) {
             parallel::set_num_threads(t);
-            let g = gflops(m, k, n, runs);
+            let (low, median, high) = gemm_gflops(m, k, n, runs);
             if json {
                 println!(
-                    "{{\"bench\": \"gemm\", \"m\": {m}, \"n\": {n}, \"k\": {k}, \"threads\": {t}, \"kernel\": \"{}\", \"gflops\": {g:.1}}}",
+                    "{{\"bench\": \"gemm\", \"m\": {m}, \"n\": {n}, \"k\": {k}, \"threads\": {t}, \"kernel\": \"{}\", \"gflops\": {median:.1}}}",
                     kernel_name()
                 );
             } else {
@@ -59,13 +124,87 @@ pub fn run(args: &Args) -> Result<()> {
                     what.clone(),
                     t.to_string(),
                     kernel_name().to_string(),
-                    format!("{g:.1}"),
+                    format!("{median:.1}"),
+                    format!("{low:.1}"),
+                    format!("{high:.1}"),
+                    format!("{:.0}%", 100.0 * median / peak),
                 ]);
             }
         }
     }
     if !json {
-        println!("gemm (C = A·B, f32), median of {runs} runs\n\n{table}");
+        let peak_text: Vec<String> = threads
+            .iter()
+            .zip(&peaks)
+            .map(|(t, p)| format!("{p:.1} GFLOPS on {t} thread(s)"))
+            .collect();
+        println!(
+            "gemm (C = A·B, f32), median of {runs} samples; measured peak ({} FMA loop): {}\n\n{table}",
+            kernel_name(),
+            peak_text.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// `bench gemm-crossover`: for square products of growing size, the time on 1 thread and on 2 (or
+/// `--threads T`), to see where splitting starts to pay (see `gemm::PARALLEL_MIN_FLOPS`).
+pub fn crossover(args: &Args) -> Result<()> {
+    let runs: usize = args.get("runs")?;
+    let json = args.flag("json");
+    let threads = args.get_opt::<usize>("threads")?.unwrap_or(2).max(2);
+    parallel::set_num_threads(threads);
+    let kernel = current_kernel();
+    let mut table = Table::new(&[
+        "M=K=N",
+        "MFLOP",
+        "1 thread µs",
+        &format!("{threads} threads µs"),
+        "speed-up",
+    ]);
+    for size in [16, 24, 32, 48, 64, 80, 96, 128, 160, 192, 256] {
+        let mut rng = Rng::new(3);
+        let a = random_matrix(size, size, &mut rng);
+        let b = random_matrix(size, size, &mut rng);
+        let mut c = vec![0.0f32; size * size];
+        let flops = 2.0 * (size as f64).powi(3);
+        let mut micros = [0.0f64; 2];
+        for (slot, pieces) in [1, threads].into_iter().enumerate() {
+            let (_, median, _) = gflops_samples(flops, runs, || {
+                gemm_with(
+                    kernel,
+                    pieces,
+                    1.0,
+                    MatRef::new(&a, size, size),
+                    MatRef::new(&b, size, size),
+                    0.0,
+                    MatMut::new(&mut c, size, size),
+                )
+            });
+            micros[slot] = flops / median / 1e3;
+        }
+        if json {
+            println!(
+                "{{\"bench\": \"gemm-crossover\", \"m\": {size}, \"n\": {size}, \"k\": {size}, \"threads\": {threads}, \"kernel\": \"{}\", \"one_thread_us\": {:.2}, \"threads_us\": {:.2}}}",
+                kernel.name(),
+                micros[0],
+                micros[1]
+            );
+        } else {
+            table.row(&[
+                size.to_string(),
+                format!("{:.3}", flops / 1e6),
+                format!("{:.1}", micros[0]),
+                format!("{:.1}", micros[1]),
+                format!("{:.2}×", micros[0] / micros[1]),
+            ]);
+        }
+    }
+    if !json {
+        println!(
+            "gemm: 1 thread vs {threads}, median of {runs} samples (products below {} flops run on one thread)\n\n{table}",
+            dlfs::linalg::gemm::PARALLEL_MIN_FLOPS
+        );
     }
     Ok(())
 }

@@ -3,6 +3,8 @@
 //! ```text
 //! bench                      every table
 //! bench gemm [--size N] [--threads T] [--json]
+//! bench gemm-crossover [--threads T] [--json]
+//! bench pool [--threads T] [--json]
 //! bench cnn [--threads T] [--mode train|infer] [--json] [--profile]
 //! bench gpu [--sizes 256,1024,4096] [--runs R] [--json]   (prints `skipped: …` without a GPU)
 //! bench lstm [--threads T] [--json]
@@ -14,6 +16,7 @@ mod gemm;
 mod gpu;
 mod lstm;
 mod measure;
+mod pool;
 
 use dlfs::cli::{Args, Command};
 use dlfs::{Error, Result, app};
@@ -24,6 +27,8 @@ type TableFn = fn(&Args) -> Result<()>;
 /// The tables `bench` knows, in the order `bench` with no argument prints them.
 const TABLES: &[(&str, TableFn)] = &[
     ("gemm", gemm::run),
+    ("gemm-crossover", gemm::crossover),
+    ("pool", pool::run),
     ("cnn", cnn::run),
     ("lstm", lstm::run),
     ("gpu", gpu::run),

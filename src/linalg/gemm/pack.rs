@@ -1,0 +1,162 @@
+//! Packing: copying a block of A or B into the exact order the microkernel reads it.
+//!
+//! The microkernel wants, for each step `p` of the sum, `MR` consecutive values of A's column `p` and
+//! `NR` consecutive values of B's row `p`. Packing arranges that once per block, whatever the strides
+//! of the views (row-major, transposed, or a sub-matrix of something bigger), and pads ragged edges
+//! with zeros so that the microkernel always works on whole panels:
+//!
+//! ```text
+//! Ã (MR × kc micro-panel):  a(0,0) a(1,0) … a(MR-1,0) | a(0,1) a(1,1) … | … | a(0,kc-1) …
+//! B̃ (kc × nc block):        panel 0 = columns 0..NR:   b(0,0..NR) | b(1,0..NR) | … | b(kc-1,0..NR)
+//!                           panel 1 = columns NR..2NR: …
+//! ```
+//!
+//! Each routine picks its loop order from the strides so that it reads memory in order: a row-major
+//! source is read row by row, a transposed one column by column (B in 8 × 8 blocks transposed in
+//! registers). A is packed only for ragged last panels and odd strides; B for all but small products
+//! (see "Packing, or not" in the `gemm` module docs).
+
+use super::MatRef;
+
+/// A reusable buffer whose start is aligned to 64 bytes (one cache line, one zmm register), so that
+/// packed panels never straddle cache lines more than they must.
+#[derive(Default)]
+pub(super) struct PackBuffer {
+    storage: Vec<f32>,
+}
+
+/// 64 bytes, in floats.
+const ALIGN_FLOATS: usize = 16;
+
+impl PackBuffer {
+    /// A 64-byte-aligned slice of `len` floats (contents unspecified). Grows the buffer if needed;
+    /// once it is big enough, no allocation happens.
+    pub(super) fn get(&mut self, len: usize) -> &mut [f32] {
+        if self.storage.len() < len + ALIGN_FLOATS {
+            self.storage = vec![0.0; len + ALIGN_FLOATS];
+        }
+        let misalignment = (self.storage.as_ptr() as usize / 4) % ALIGN_FLOATS;
+        let offset = (ALIGN_FLOATS - misalignment) % ALIGN_FLOATS;
+        &mut self.storage[offset..offset + len]
+    }
+}
+
+/// Packs the `rows × kc` block `a` (`rows ≤ mr`) into `dst` as one `mr × kc` micro-panel, column by
+/// column, with rows `rows..mr` set to zero.
+pub(super) fn pack_a(a: MatRef<'_>, mr: usize, dst: &mut [f32]) {
+    let (rows, kc) = (a.rows(), a.cols());
+    let dst = &mut dst[..mr * kc];
+    let (row_stride, col_stride) = (a.row_stride(), a.col_stride());
+    let data = a.data();
+    if rows < mr {
+        dst.fill(0.0);
+    }
+    if row_stride == 1 {
+        // A transposed (e.g. Aᵀ·B with A stored k × m): each column of the block is contiguous.
+        for (p, column) in dst.chunks_exact_mut(mr).enumerate() {
+            let start = p * col_stride;
+            column[..rows].copy_from_slice(&data[start..start + rows]);
+        }
+    } else if col_stride == 1 {
+        // Row-major A: read each row in order, write it with a stride of mr.
+        for i in 0..rows {
+            let row = &data[i * row_stride..i * row_stride + kc];
+            for (column, &value) in dst.chunks_exact_mut(mr).zip(row) {
+                column[i] = value;
+            }
+        }
+    } else {
+        for (p, column) in dst.chunks_exact_mut(mr).enumerate() {
+            for (i, slot) in column[..rows].iter_mut().enumerate() {
+                *slot = data[i * row_stride + p * col_stride];
+            }
+        }
+    }
+}
+
+/// Packs the `kc × cols` block `b` into `dst` as `⌈cols / nr⌉` panels of `kc × nr`, row by row
+/// within each panel, with columns past `cols` set to zero.
+pub(super) fn pack_b(b: MatRef<'_>, nr: usize, dst: &mut [f32]) {
+    let (kc, cols) = (b.rows(), b.cols());
+    let (row_stride, col_stride) = (b.row_stride(), b.col_stride());
+    let data = b.data();
+    let panels = cols.div_ceil(nr);
+    for (q, panel) in dst[..panels * kc * nr]
+        .chunks_exact_mut(kc * nr)
+        .enumerate()
+    {
+        let j0 = q * nr;
+        let width = nr.min(cols - j0);
+        if width < nr {
+            panel.fill(0.0);
+        }
+        if col_stride == 1 {
+            // Row-major B: each row of the panel is a contiguous copy.
+            for (p, row) in panel.chunks_exact_mut(nr).enumerate() {
+                let start = p * row_stride + j0;
+                row[..width].copy_from_slice(&data[start..start + width]);
+            }
+        } else if row_stride == 1 {
+            // B transposed (e.g. A·Bᵀ with B stored n × k): each column is contiguous, and the panel
+            // wants rows. Copy 8 × 8 blocks, transposing each in registers, going down 8 columns at
+            // a time: 8 sequential read streams, whatever the distance between columns (a distance
+            // of 4 KiB would map 64 columns read side by side onto one L1 set). The ragged right and
+            // bottom edges go element by element.
+            let (full_rows, full_cols) =
+                transpose_full_blocks(&data[j0 * col_stride..], col_stride, kc, width, panel, nr);
+            for p in 0..kc {
+                let first = if p < full_rows { full_cols } else { 0 };
+                for j in first..width {
+                    panel[p * nr + j] = data[(j0 + j) * col_stride + p];
+                }
+            }
+        } else {
+            for (p, row) in panel.chunks_exact_mut(nr).enumerate() {
+                for (j, slot) in row[..width].iter_mut().enumerate() {
+                    *slot = data[p * row_stride + (j0 + j) * col_stride];
+                }
+            }
+        }
+    }
+}
+
+/// Copies the whole 8 × 8 blocks of a transposed panel, `panel[p·nr + j] = src[j·col_stride + p]`,
+/// transposing each block in vector registers, and returns how many rows and columns it covered
+/// (`(0, 0)` without AVX: the caller's element-by-element loop then does everything).
+fn transpose_full_blocks(
+    src: &[f32],
+    col_stride: usize,
+    kc: usize,
+    width: usize,
+    panel: &mut [f32],
+    nr: usize,
+) -> (usize, usize) {
+    let (full_rows, full_cols) = (kc / 8 * 8, width / 8 * 8);
+    if full_rows == 0 || full_cols == 0 {
+        return (0, 0);
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx") {
+        assert!(
+            (full_cols - 1) * col_stride + full_rows <= src.len()
+                && (full_rows - 1) * nr + full_cols <= panel.len(),
+            "transpose_full_blocks: the blocks do not fit in the buffers"
+        );
+        // SAFETY: AVX is present; the assert shows the last block's last row is inside `src`
+        // (column `full_cols - 1`, rows up to `full_rows`) and inside `panel`, and every other block
+        // lies before it in both.
+        unsafe {
+            super::x86::transpose_full_blocks(
+                src.as_ptr(),
+                col_stride,
+                full_rows,
+                full_cols,
+                panel.as_mut_ptr(),
+                nr,
+            )
+        };
+        return (full_rows, full_cols);
+    }
+    let _ = (src, col_stride, panel, nr);
+    (0, 0)
+}

@@ -1,0 +1,560 @@
+//! The fast GEMM against the textbook reference: every kernel this CPU supports, on awkward shapes
+//! (1, primes, multiples of the tile ± 1), transposed and strided views, all α/β cases (β = 0 with NaN
+//! in C), and bit-identical results for any number of threads.
+//!
+//! # Tolerance
+//! The reference sums in f64, so the difference measures the kernel's f32 rounding. A sum of k
+//! products rounded at each step is off by at most about `k · u · Σₚ |a_ip·b_pj|` (u = 2⁻²⁴ ≈ 6·10⁻⁸,
+//! the unit roundoff), plus one rounding each for α, β and the final add. Each element is checked
+//! against `4 · (k + 3) · u · (|α|·Σₚ|a_ip·b_pj| + |β·c_ij|) + 1e-30` — four times the textbook
+//! bound, tight enough that any real bug (a missing or doubled term, a wrong index, a stale β) fails
+//! by orders of magnitude.
+
+use dlfs::linalg::gemm::{
+    self, Kernel, MatMut, MatRef, gemm_nn, gemm_nt, gemm_tn, gemm_with, set_kernel, steps,
+    supported_kernels,
+};
+use dlfs::linalg::reference;
+use dlfs::probability::Rng;
+use proptest::prelude::*;
+
+/// Unit roundoff of f32.
+const U: f64 = 5.960_464_5e-8;
+
+/// How a matrix is laid out in its buffer.
+#[derive(Clone, Copy, Debug)]
+enum Layout {
+    /// Row-major, tightly packed.
+    RowMajor,
+    /// Stored as the transpose (column-major), viewed through `.t()`.
+    Transposed,
+    /// A sub-matrix of a bigger row-major buffer: extra columns, and an offset.
+    Padded,
+    /// Every other element of every third row: no stride is 1.
+    Strided,
+}
+
+const LAYOUTS: [Layout; 4] = [
+    Layout::RowMajor,
+    Layout::Transposed,
+    Layout::Padded,
+    Layout::Strided,
+];
+
+/// A buffer plus the strides and offset of a `rows × cols` view into it.
+struct Stored {
+    data: Vec<f32>,
+    offset: usize,
+    rows: usize,
+    cols: usize,
+    row_stride: usize,
+    col_stride: usize,
+}
+
+/// The fill value of buffer elements outside the view: they must never be written.
+const SENTINEL: f32 = -12345.0;
+
+impl Stored {
+    fn new(rows: usize, cols: usize, layout: Layout, rng: &mut Rng) -> Stored {
+        let (offset, row_stride, col_stride, len) = match layout {
+            Layout::RowMajor => (0, cols, 1, rows * cols),
+            Layout::Transposed => (0, 1, rows, rows * cols),
+            Layout::Padded => (3, cols + 5, 1, 3 + rows * (cols + 5)),
+            Layout::Strided => (1, 3 * (2 * cols), 2, 1 + rows * 6 * cols),
+        };
+        let mut data = vec![SENTINEL; len];
+        for i in 0..rows {
+            for j in 0..cols {
+                data[offset + i * row_stride + j * col_stride] = rng.uniform(-1.0, 1.0);
+            }
+        }
+        Stored {
+            data,
+            offset,
+            rows,
+            cols,
+            row_stride,
+            col_stride,
+        }
+    }
+
+    fn view(&self) -> MatRef<'_> {
+        MatRef::with_strides(
+            &self.data[self.offset..],
+            self.rows,
+            self.cols,
+            self.row_stride,
+            self.col_stride,
+        )
+    }
+
+    fn view_mut(&mut self) -> MatMut<'_> {
+        MatMut::with_strides(
+            &mut self.data[self.offset..],
+            self.rows,
+            self.cols,
+            self.row_stride,
+            self.col_stride,
+        )
+    }
+
+    fn at(&self, i: usize, j: usize) -> f32 {
+        self.data[self.offset + i * self.row_stride + j * self.col_stride]
+    }
+
+    fn set(&mut self, i: usize, j: usize, value: f32) {
+        self.data[self.offset + i * self.row_stride + j * self.col_stride] = value;
+    }
+
+    /// For each element of the buffer: is it part of the view?
+    fn view_mask(&self) -> Vec<bool> {
+        let mut mask = vec![false; self.data.len()];
+        for i in 0..self.rows {
+            for j in 0..self.cols {
+                mask[self.offset + i * self.row_stride + j * self.col_stride] = true;
+            }
+        }
+        mask
+    }
+}
+
+/// One product to check.
+#[derive(Clone, Debug)]
+struct Case {
+    m: usize,
+    k: usize,
+    n: usize,
+    layouts: [usize; 3],
+    alpha: f32,
+    beta: f32,
+    seed: u64,
+}
+
+/// Runs `case` with `kernel` on 1, 2 and 3 pieces, checks against the reference, checks the pieces
+/// agree bit for bit, and checks nothing outside C's view was written.
+fn check_case(case: &Case, kernel: Kernel) {
+    let Case {
+        m,
+        k,
+        n,
+        alpha,
+        beta,
+        ..
+    } = *case;
+    let mut rng = Rng::new(case.seed);
+    let a = Stored::new(m, k, LAYOUTS[case.layouts[0]], &mut rng);
+    let b = Stored::new(k, n, LAYOUTS[case.layouts[1]], &mut rng);
+    let mut c0 = Stored::new(m, n, LAYOUTS[case.layouts[2]], &mut rng);
+    if beta == 0.0 {
+        // β = 0 must ignore C entirely, as BLAS does.
+        for i in 0..m {
+            for j in 0..n {
+                c0.set(
+                    i,
+                    j,
+                    if (i + j) % 2 == 0 {
+                        f32::NAN
+                    } else {
+                        f32::INFINITY
+                    },
+                );
+            }
+        }
+    }
+    // Expected values and the error bound of each element.
+    let mut expected = vec![0.0f64; m * n];
+    let mut bound = vec![0.0f64; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            let (mut sum, mut magnitude) = (0.0f64, 0.0f64);
+            for p in 0..k {
+                let product = f64::from(a.at(i, p)) * f64::from(b.at(p, j));
+                sum += product;
+                magnitude += product.abs();
+            }
+            let old = if beta == 0.0 {
+                0.0
+            } else {
+                f64::from(beta) * f64::from(c0.at(i, j))
+            };
+            expected[i * n + j] = f64::from(alpha) * sum + old;
+            bound[i * n + j] =
+                4.0 * (k as f64 + 3.0) * U * (f64::from(alpha).abs() * magnitude + old.abs())
+                    + 1e-30;
+        }
+    }
+    let in_view = c0.view_mask();
+    let mut first: Option<Vec<f32>> = None;
+    for threads in [1, 2, 3] {
+        let mut c = Stored {
+            data: c0.data.clone(),
+            ..c0
+        };
+        gemm_with(
+            kernel,
+            threads,
+            alpha,
+            a.view(),
+            b.view(),
+            beta,
+            c.view_mut(),
+        );
+        for i in 0..m {
+            for j in 0..n {
+                let got = c.at(i, j);
+                let error = (f64::from(got) - expected[i * n + j]).abs();
+                assert!(
+                    error <= bound[i * n + j],
+                    "{} kernel, {threads} threads, {case:?}: C[{i}][{j}] = {got}, expected {} \
+                     (error {error:e} > bound {:e})",
+                    kernel.name(),
+                    expected[i * n + j],
+                    bound[i * n + j]
+                );
+            }
+        }
+        let outside_written = c
+            .data
+            .iter()
+            .zip(&c0.data)
+            .zip(&in_view)
+            .any(|((new, old), &inside)| !inside && new.to_bits() != old.to_bits());
+        assert!(
+            !outside_written,
+            "{} kernel, {case:?}: an element outside C's view was written",
+            kernel.name()
+        );
+        let result: Vec<f32> = c.data.clone();
+        match &first {
+            None => first = Some(result),
+            Some(one_thread) => assert!(
+                one_thread
+                    .iter()
+                    .zip(&result)
+                    .all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{} kernel, {case:?}: 1 and {threads} threads differ",
+                kernel.name()
+            ),
+        }
+    }
+}
+
+/// Sizes that stress the edges: 1, small primes, and multiples of every kernel's tile ± 1.
+fn awkward_size() -> impl Strategy<Value = usize> {
+    let mut special = vec![
+        1usize, 2, 3, 5, 7, 11, 13, 17, 31, 37, 61, 97, 127, 251, 257, 293,
+    ];
+    for kernel in Kernel::ALL {
+        let (mr, nr) = kernel.tile();
+        for tile in [mr, nr, 2 * mr, 2 * nr, 4 * nr] {
+            special.extend([tile - 1, tile, tile + 1]);
+        }
+    }
+    special.retain(|&s| (1..=300).contains(&s));
+    prop_oneof![proptest::sample::select(special), 1usize..=300]
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    (
+        awkward_size(),
+        awkward_size(),
+        awkward_size(),
+        [0usize..4, 0usize..4, 0usize..4],
+        prop_oneof![Just(1.0f32), Just(-0.5f32), -2.0f32..2.0],
+        prop_oneof![Just(0.0f32), Just(1.0f32), -2.0f32..2.0],
+        any::<u64>(),
+    )
+        .prop_map(|(m, k, n, layouts, alpha, beta, seed)| Case {
+            m,
+            k,
+            n,
+            layouts,
+            alpha,
+            beta,
+            seed,
+        })
+}
+
+proptest! {
+    // Each case runs every supported kernel on 1, 2 and 3 pieces against an f64 reference; 24 cases
+    // keep the file at a few seconds in release while covering the size and layout combinations.
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn every_kernel_matches_the_reference(case in case()) {
+        for kernel in supported_kernels() {
+            check_case(&case, kernel);
+        }
+    }
+}
+
+#[test]
+fn blocks_of_the_sum_and_of_columns_are_stitched_correctly() {
+    // k = 600 crosses two KC = 256 boundaries, n = 1100 two NC = 512 ones (and the NEON kernel's 480).
+    for kernel in supported_kernels() {
+        for (m, k, n) in [(13, 600, 1100), (1100, 600, 7)] {
+            check_case(
+                &Case {
+                    m,
+                    k,
+                    n,
+                    layouts: [0, 0, 0],
+                    alpha: 0.75,
+                    beta: 0.5,
+                    seed: 7,
+                },
+                kernel,
+            );
+        }
+    }
+}
+
+#[test]
+fn beta_zero_ignores_nan_and_infinity_in_c() {
+    for kernel in supported_kernels() {
+        let a = [1.0, 2.0, 3.0, 4.0];
+        let b = [1.0, 0.0, 0.0, 1.0];
+        let mut c = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, f32::NAN];
+        gemm_with(
+            kernel,
+            1,
+            1.0,
+            MatRef::new(&a, 2, 2),
+            MatRef::new(&b, 2, 2),
+            0.0,
+            MatMut::new(&mut c, 2, 2),
+        );
+        assert_eq!(c, [1.0, 2.0, 3.0, 4.0], "{} kernel", kernel.name());
+    }
+}
+
+#[test]
+fn alpha_zero_or_empty_sum_only_scales_c() {
+    // BLAS: with α = 0 (or k = 0), A and B are not used and C = β·C; β = 0 gives exact zeros.
+    let a = [f32::NAN; 6];
+    let b = [f32::NAN; 6];
+    let mut c = [1.0, -2.0, 3.0, f32::NAN];
+    gemm::gemm(
+        0.0,
+        MatRef::new(&a, 2, 3),
+        MatRef::new(&b, 3, 2),
+        2.0,
+        MatMut::new(&mut c, 2, 2),
+    );
+    assert_eq!(&c[..3], &[2.0, -4.0, 6.0]);
+    assert!(c[3].is_nan(), "β·NaN stays NaN when β ≠ 0");
+    let mut c = [f32::NAN, 5.0];
+    gemm::gemm(
+        1.0,
+        MatRef::new(&[], 1, 0),
+        MatRef::new(&[], 0, 2),
+        0.0,
+        MatMut::new(&mut c, 1, 2),
+    );
+    assert_eq!(c, [0.0, 0.0]);
+    // Empty C: nothing to do, no panic.
+    gemm::gemm(
+        1.0,
+        MatRef::new(&[], 0, 3),
+        MatRef::new(&a, 3, 2),
+        0.0,
+        MatMut::new(&mut [], 0, 2),
+    );
+}
+
+#[test]
+#[should_panic(expected = "gemm: shapes A 2×3, B 2×2, C 2×2 do not fit C = A·B")]
+fn mismatched_shapes_panic_naming_them() {
+    let a = [0.0; 6];
+    let b = [0.0; 4];
+    let mut c = [0.0; 4];
+    gemm::gemm(
+        1.0,
+        MatRef::new(&a, 2, 3),
+        MatRef::new(&b, 2, 2),
+        0.0,
+        MatMut::new(&mut c, 2, 2),
+    );
+}
+
+#[test]
+fn row_major_wrappers_match_the_reference() {
+    let (m, k, n) = (37, 53, 29);
+    let mut rng = Rng::new(3);
+    let a: Vec<f32> = (0..m * k).map(|_| rng.uniform(-1.0, 1.0)).collect();
+    let b: Vec<f32> = (0..k * n).map(|_| rng.uniform(-1.0, 1.0)).collect();
+    let expected = reference::matmul(&a, &b, m, k, n);
+    let close = |got: &[f32], what: &str| {
+        for (index, (x, y)) in got.iter().zip(&expected).enumerate() {
+            assert!((x - y).abs() <= 1e-5, "{what}: element {index}: {x} vs {y}");
+        }
+    };
+    let mut c = vec![f32::NAN; m * n];
+    gemm_nn(m, n, k, &a, &b, &mut c, 0.0);
+    close(&c, "gemm_nn");
+    // Aᵀ stored k × m, Bᵀ stored n × k.
+    let a_t: Vec<f32> = (0..k * m).map(|x| a[(x % m) * k + x / m]).collect();
+    let b_t: Vec<f32> = (0..n * k).map(|x| b[(x % k) * n + x / k]).collect();
+    let mut c = vec![f32::NAN; m * n];
+    gemm_tn(m, n, k, &a_t, &b, &mut c, 0.0);
+    close(&c, "gemm_tn");
+    let mut c = vec![f32::NAN; m * n];
+    gemm_nt(m, n, k, &a, &b_t, &mut c, 0.0);
+    close(&c, "gemm_nt");
+    // β = 1 accumulates: doing gemm_nt twice gives twice the product.
+    gemm_nt(m, n, k, &a, &b_t, &mut c, 1.0);
+    for (index, (x, y)) in c.iter().zip(&expected).enumerate() {
+        assert!((x - 2.0 * y).abs() <= 2e-5, "β = 1: element {index}");
+    }
+}
+
+#[test]
+fn large_products_are_bit_identical_for_any_thread_count() {
+    // Above the single-thread threshold, through the public entry point with the pool resized.
+    let (m, k, n) = (203, 150, 181);
+    let mut rng = Rng::new(5);
+    let a: Vec<f32> = (0..m * k).map(|_| rng.uniform(-1.0, 1.0)).collect();
+    let b: Vec<f32> = (0..k * n).map(|_| rng.uniform(-1.0, 1.0)).collect();
+    let results: Vec<Vec<f32>> = [1, 2, 3, 4]
+        .iter()
+        .map(|&threads| {
+            let mut c = vec![0.0; m * n];
+            gemm_with(
+                gemm::current_kernel(),
+                threads,
+                1.0,
+                MatRef::new(&a, m, k),
+                MatRef::new(&b, k, n),
+                0.0,
+                MatMut::new(&mut c, m, n),
+            );
+            c
+        })
+        .collect();
+    for (t, result) in results.iter().enumerate().skip(1) {
+        assert!(
+            result
+                .iter()
+                .zip(&results[0])
+                .all(|(x, y)| x.to_bits() == y.to_bits()),
+            "{} threads differ from 1",
+            t + 1
+        );
+    }
+}
+
+#[test]
+fn kernels_can_be_chosen_and_unsupported_ones_are_refused() {
+    let supported = supported_kernels();
+    assert_eq!(supported[0], Kernel::Scalar, "scalar always runs");
+    for kernel in Kernel::ALL {
+        assert_eq!(Kernel::from_name(kernel.name()), Some(kernel));
+        match set_kernel(kernel) {
+            Ok(()) => {
+                assert!(supported.contains(&kernel));
+                assert_eq!(gemm::kernel_name(), kernel.name());
+            }
+            Err(error) => {
+                assert!(!supported.contains(&kernel));
+                assert!(
+                    error.to_string().contains("scalar"),
+                    "the error lists the supported kernels: {error}"
+                );
+            }
+        }
+    }
+    set_kernel(gemm::best_kernel()).expect("the best kernel is supported");
+    assert_eq!(Kernel::from_name("sse9"), None);
+}
+
+/// Runs `bench gemm` on a 64 × 64 product with `DLFS_GEMM_KERNEL=value`; `None` when the binary
+/// cannot run here (a cross-compiled test run under an emulator cannot start another binary).
+fn bench_with_kernel_variable(value: &str) -> Option<std::process::Output> {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_bench"))
+        .args([
+            "gemm",
+            "--size",
+            "64",
+            "--threads",
+            "1",
+            "--runs",
+            "1",
+            "--json",
+        ])
+        .env("DLFS_GEMM_KERNEL", value)
+        .output()
+        .ok()?;
+    // The banner (`dlfs 0.1.0 · bench · …`) goes to standard error with --json: if it is missing,
+    // the binary never started.
+    let started = String::from_utf8_lossy(&output.stderr).contains("· bench ·");
+    if !started {
+        eprintln!(
+            "skipping: bench could not run here ({:?}, {})",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        return None;
+    }
+    Some(output)
+}
+
+#[test]
+fn the_environment_variable_forces_a_kernel() {
+    // A fresh process reads DLFS_GEMM_KERNEL at its first product; `bench` prints the kernel it used.
+    for kernel in supported_kernels() {
+        let Some(output) = bench_with_kernel_variable(kernel.name()) else {
+            return;
+        };
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            stdout.contains(&format!("\"kernel\": \"{}\"", kernel.name())),
+            "DLFS_GEMM_KERNEL={}: bench printed {stdout}",
+            kernel.name()
+        );
+    }
+    let Some(output) = bench_with_kernel_variable("no-such-kernel") else {
+        return;
+    };
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("is not a kernel name"),
+        "a bad name is reported: {stderr}"
+    );
+}
+
+#[test]
+fn every_step_of_the_chapter_matches_the_reference() {
+    // Sizes that cross the blocked step's 128 × 256 blocks and the kernels' tiles.
+    for (m, k, n) in [(1, 1, 1), (7, 13, 5), (37, 300, 261), (130, 129, 67)] {
+        let mut rng = Rng::new(11);
+        let a: Vec<f32> = (0..m * k).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let b: Vec<f32> = (0..k * n).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let expected = reference::matmul(&a, &b, m, k, n);
+        for (name, _, step, _) in steps::STEPS {
+            let mut c = vec![f32::NAN; m * n];
+            step(m, k, n, &a, &b, &mut c);
+            for (index, (x, y)) in c.iter().zip(&expected).enumerate() {
+                // f32 sums of up to 300 terms of size ≤ 1: a few 1e-5 at most.
+                assert!(
+                    (x - y).abs() <= 1e-4,
+                    "step {name:?} on {m}×{k}×{n}: element {index}: {x} vs {y}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_steps_table_has_a_row_per_step() {
+    let report = steps::measure_steps(48, std::time::Duration::from_millis(1));
+    assert_eq!(report.rows.len(), 5);
+    assert!(report.peak_one_core > 0.0 && report.peak_all_threads > 0.0);
+    for row in &report.rows {
+        assert!(
+            row.gflops.is_finite() && row.gflops > 0.0,
+            "{}: {} GFLOPS",
+            row.name,
+            row.gflops
+        );
+    }
+}
