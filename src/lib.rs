@@ -11,7 +11,8 @@
 //! |---|---|---|
 //! | [`app`] | all | what every binary does around its chapter: flags, banner, exit codes |
 //! | [`checkpoint`] | 12–14 | save/load parameters as safetensors (PyTorch-compatible), validated |
-//! | [`check`] | tests | gradient checks and tolerant comparisons used by tests and exercises |
+//! | [`check`] | tests | gradient checks and tolerant comparisons used by tests and exercises; the exercise checkers |
+//! | `exercises` | 2–11 | (feature `exercises`) the learner's stubs, checked by `tests/exercises.rs` |
 //! | [`train`] | 5, 7, 12–14 | `fit`/`evaluate`/`predict` over shuffled mini-batches, `History`, metrics |
 //! | [`optim`] | 11 | optimizers (SGD, Adam, …) that update parameters from their gradients |
 //! | [`nn`] | 6–9 | the `Layer` trait, parameters, `Sequential` and the layers |
@@ -42,6 +43,8 @@ pub mod checkpoint;
 pub mod cli;
 pub mod data;
 pub mod error;
+#[cfg(feature = "exercises")]
+pub mod exercises;
 pub mod gpu;
 pub mod linalg;
 pub mod loss;

@@ -6,6 +6,27 @@
 //! - [`gradcheck`]: an analytic gradient agrees with central finite differences of the function.
 //! - [`gradcheck_layer`]: the same for a [`Layer`]'s input gradient and every parameter's gradient.
 //!
+//! # Exercise checkers
+//! The exercise mode (`cargo test --features exercises`, see the README) checks the functions a
+//! learner writes in `src/exercises/` with the checkers below: one public `check_…` function per
+//! exercise, taking the function under test as its argument, so the same checker runs on the crate's
+//! reference implementation in the default `cargo test` (proving the checker passes a correct
+//! answer and fails typical wrong ones: `tests/exercise_checkers.rs`) and on the learner's version
+//! (`tests/exercises.rs`).
+//!
+//! | module | chapter | exercises |
+//! |---|---|---|
+//! | [`exercise`] | — | the runner: [`exercise::Check`], [`exercise::CheckFailure`], verdicts, quiet panics |
+//! | [`ch02`] | 2 | matrix product, transpose, cosine similarity, power iteration |
+//! | [`ch03`] | 3 | central difference, numeric gradient, product rule on `Expr` |
+//! | [`ch04`] | 4 | sample variance, normal density, categorical sampling |
+//! | [`ch06`] | 6 | sigmoid and its derivative, a neuron, softmax forward and backward |
+//! | [`ch07`] | 7 | Linear forward and backward, inverted dropout |
+//! | [`ch08`] | 8 | convolution output size, im2col, Conv2d forward, max-pooling backward |
+//! | [`ch09`] | 9 | RNN cell step forward and backward, LSTM cell step forward |
+//! | [`ch10`] | 10 | MSE, cross-entropy, binary cross-entropy on logits (value and gradient) |
+//! | [`ch11`] | 11 | SGD-momentum step, Adam step, cosine schedule, gradient clipping |
+//!
 //! # Finite differences in f32
 //! The numeric derivative is `(f(x + h) − f(x − h)) / (2h)`. Its truncation error shrinks like h², but
 //! the rounding error of evaluating `f` in f32 grows like ε·|f|/h (ε ≈ 6·10⁻⁸), so h must not be too
@@ -19,6 +40,17 @@
 //! Kinks break finite differences: if `x ± h` crosses 0 for a ReLU, or swaps the winner of a max-pool
 //! window, the numeric value is meaningless. Tests therefore choose inputs at least `2h` away from
 //! kinks ([`nudge_away_from`]).
+
+pub mod ch02;
+pub mod ch03;
+pub mod ch04;
+pub mod ch06;
+pub mod ch07;
+pub mod ch08;
+pub mod ch09;
+pub mod ch10;
+pub mod ch11;
+pub mod exercise;
 
 use crate::nn::{Layer, Mode, Param};
 use crate::probability::Rng;
