@@ -4,7 +4,7 @@
 //!
 //! # How it works
 //! The pool starts its workers once, the first time it is used, and keeps them between jobs: for a
-//! short while (see [`SPIN`]) polling for the next job, then asleep on a condition variable. A
+//! short while (200 µs) polling for the next job, then asleep on a condition variable. A
 //! parallel call in a busy training loop therefore costs about a microsecond, not a thread spawn
 //! (tens of microseconds) or an operating-system wake-up (as much again). [`parallel_for`]`(tasks, body)` publishes `body` to the workers; the caller and the workers
 //! then take task indices from one shared atomic counter until none are left, so every index in
