@@ -4,12 +4,12 @@
 //!
 //! # How it works
 //! The pool starts its workers once, the first time it is used, and keeps them between jobs: for a
-//! short while (200 µs) polling for the next job, then asleep on a condition variable. A
-//! parallel call in a busy training loop therefore costs about a microsecond, not a thread spawn
-//! (tens of microseconds) or an operating-system wake-up (as much again). [`parallel_for`]`(tasks, body)` publishes `body` to the workers; the caller and the workers
-//! then take task indices from one shared atomic counter until none are left, so every index in
-//! `0..tasks` runs exactly once, on whichever thread is free. The call returns only when every task has
-//! finished.
+//! short while (200 µs) polling for the next job, then asleep on a condition variable. A parallel
+//! call in a busy training loop therefore costs about a microsecond, not a thread spawn (tens of
+//! microseconds) or an operating-system wake-up (as much again). [`parallel_for`]`(tasks, body)`
+//! publishes `body` to the workers; the caller and the workers then take task indices from one
+//! shared atomic counter until none are left, so every index in `0..tasks` runs exactly once, on
+//! whichever thread is free. The call returns only when every task has finished.
 //!
 //! # Determinism
 //! Which thread runs which task changes from run to run, so a task must never depend on that: each
