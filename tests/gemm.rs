@@ -310,6 +310,42 @@ fn blocks_of_the_sum_and_of_columns_are_stitched_correctly() {
 }
 
 #[test]
+fn few_long_rows_take_the_inner_product_form_correctly() {
+    // A's rows and B's columns contiguous (A row-major or padded, B stored transposed), at most 8
+    // rows or columns of C and sums of 128 terms or more: the AVX-512 kernel computes these as dot
+    // products (`gemm::dot`), other kernels with their packed loops. Edges: 1, 2 and 7 rows (blocks
+    // of 3), columns not a multiple of 4, sums not a multiple of 16, more rows than columns (the
+    // transposed run), every layout of C, and β = 0 over NaN.
+    let shapes = [
+        (1, 128, 1),
+        (2, 143, 37),
+        (6, 896, 75),
+        (7, 257, 9),
+        (8, 300, 1),
+        (75, 200, 6),
+        (301, 129, 2),
+    ];
+    for kernel in supported_kernels() {
+        for (index, &(m, k, n)) in shapes.iter().enumerate() {
+            for (c_layout, beta) in [(0, 0.0), (1, 1.0), (2, -0.5), (3, 0.0)] {
+                check_case(
+                    &Case {
+                        m,
+                        k,
+                        n,
+                        layouts: [index % 2 * 2, 1, c_layout],
+                        alpha: -1.25,
+                        beta,
+                        seed: 11 + index as u64,
+                    },
+                    kernel,
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn beta_zero_ignores_nan_and_infinity_in_c() {
     for kernel in supported_kernels() {
         let a = [1.0, 2.0, 3.0, 4.0];
