@@ -64,7 +64,7 @@
 //! print(which, mode, threads, sorted(rates)[2], int(hwm) / 1024)
 //! ```
 
-use crate::measure::thread_counts;
+use crate::measure::{peak_rss_mb, thread_counts};
 use dlfs::cli::Args;
 use dlfs::loss::{BceLoss, Loss, MseLoss};
 use dlfs::nn::{Embedding, LSTM, Layer, Linear, Mode, RecurrentOutput, Relu, Sequential, Sigmoid};
@@ -107,25 +107,6 @@ impl Row {
             self.bench, self.mode, self.threads, self.items_per_s, self.peak_rss_mb
         )
     }
-}
-
-/// The most resident memory this process has held, in MiB (VmHWM of `/proc/self/status`); 0 where
-/// that file does not exist (not Linux).
-fn peak_rss_mb() -> f64 {
-    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
-        return 0.0;
-    };
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|rest| {
-            rest.trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<f64>()
-                .ok()
-        })
-        .map_or(0.0, |kib| kib / 1024.0)
 }
 
 /// A model, its loss and a fixed random batch for one of the two benches.

@@ -25,3 +25,22 @@ pub fn thread_counts(args: &Args) -> Result<Vec<usize>> {
         None => vec![1, 2],
     })
 }
+
+/// The most resident memory this process has held, in MiB (VmHWM of `/proc/self/status`); 0 where
+/// that file does not exist (not Linux).
+pub fn peak_rss_mb() -> f64 {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return 0.0;
+    };
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
