@@ -5,25 +5,28 @@
 //! times to last a few milliseconds, so even a 64 × 64 product is timed reliably. The table shows the
 //! median with the minimum and maximum; `--json` prints one line per row with the median:
 //! `{"bench": "gemm", "m": 1024, "n": 1024, "k": 1024, "threads": 2, "kernel": "avx512", "gflops": 187.3}`
-//! and one `{"bench": "gemm-peak", …}` line per thread count with the measured peak.
+//! and one `{"bench": "gemm-peak", …}` line per thread count with the measured peak. The one
+//! `C = A·Bᵀ` row (a convolution's weight gradient) ends with an extra field `"form": "nt"`.
 
 use crate::measure::thread_counts;
 use dlfs::cli::Args;
 use dlfs::linalg::gemm::{
-    MatMut, MatRef, current_kernel, gemm_nn, gemm_with, kernel_name, measure_peak_gflops,
+    MatMut, MatRef, current_kernel, gemm_nn, gemm_nt, gemm_with, kernel_name, measure_peak_gflops,
 };
 use dlfs::probability::Rng;
 use dlfs::report::Table;
 use dlfs::{Result, parallel};
 use std::time::{Duration, Instant};
 
-/// The deep-learning shapes (M, K, N) with the layer they come from.
+/// The deep-learning shapes (M, K, N) with the layer they come from. All are `C = A·B` with
+/// row-major A and B except the one marked `A·Bᵀ` (B stored as its N × K transpose, `gemm_nt`).
 const DL_SHAPES: &[(usize, usize, usize, &str)] = &[
     (64, 400, 120, "LeNet fc1, batch 64"),
     (64, 120, 84, "LeNet fc2"),
     (50176, 75, 6, "conv1 im2col, batch 64"),
     (6400, 150, 16, "conv2 im2col"),
     (64, 128, 256, "LSTM gates"),
+    (6, 896, 75, "conv1 weight grad, A·Bᵀ"),
 ];
 
 /// How long one timed sample lasts at least.
@@ -59,14 +62,19 @@ fn gflops_samples(flops: f64, runs: usize, mut f: impl FnMut()) -> (f64, f64, f6
     )
 }
 
-/// GFLOPS (min, median, max) of one M×K×N product `C = A·B` through `gemm_nn`.
-fn gemm_gflops(m: usize, k: usize, n: usize, runs: usize) -> (f64, f64, f64) {
+/// GFLOPS (min, median, max) of one M×K×N product: `C = A·B` through `gemm_nn`, or with
+/// `transposed_b` `C = A·Bᵀ` through `gemm_nt` (B stored N × K).
+fn gemm_gflops(m: usize, k: usize, n: usize, transposed_b: bool, runs: usize) -> (f64, f64, f64) {
     let mut rng = Rng::new(1);
     let a = random_matrix(m, k, &mut rng);
     let b = random_matrix(k, n, &mut rng);
     let mut c = vec![0.0f32; m * n];
     let flops = 2.0 * (m * n * k) as f64;
-    gflops_samples(flops, runs, || gemm_nn(m, n, k, &a, &b, &mut c, 0.0))
+    if transposed_b {
+        gflops_samples(flops, runs, || gemm_nt(m, n, k, &a, &b, &mut c, 0.0))
+    } else {
+        gflops_samples(flops, runs, || gemm_nn(m, n, k, &a, &b, &mut c, 0.0))
+    }
 }
 
 /// Prints the GEMM table (or JSON lines).
@@ -112,10 +120,17 @@ pub fn run(args: &Args) -> Result<()> {
     for &(m, k, n, ref what) in &shapes {
         for (&t, &peak) in threads.iter().zip(&peaks) {
             parallel::set_num_threads(t);
-            let (low, median, high) = gemm_gflops(m, k, n, runs);
+            let transposed_b = what.contains("A·Bᵀ");
+            let (low, median, high) = gemm_gflops(m, k, n, transposed_b, runs);
             if json {
+                // The A·Bᵀ row says so in an extra last field; the others keep the documented form.
+                let form = if transposed_b {
+                    ", \"form\": \"nt\""
+                } else {
+                    ""
+                };
                 println!(
-                    "{{\"bench\": \"gemm\", \"m\": {m}, \"n\": {n}, \"k\": {k}, \"threads\": {t}, \"kernel\": \"{}\", \"gflops\": {median:.1}}}",
+                    "{{\"bench\": \"gemm\", \"m\": {m}, \"n\": {n}, \"k\": {k}, \"threads\": {t}, \"kernel\": \"{}\", \"gflops\": {median:.1}{form}}}",
                     kernel_name()
                 );
             } else {
@@ -139,7 +154,7 @@ pub fn run(args: &Args) -> Result<()> {
             .map(|(t, p)| format!("{p:.1} GFLOPS on {t} thread(s)"))
             .collect();
         println!(
-            "gemm (C = A·B, f32), median of {runs} samples; measured peak ({} FMA loop): {}\n\n{table}",
+            "gemm (C = A·B, f32; A·Bᵀ where marked), median of {runs} samples; measured peak ({} FMA loop): {}\n\n{table}",
             kernel_name(),
             peak_text.join(", ")
         );
