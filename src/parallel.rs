@@ -89,16 +89,11 @@ struct Shared {
 /// that wants it, so an oversubscribed machine loses little; after this long idle it sleeps.
 const SPIN: Duration = Duration::from_micros(200);
 
-/// Polls `ready` (yielding the core between polls) for at most [`SPIN`]; true if it became true.
-fn spin_until(ready: impl Fn() -> bool) -> bool {
+/// Polls `ready` (yielding the core between polls) until it is true or [`SPIN`] has passed; the
+/// caller then checks again under the lock, and sleeps if it must.
+fn spin_until(ready: impl Fn() -> bool) {
     let start = Instant::now();
-    loop {
-        if ready() {
-            return true;
-        }
-        if start.elapsed() > SPIN {
-            return false;
-        }
+    while !ready() && start.elapsed() <= SPIN {
         std::thread::yield_now();
     }
 }
