@@ -359,7 +359,7 @@ impl Layer for BagOfWords {
         for n in 0..x.dim(0) {
             let words = BagOfWords::distinct(x.row(n));
             logits.push(bias + words.iter().map(|&w| weight[w]).sum::<f32>());
-            if mode == Mode::Train {
+            if mode.keeps_cache() {
                 self.words.push(words);
             }
         }

@@ -226,11 +226,11 @@ fn backward_accumulates_and_zero_grad_resets() {
 
 #[test]
 #[should_panic(expected = "backward called without a preceding forward in Mode::Train")]
-fn backward_after_an_eval_forward_panics() {
+fn backward_after_an_inference_forward_panics() {
     let mut layer = Linear::new(3, 2, &mut Rng::new(14));
     let x = Tensor::ones(&[1, 3]);
     layer.forward(&x, Mode::Train);
-    layer.forward(&x, Mode::Eval);
+    layer.forward(&x, Mode::Inference);
     layer.backward(&Tensor::ones(&[1, 2]));
 }
 

@@ -484,9 +484,9 @@ fn wrong_input_shape_names_both_shapes() {
 
 #[test]
 #[should_panic(expected = "without a preceding forward in Mode::Train")]
-fn backward_after_eval_forward_panics() {
+fn backward_after_inference_forward_panics() {
     let mut gru = GRU::new(1, 2, &mut Rng::new(0));
-    let y = gru.forward(&Tensor::zeros(&[1, 2, 1]), Mode::Eval);
+    let y = gru.forward(&Tensor::zeros(&[1, 2, 1]), Mode::Inference);
     gru.backward(&y);
 }
 

@@ -283,14 +283,14 @@ impl Identity {
 
 impl Layer for Identity {
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Tensor {
-        self.output_shape = (mode == Mode::Train).then(|| x.shape().to_vec());
+        self.output_shape = (mode.keeps_cache()).then(|| x.shape().to_vec());
         x.clone()
     }
 
     fn backward(&mut self, grad_output: &Tensor) -> Tensor {
         let shape = self.output_shape.as_ref().expect(
-            "Identity: backward called without a preceding forward in Mode::Train \
-             (an Eval forward caches nothing)",
+            "Identity: backward called without a preceding forward in Mode::Train or Eval \
+             (a Mode::Inference forward caches nothing)",
         );
         assert_grad_shape("Identity", grad_output, shape);
         grad_output.clone()

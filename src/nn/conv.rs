@@ -484,11 +484,11 @@ impl Layer for Conv2d {
         self.ensure_workspaces();
         let mut y = Tensor::zeros(&[n, c_out, g.out_h(), g.out_w()]);
         let out_len = c_out * g.out_h() * g.out_w();
-        // Train: keep the input for backward, in the same buffer every step (each chunk copies its
-        // own images, so the copy runs on all threads). Eval: cache nothing, and mark the old input
+        // Train / Eval: keep the input for backward, in the same buffer every step (each chunk copies its
+        // own images, so the copy runs on all threads). Inference: cache nothing, and mark the old input
         // stale so that a backward now is caught.
-        let train = mode == Mode::Train;
-        if train {
+        let keep = mode.keeps_cache();
+        if keep {
             self.input.resize(x.len(), 0.0);
             self.input_shape = Some([x.dim(0), x.dim(1), x.dim(2), x.dim(3)]);
         } else {
@@ -512,7 +512,7 @@ impl Layer for Conv2d {
                 .data_mut()
                 .chunks_mut(CHUNK_IMAGES * out_len)
                 .zip(cache_chunks)
-                .map(|(y_chunk, cache)| (y_chunk, if train { cache } else { None }))
+                .map(|(y_chunk, cache)| (y_chunk, if keep { cache } else { None }))
                 .collect();
             parallel::for_each_chunk_mut(&mut jobs, 1, |chunk, job| {
                 let (y_chunk, cache) = &mut job[0];

@@ -1,6 +1,7 @@
 //! `Dropout` (chapter 7): during training, zero each input with probability p and scale the survivors
 //! by 1/(1 − p) ("inverted" dropout), so the expected value of every element is unchanged and
-//! evaluation needs no rescaling — in [`Mode::Eval`] the layer is the identity. Like `nn.Dropout(p)`.
+//! evaluation needs no rescaling — in [`Mode::Eval`] and [`Mode::Inference`] the layer is the identity
+//! (and after `Eval`, its backward is the identity too). Like `nn.Dropout(p)`.
 //!
 //! Forward (training): `y = x ⊙ m` with `mᵢ = 1/(1 − p)` with probability 1 − p, else 0.
 //! Backward: `dx = dy ⊙ m`, the same mask. Any shape.
@@ -20,7 +21,10 @@ pub struct Dropout {
     rng: Rng,
     /// The mask of the last training forward (0 or 1/(1 − p) per element), reused between steps.
     mask: Vec<f32>,
+    /// The shape of the last caching forward's input (None after `Inference`: backward panics).
     mask_shape: Option<Vec<usize>>,
+    /// True when the last caching forward was in [`Mode::Eval`]: backward passes gradients through.
+    identity: bool,
 }
 
 impl Dropout {
@@ -35,6 +39,7 @@ impl Dropout {
             rng: rng.fork(),
             mask: Vec::new(),
             mask_shape: None,
+            identity: false,
         }
     }
 
@@ -51,10 +56,14 @@ impl Dropout {
 
 impl Layer for Dropout {
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Tensor {
-        if mode == Mode::Eval {
-            self.mask_shape = None;
+        if !mode.is_training() {
+            // Eval: remember the shape so a backward (input gradients of a trained model) is the
+            // identity; Inference: remember nothing.
+            self.mask_shape = mode.keeps_cache().then(|| x.shape().to_vec());
+            self.identity = true;
             return x.clone();
         }
+        self.identity = false;
         // p = 1 drops everything (PyTorch returns zeros); otherwise survivors are scaled by 1/(1 − p).
         let keep_scale = if self.p < 1.0 {
             1.0 / (1.0 - self.p)
@@ -77,10 +86,13 @@ impl Layer for Dropout {
 
     fn backward(&mut self, grad_output: &Tensor) -> Tensor {
         let shape = self.mask_shape.as_ref().expect(
-            "Dropout: backward called without a preceding forward in Mode::Train \
-             (an Eval forward caches nothing)",
+            "Dropout: backward called without a preceding forward in Mode::Train or Eval \
+             (a Mode::Inference forward caches nothing)",
         );
         assert_grad_shape("Dropout", grad_output, shape);
+        if self.identity {
+            return grad_output.clone();
+        }
         let mut dx = grad_output.clone();
         for (g, &m) in dx.data_mut().iter_mut().zip(&self.mask) {
             *g *= m;

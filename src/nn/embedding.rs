@@ -107,11 +107,11 @@ impl Layer for Embedding {
         for (position, &value) in x.data().iter().enumerate() {
             let id = self.index_of(value, position);
             out.extend_from_slice(&table[id * dim..(id + 1) * dim]);
-            if mode == Mode::Train {
+            if mode.keeps_cache() {
                 self.ids.push(id);
             }
         }
-        self.valid = mode == Mode::Train;
+        self.valid = mode.keeps_cache();
         self.input_shape = x.shape().to_vec();
         let mut shape = x.shape().to_vec();
         shape.push(dim);
@@ -121,7 +121,7 @@ impl Layer for Embedding {
     fn backward(&mut self, grad_output: &Tensor) -> Tensor {
         assert!(
             self.valid,
-            "Embedding::backward called without a preceding forward in Mode::Train"
+            "Embedding::backward called without a preceding forward in Mode::Train or Mode::Eval (a Mode::Inference forward caches nothing)"
         );
         let dim = self.embedding_dim;
         let mut expected = self.input_shape.clone();

@@ -34,7 +34,7 @@ impl Layer for Flatten {
             x.ndim() >= 1,
             "Flatten: needs at least a batch axis, got a scalar"
         );
-        self.input_shape = (mode == Mode::Train).then(|| x.shape().to_vec());
+        self.input_shape = (mode.keeps_cache()).then(|| x.shape().to_vec());
         x.clone().reshape(&[x.dim(0), x.row_len()])
     }
 

@@ -221,12 +221,12 @@ impl Layer for GRU {
         if let Some(h0) = &self.initial_state {
             check_state("GRU", "h₀", h0, batch, hidden);
         }
-        let train = mode == Mode::Train;
+        let keep = mode.keeps_cache();
         let cache = &mut self.cache;
         cache.batch = batch;
         cache.steps = steps;
-        cache.valid = train;
-        cache.x.resize(if train { x.len() } else { 0 }, 0.0);
+        cache.valid = keep;
+        cache.x.resize(if keep { x.len() } else { 0 }, 0.0);
         cache.recurrent.resize(batch * steps * gates, 0.0);
         cache.h_prev.resize(batch * per_sequence, 0.0);
         cache.h_last.resize(batch * hidden, 0.0);
@@ -248,7 +248,7 @@ impl Layer for GRU {
             .initial_state
             .as_ref()
             .map(|h0| sequence_chunks_ref(h0.data(), hidden));
-        let mut x_cache: Vec<Option<&mut [f32]>> = if train {
+        let mut x_cache: Vec<Option<&mut [f32]>> = if keep {
             sequence_chunks(&mut cache.x, steps * features)
                 .into_iter()
                 .map(Some)
@@ -337,7 +337,7 @@ impl Layer for GRU {
         let cache = &mut self.cache;
         assert!(
             cache.valid,
-            "GRU::backward called without a preceding forward in Mode::Train"
+            "GRU::backward called without a preceding forward in Mode::Train or Mode::Eval (a Mode::Inference forward caches nothing)"
         );
         let (batch, steps, hidden) = (cache.batch, cache.steps, self.hidden_size);
         check_output_grad("GRU", self.output, grad_output, batch, steps, hidden);

@@ -2,14 +2,44 @@
 
 use crate::tensor::Tensor;
 
-/// Whether a forward pass is part of training (cache what backward needs, apply dropout) or
-/// evaluation (cache nothing, dropout off).
+/// How a forward pass behaves, and whether a `backward` may follow it.
+///
+/// Two questions, answered by two methods:
+/// - does the network *behave* as in training ([`Mode::is_training`]: dropout drops)? Only in
+///   [`Mode::Train`] — PyTorch's `model.train()` against `model.eval()`;
+/// - do layers *remember* what `backward` needs ([`Mode::keeps_cache`])? In [`Mode::Train`] and
+///   [`Mode::Eval`], not in [`Mode::Inference`] — PyTorch's normal mode against
+///   `torch.inference_mode()`.
+///
+/// | mode | dropout | `backward` afterwards | used for |
+/// |---|---|---|---|
+/// | `Train` | drops | works | training steps |
+/// | `Eval` | identity | works | input gradients of a trained model: saliency maps, adversarial examples |
+/// | `Inference` | identity | panics (nothing cached) | evaluation and prediction, the fast path |
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     /// Training: layers remember their inputs for `backward`; dropout drops.
     Train,
-    /// Evaluation / inference: nothing is cached; dropout is the identity.
+    /// Evaluation behaviour (dropout is the identity) with the caches kept, so that `backward` gives
+    /// the gradient of the *evaluated* network: ∂output/∂input of a trained model, and parameter
+    /// gradients that an optimizer could use.
     Eval,
+    /// Evaluation behaviour with nothing cached: the fastest forward pass, for scoring and
+    /// prediction (`train::evaluate`, `train::predict`). A `backward` after it panics.
+    Inference,
+}
+
+impl Mode {
+    /// True only in [`Mode::Train`]: dropout drops units (anything else with a training behaviour
+    /// would switch on this too).
+    pub fn is_training(self) -> bool {
+        self == Mode::Train
+    }
+
+    /// True in [`Mode::Train`] and [`Mode::Eval`]: layers keep what `backward` needs.
+    pub fn keeps_cache(self) -> bool {
+        self != Mode::Inference
+    }
 }
 
 /// A trainable parameter: its value and the gradient of the loss with respect to it (same shape).
@@ -47,10 +77,12 @@ impl Param {
 /// A differentiable building block of a network.
 ///
 /// Contract:
-/// - `forward(x, Mode::Train)` caches whatever `backward` needs; `forward(x, Mode::Eval)` caches nothing.
-/// - `backward(dy)` takes ∂loss/∂output (same shape as the last training output), **adds** ∂loss/∂param
-///   into every parameter's `grad`, and returns ∂loss/∂input (same shape as the last training input).
-///   Calling it without a preceding training-mode forward is a programming error and panics.
+/// - `forward(x, mode)` caches whatever `backward` needs when [`Mode::keeps_cache`] (Train, Eval);
+///   `forward(x, Mode::Inference)` caches nothing.
+/// - `backward(dy)` takes ∂loss/∂output (same shape as the last output), **adds** ∂loss/∂param
+///   into every parameter's `grad`, and returns ∂loss/∂input (same shape as the last input). It
+///   differentiates the network as the last forward ran it (after `Eval`, dropout is the identity).
+///   Calling it without a preceding caching forward is a programming error and panics.
 /// - `visit_params` calls `f(name, param)` for every parameter, in a fixed order, with PyTorch's names.
 pub trait Layer: Send {
     /// Computes the output for a batch of inputs.
@@ -66,12 +98,12 @@ pub trait Layer: Send {
     fn describe(&self) -> String;
 }
 
-/// A tensor that a layer saves during a training forward pass for its backward pass.
+/// A tensor that a layer saves during a forward pass (Train or Eval) for its backward pass.
 ///
 /// It keeps its buffer between steps: storing a tensor of the same size as last time copies into the
 /// existing allocation instead of allocating a new one, so a training loop with fixed shapes allocates
-/// nothing here after the first step. An evaluation forward pass calls [`Cache::clear`], which marks
-/// the content stale (keeping the buffer), so a `backward` after an `Eval` forward panics instead of
+/// nothing here after the first step. An inference forward pass calls [`Cache::clear`], which marks
+/// the content stale (keeping the buffer), so a `backward` after an `Inference` forward panics instead of
 /// silently using an old input.
 #[derive(Clone, Debug, Default)]
 pub struct Cache {
@@ -105,12 +137,13 @@ impl Cache {
         self.valid = true;
     }
 
-    /// What a forward pass does with its cache: store `x` in [`Mode::Train`], mark the cache stale in
-    /// [`Mode::Eval`].
+    /// What a forward pass does with its cache: store `x` when [`Mode::keeps_cache`], mark the cache
+    /// stale in [`Mode::Inference`].
     pub fn save(&mut self, x: &Tensor, mode: Mode) {
-        match mode {
-            Mode::Train => self.store(x),
-            Mode::Eval => self.clear(),
+        if mode.keeps_cache() {
+            self.store(x);
+        } else {
+            self.clear();
         }
     }
 
@@ -130,8 +163,8 @@ impl Cache {
         match (&self.tensor, self.valid) {
             (Some(t), true) => t,
             _ => panic!(
-                "{layer}: backward called without a preceding forward in Mode::Train \
-                 (an Eval forward caches nothing)"
+                "{layer}: backward called without a preceding forward in Mode::Train or Eval \
+                 (a Mode::Inference forward caches nothing)"
             ),
         }
     }

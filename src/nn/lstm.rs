@@ -61,7 +61,7 @@ pub struct LSTM {
 struct Cache {
     batch: usize,
     steps: usize,
-    /// True after a training forward (backward may run).
+    /// True after a caching forward, Train or Eval (backward may run).
     valid: bool,
     /// `W_hhᵀ` `[H, 4H]`, refreshed by every forward pass (contiguous rows for the per-step GEMM).
     weight_hh_t: Vec<f32>,
@@ -287,12 +287,12 @@ impl Layer for LSTM {
             check_state("LSTM", "h₀", h0, batch, hidden);
             check_state("LSTM", "c₀", c0, batch, hidden);
         }
-        let train = mode == Mode::Train;
+        let keep = mode.keeps_cache();
         let cache = &mut self.cache;
         cache.batch = batch;
         cache.steps = steps;
-        cache.valid = train;
-        cache.x.resize(if train { x.len() } else { 0 }, 0.0);
+        cache.valid = keep;
+        cache.x.resize(if keep { x.len() } else { 0 }, 0.0);
         cache.h_prev.resize(batch * per_sequence, 0.0);
         cache.h_last.resize(batch * hidden, 0.0);
         cache.c.resize(batch * per_sequence, 0.0);
@@ -327,7 +327,7 @@ impl Layer for LSTM {
         let state = self.initial_state.as_ref();
         let h0_rows = state.map(|(h0, _)| sequence_chunks_ref(h0.data(), hidden));
         let c0_rows = state.map(|(_, c0)| sequence_chunks_ref(c0.data(), hidden));
-        let mut x_cache: Vec<Option<&mut [f32]>> = if train {
+        let mut x_cache: Vec<Option<&mut [f32]>> = if keep {
             sequence_chunks(&mut cache.x, steps * features)
                 .into_iter()
                 .map(Some)
@@ -428,7 +428,7 @@ impl Layer for LSTM {
         let cache = &mut self.cache;
         assert!(
             cache.valid,
-            "LSTM::backward called without a preceding forward in Mode::Train"
+            "LSTM::backward called without a preceding forward in Mode::Train or Mode::Eval (a Mode::Inference forward caches nothing)"
         );
         let (batch, steps, hidden) = (cache.batch, cache.steps, self.hidden_size);
         check_output_grad("LSTM", self.output, grad_output, batch, steps, hidden);

@@ -226,12 +226,13 @@ impl Layer for MaxPool2d {
         let out_len = out[1] * out[2] * out[3];
         let image_len = x.row_len();
         let window = self.window;
-        // Train: remember the shape (the arg-max indices are written below); Eval: cache nothing.
-        self.input_shape = (mode == Mode::Train).then_some(shape);
+        // Train / Eval: remember the shape (the arg-max indices are written below); Inference: cache
+        // nothing.
+        self.input_shape = (mode.keeps_cache()).then_some(shape);
         if out_len == 0 || shape[0] == 0 {
             return y;
         }
-        if mode == Mode::Train {
+        if mode.keeps_cache() {
             self.argmax.resize(y.len(), 0);
             let mut jobs: Vec<(&mut [f32], &mut [u32])> = y
                 .data_mut()
@@ -351,7 +352,7 @@ impl Layer for AvgPool2d {
                 }
             });
         }
-        self.input_shape = (mode == Mode::Train).then_some([x.dim(0), x.dim(1), height, width]);
+        self.input_shape = (mode.keeps_cache()).then_some([x.dim(0), x.dim(1), height, width]);
         y
     }
 

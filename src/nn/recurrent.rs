@@ -32,8 +32,8 @@
 //!    first copies megabytes.
 //!
 //! Buffers live in the layer and are reused from call to call (`Vec::resize` keeps the capacity), so a
-//! training step allocates only the tensors the [`super::Layer`] API hands back. An evaluation pass
-//! ([`super::Mode::Eval`]) runs the same code in the same buffers, as scratch: it keeps no copy of the
+//! training step allocates only the tensors the [`super::Layer`] API hands back. An inference pass
+//! ([`super::Mode::Inference`]) runs the same code in the same buffers, as scratch: it keeps no copy of the
 //! input and marks the buffers unusable for `backward`, which then panics. (So inference needs the
 //! `[N, T, G]` gate buffer too; a per-step buffer would need less memory, at the price of a second
 //! code path.)

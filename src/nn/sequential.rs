@@ -41,13 +41,13 @@ impl Sequential {
         &mut self.layers
     }
 
-    /// Runs `x` through the layers in evaluation mode, recording each output shape: a model summary
+    /// Runs `x` through the layers in inference mode, recording each output shape: a model summary
     /// like PyTorch's `print(model)` plus the shapes a learner checks by hand.
     pub fn summary(&mut self, x: &Tensor) -> Vec<(String, Vec<usize>)> {
         let mut rows = Vec::with_capacity(self.layers.len());
         let mut current = x.clone();
         for layer in &mut self.layers {
-            current = layer.forward(&current, Mode::Eval);
+            current = layer.forward(&current, Mode::Inference);
             rows.push((layer.describe(), current.shape().to_vec()));
         }
         rows

@@ -11,11 +11,13 @@ pub mod chart;
 pub mod image_grid;
 pub mod png;
 pub mod progress;
+pub mod results;
 pub mod svg;
 pub mod table;
 
 pub use image_grid::{ImageGrid, Tile};
 pub use progress::Progress;
+pub use results::Results;
 pub use svg::LinePlot;
 pub use table::Table;
 

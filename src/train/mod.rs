@@ -56,7 +56,7 @@ pub struct FitConfig<'a> {
     pub seed: u64,
     /// The metric reported next to the loss.
     pub metric: Metric,
-    /// Data evaluated after every epoch (in [`Mode::Eval`]).
+    /// Data evaluated after every epoch (in [`Mode::Inference`]).
     pub validation: Option<&'a dyn Dataset>,
     /// Clip the global gradient norm to this value before every step.
     pub clip_grad_norm: Option<f32>,
@@ -344,7 +344,7 @@ pub struct Evaluation {
     pub metric: Option<f32>,
 }
 
-/// Evaluates `model` on `data` in [`Mode::Eval`] (no dropout, nothing cached), in batches of
+/// Evaluates `model` on `data` in [`Mode::Inference`] (no dropout, nothing cached), in batches of
 /// `batch_size`, in the dataset's order. A non-finite loss is returned as it is (it is information
 /// here, not a reason to stop). Errors: a batch size of 0, empty data, targets that do not fit.
 pub fn evaluate(
@@ -367,7 +367,7 @@ pub fn evaluate(
     let mut metric_total: Option<(f64, usize)> = None;
     for indices in order.chunks(batch_size) {
         let (inputs, targets) = batch.load(data, indices);
-        let output = model.forward(&inputs, Mode::Eval);
+        let output = model.forward(&inputs, Mode::Inference);
         loss.check(&output, &targets)?;
         loss_sum += f64::from(loss.compute(&output, &targets).value) * indices.len() as f64;
         if let Some((sum, count)) = metric.batch_total(&output, &targets) {
@@ -383,7 +383,7 @@ pub fn evaluate(
     })
 }
 
-/// The model's outputs for every row of `inputs` (`[N, …]`), computed in [`Mode::Eval`] in batches of
+/// The model's outputs for every row of `inputs` (`[N, …]`), computed in [`Mode::Inference`] in batches of
 /// `batch_size` and stacked into one tensor `[N, …]`. Panics if `batch_size` is 0 or `inputs` is a
 /// scalar.
 pub fn predict(model: &mut dyn Layer, inputs: &Tensor, batch_size: usize) -> Tensor {
@@ -394,7 +394,7 @@ pub fn predict(model: &mut dyn Layer, inputs: &Tensor, batch_size: usize) -> Ten
     let mut outputs: Vec<f32> = Vec::new();
     let mut output_row_shape: Option<Vec<usize>> = None;
     for indices in order.chunks(batch_size) {
-        let y = model.forward(&inputs.select_rows(indices), Mode::Eval);
+        let y = model.forward(&inputs.select_rows(indices), Mode::Inference);
         output_row_shape.get_or_insert_with(|| y.shape()[1..].to_vec());
         outputs.extend_from_slice(y.data());
     }
@@ -404,7 +404,7 @@ pub fn predict(model: &mut dyn Layer, inputs: &Tensor, batch_size: usize) -> Ten
 }
 
 /// The confusion matrix of a classifier (output `[N, K]`, targets class indices) on `data`, computed
-/// in [`Mode::Eval`] in batches of `batch_size`. Panics if `batch_size` is 0.
+/// in [`Mode::Inference`] in batches of `batch_size`. Panics if `batch_size` is 0.
 pub fn confusion_matrix(
     model: &mut dyn Layer,
     data: &dyn Dataset,
@@ -420,7 +420,7 @@ pub fn confusion_matrix(
     let mut matrix = ConfusionMatrix::new(classes);
     for indices in order.chunks(batch_size) {
         let (inputs, targets) = batch.load(data, indices);
-        let output = model.forward(&inputs, Mode::Eval);
+        let output = model.forward(&inputs, Mode::Inference);
         matrix.add_batch(&output, &targets);
         batch.recycle(inputs, targets);
     }

@@ -114,7 +114,7 @@ fn measure(mode: &str, threads: usize, runs: usize) -> f64 {
         if mode == "train" {
             train_step(&mut model, &mut optimizer, &x, &labels);
         } else {
-            std::hint::black_box(model.forward(&x, Mode::Eval));
+            std::hint::black_box(model.forward(&x, Mode::Inference));
         }
     };
     for _ in 0..10 {

@@ -148,7 +148,7 @@ fn measure(bench: &str, mode: &str, threads: usize, runs: usize) -> Result<f64> 
         if mode == "train" {
             train_step(&mut model, &mut optimizer, loss.as_ref(), &x, &y, None)?;
         } else {
-            std::hint::black_box(model.forward(&x, Mode::Eval));
+            std::hint::black_box(model.forward(&x, Mode::Inference));
         }
         Ok(())
     };
