@@ -190,12 +190,7 @@ fn cross_entropy_by_hand() -> Result<()> {
     );
 
     // A classic mistake: the model ends with a softmax, and cross_entropy applies it again.
-    // Forward: z → p = softmax(z) → cross_entropy(p). Backward: the loss's gradient with respect to
-    // its input p, then through the model's softmax back to the logits z.
-    let mut model_softmax = Softmax::new();
-    let probabilities = model_softmax.forward(&z, Mode::Train);
-    let double = cross_entropy(&probabilities, &targets, Reduction::Mean);
-    let logit_gradient = model_softmax.backward(&double.grad);
+    let (double, logit_gradient) = double_softmax(&z, &targets);
     let floor = (std::f32::consts::E + 2.0).ln() - 1.0;
     let (right, at_p, at_z) = (
         library.grad.data()[wrong],
@@ -240,6 +235,18 @@ fn cross_entropy_by_hand() -> Result<()> {
         list(&logit_gradient.data()[3..], 4),
     );
     Ok(())
+}
+
+/// The double-softmax bug on logits `z` `[N, K]`: the model ends with a softmax, p = softmax(z), and
+/// the loss applies its own, `cross_entropy(p, targets)` (mean over N). Returns the loss with its
+/// gradient with respect to p (what the loss hands back), and the gradient with respect to the
+/// logits z (that one sent back through the model's softmax: `dzᵢ = pᵢ(dpᵢ − Σⱼ dpⱼpⱼ)`).
+pub fn double_softmax(logits: &Tensor, targets: &[usize]) -> (dlfs::loss::LossOutput, Tensor) {
+    let mut model_softmax = Softmax::new();
+    let probabilities = model_softmax.forward(logits, Mode::Train);
+    let loss = cross_entropy(&probabilities, targets, Reduction::Mean);
+    let logit_gradient = model_softmax.backward(&loss.grad);
+    (loss, logit_gradient)
 }
 
 // ---------------------------------------------------------------------------------------------------
