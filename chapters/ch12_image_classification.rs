@@ -204,15 +204,15 @@ fn describe_data(data: &Cifar10, settings: &Settings) -> Result<()> {
         println!("--augment: random 32×32 crops of the image padded by 4, and horizontal flips.");
     }
     let path = settings.out.join("train_samples.png");
-    let mut grid = ImageGrid::new(10, 2);
+    let mut grid = ImageGrid::new(10, 3);
     for i in 0..data.train.len().min(20) {
         let mut tile = Tile::from_planar(32, 32, data.train.image(i));
-        tile.caption = data.train.label(i).to_string();
+        tile.caption = class_name(&data.classes, data.train.label(i));
         grid.push(tile);
     }
     grid.save(&path)?;
     println!(
-        "wrote {} (the first 20 training images with their labels)",
+        "wrote {} (the first 20 training images, captioned with their class)",
         path.display()
     );
     Ok(())
@@ -431,11 +431,11 @@ fn report_results(
     }
     println!("\nAccuracy per class:\n\n{table}");
     println!(
-        "Confusion matrix (rows: the true class, columns: the predicted class):\n\n{}",
+        "Confusion matrix (rows: the true class; columns: the predicted class, by the index in front\n\
+         of each row's name):\n\n{}",
         matrix.render(Some(&names))
     );
-
-    println!("{}", history.table());
+    // The per-epoch numbers were printed during training (12.3) and are drawn in the two SVGs.
     let out = &settings.out;
     let loss_path = out.join("loss.svg");
     history
@@ -471,8 +471,16 @@ fn report_results(
     Ok(())
 }
 
-/// A PNG of the first 40 test images, each captioned `predicted/true` and framed green when the
-/// prediction is right, red when it is wrong; the legend (number → class) is printed.
+/// The name of class `label`, or its number when the dataset has no name for it.
+fn class_name(classes: &[String], label: usize) -> String {
+    classes
+        .get(label)
+        .cloned()
+        .unwrap_or_else(|| label.to_string())
+}
+
+/// A PNG of the first 40 test images, each captioned with the predicted class and, below it in
+/// parentheses, the true class, and framed green when the prediction is right, red when it is wrong.
 fn save_prediction_grid(
     model: &mut CifarCnn,
     test: &ImageSet,
@@ -483,11 +491,12 @@ fn save_prediction_grid(
     let indices: Vec<usize> = (0..count).collect();
     let (images, labels) = test.batch(&indices);
     let predictions = model.forward(&images, Mode::Eval).argmax_rows();
-    let mut grid = ImageGrid::new(10, 2);
+    let name = |label: usize| names.get(label).map_or(label.to_string(), |n| n.to_string());
+    let mut grid = ImageGrid::new(8, 3);
     let mut right = 0;
     for (i, (&predicted, &actual)) in predictions.iter().zip(&labels).enumerate() {
         let mut tile = Tile::from_planar(32, 32, test.image(i));
-        tile.caption = format!("{predicted}/{actual}");
+        tile.caption = format!("{}\n({})", name(predicted), name(actual));
         tile.frame = Some(if predicted == actual {
             right += 1;
             [0, 160, 60]
@@ -497,16 +506,10 @@ fn save_prediction_grid(
         grid.push(tile);
     }
     grid.save(path)?;
-    let legend: Vec<String> = names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| format!("{i} {n}"))
-        .collect();
     println!(
-        "wrote {} — the first {count} test images, captioned predicted/true, green when right \
-         ({right} of {count}), red when wrong;\n  labels: {}",
+        "wrote {} — the first {count} test images, captioned with the predicted class and, in\n  \
+         parentheses, the true one; framed green when right ({right} of {count}), red when wrong",
         path.display(),
-        legend.join(", ")
     );
     Ok(())
 }
