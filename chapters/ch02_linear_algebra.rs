@@ -659,6 +659,7 @@ pub fn run(args: &Args) -> Result<()> {
     section_pca(points, &mut rng, &out)?;
 
     section_fast_matmul(matmul_size, quick);
+    app::exercises_hint("ch02");
 
     Ok(())
 }

@@ -49,12 +49,14 @@ pub fn run(args: &Args) -> Result<()> {
         .unwrap_or(if quick { 60 } else { 200 });
     let seed: u64 = args.get("seed")?;
 
+    println!("# 3. 微积分基础 — calculus");
     derivatives_like_the_tutorial()?;
     step_size_matters(&out)?;
     gradient_is_steepest_ascent();
     chain_rule_three_ways()?;
     autodiff_and_a_neuron(steps, seed, &out)?;
     gradient_descent_on_a_bowl(&out)?;
+    app::exercises_hint("ch03");
     Ok(())
 }
 

@@ -34,10 +34,12 @@ pub fn command() -> Command {
 /// The chapter itself.
 pub fn run(args: &Args) -> Result<()> {
     let out = app::out_dir(args)?;
+    println!("# 6. 神经网络的基础结构 — neurons and activations");
     one_neuron()?;
     why_activations()?;
     activation_table()?;
     plots(&out)?;
+    app::exercises_hint("ch06");
     Ok(())
 }
 

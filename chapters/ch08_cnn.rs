@@ -50,11 +50,13 @@ pub fn run(args: &Args) -> Result<()> {
     };
     let learning_rate: f32 = args.get("lr")?;
 
+    println!("# 8. 卷积神经网络 — convolutional networks");
     convolution_by_hand();
     convolution_as_a_matrix_product();
     edge_filters(&out)?;
     pooling();
     simple_cnn(quick, epochs, learning_rate, seed)?;
+    app::exercises_hint("ch08");
     Ok(())
 }
 

@@ -45,10 +45,12 @@ pub fn run(args: &Args) -> Result<()> {
     let epochs: usize = if quick { 3 } else { args.get("epochs")? };
     let steps: usize = args.get("steps")?;
 
+    println!("# 9. 循环神经网络 — recurrent networks (RNN, LSTM, GRU)");
     rnn_step_by_hand();
     vanishing_gradients(steps.max(2), seed, &out)?;
     gates(seed);
     sine_wave(epochs, seed, &out)?;
+    app::exercises_hint("ch09");
     Ok(())
 }
 

@@ -36,12 +36,14 @@ pub fn command() -> Command {
 /// The chapter itself.
 pub fn run(args: &Args) -> Result<()> {
     let out = app::out_dir(args)?;
+    println!("# 10. 常见的损失函数 — loss functions");
     mse_by_hand()?;
     cross_entropy_by_hand()?;
     gradient_shapes(&out)?;
     binary_cross_entropy()?;
     huber_against_an_outlier(&out)?;
     stable_softmax()?;
+    app::exercises_hint("ch10");
     Ok(())
 }
 

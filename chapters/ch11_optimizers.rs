@@ -50,6 +50,7 @@ pub fn run(args: &Args) -> Result<()> {
     if epochs == 0 {
         return Err(Error::usage("--epochs must be at least 1"));
     }
+    println!("# 11. 常见的优化算法 — optimizers");
     tutorial_sgd_step()?;
     print_rules();
     let valley = valley_problem();
@@ -60,6 +61,7 @@ pub fn run(args: &Args) -> Result<()> {
     }
     steps_table(&[&valley, &rosenbrock], &rows);
     network_comparison(epochs, &out)?;
+    app::exercises_hint("ch11");
     Ok(())
 }
 

@@ -35,8 +35,7 @@ const STANDIN_SEED: u64 = 12;
 /// printed next to every result so that a stand-in accuracy is never mistaken for a CIFAR-10 one.
 const REAL_CIFAR10_EXPECTATION: &str = "about 50 % test accuracy after 10 epochs";
 /// The source of [`REAL_CIFAR10_EXPECTATION`].
-const REAL_CIFAR10_SOURCE: &str =
-    "source: PyTorch with the same network, data and settings, measured when this book was reviewed";
+const REAL_CIFAR10_SOURCE: &str = "source: PyTorch with the same network, data and settings, measured when this book was reviewed";
 
 /// The chapter's flags (`--quick`, `--out`, `--threads` come from `app::chapter_command`).
 pub fn command() -> Command {
@@ -124,6 +123,7 @@ fn heading(title: &str) {
 /// The chapter itself.
 pub fn run(args: &Args) -> Result<()> {
     let settings = Settings::from_args(args)?;
+    println!("# 12. 图像分类项目实操 — image classification (CIFAR-10)");
     heading("12.1 准备数据 — preparing the data");
     let mut data = load_data(args, settings.quick)?;
     if let Some(limit) = settings.limit {
@@ -515,7 +515,11 @@ fn save_prediction_grid(
     let indices: Vec<usize> = (0..count).collect();
     let (images, labels) = test.batch(&indices);
     let predictions = model.forward(&images, Mode::Eval).argmax_rows();
-    let name = |label: usize| names.get(label).map_or(label.to_string(), |n| n.to_string());
+    let name = |label: usize| {
+        names
+            .get(label)
+            .map_or(label.to_string(), |n| n.to_string())
+    };
     let mut grid = ImageGrid::new(8, 3);
     let mut right = 0;
     for (i, (&predicted, &actual)) in predictions.iter().zip(&labels).enumerate() {

@@ -94,6 +94,7 @@ pub fn run(args: &Args) -> Result<()> {
     let out = app::out_dir(args)?;
     let s = settings(args)?;
 
+    println!("# 13. 自然语言处理项目实操 — text classification (IMDB)");
     heading("13.1 The data: movie reviews in folders");
     let data = load_reviews(args, &out, quick, s.limit)?;
 
@@ -426,7 +427,12 @@ fn train_bag_of_words(
     let mut ranked: Vec<usize> = (4..weight.len().min(4 + p.vocabulary.words().len()))
         .filter(|&id| reviews_with[id] >= MIN_REVIEWS_TO_RANK)
         .collect();
-    let rare = p.vocabulary.words().len().min(weight.len().saturating_sub(4)) - ranked.len();
+    let rare = p
+        .vocabulary
+        .words()
+        .len()
+        .min(weight.len().saturating_sub(4))
+        - ranked.len();
     ranked.sort_by(|&a, &b| weight[b].total_cmp(&weight[a]).then(a.cmp(&b)));
     let show = |ids: &[usize]| {
         ids.iter()

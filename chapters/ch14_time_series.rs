@@ -128,6 +128,7 @@ pub fn run(args: &Args) -> Result<()> {
     let s = settings(args)?;
     let targets = parse_targets(&args.get::<String>("target")?)?;
 
+    println!("# 14. 时间序列预测项目实操 — time-series forecasting (stock prices)");
     heading("14.1 The data: dated closing prices");
     let (series, bundled) = load(args)?;
 

@@ -58,6 +58,7 @@ pub fn run(args: &Args) -> Result<()> {
     };
     let out = app::out_dir(args)?;
 
+    println!("# 15. 硬件加速 — hardware acceleration (GPU)");
     heading("15.1 What a GPU is good at, and what it costs");
     println!(
         "The tutorial: \"使用GPU可以显著提升计算速度\" — a GPU can speed computation up significantly.\n\
