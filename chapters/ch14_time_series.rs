@@ -129,6 +129,7 @@ pub fn run(args: &Args) -> Result<()> {
     let targets = parse_targets(&args.get::<String>("target")?)?;
 
     println!("# 14. 时间序列预测项目实操 — time-series forecasting (stock prices)");
+    what_the_tutorial_does_wrong();
     heading("14.1 The data: dated closing prices");
     let (series, bundled) = load(args)?;
 
@@ -166,6 +167,25 @@ pub fn run(args: &Args) -> Result<()> {
     heading("14.5 The lesson");
     lesson(&results, bundled);
     Ok(())
+}
+
+/// The tutorial's four mistakes and the fix for each (the module docs say the same for readers of the
+/// source).
+fn what_the_tutorial_does_wrong() {
+    println!(
+        "\nWhat the tutorial's code does wrong, and what this chapter does instead:\n\
+         \x20 1. Its StockDataset is built from the raw `train` frame, not from the windows that\n\
+         \x20    create_dataset made (train_x and train_y are computed and never used): each example is\n\
+         \x20    one row, not 10 closes. Here every input is the window of the 10 previous closes.\n\
+         \x20 2. The prices are never scaled: values of 40–100 push an LSTM's sigmoid and tanh gates into\n\
+         \x20    saturation. Here they are scaled with statistics of the training part only (no\n\
+         \x20    look-ahead into the test period).\n\
+         \x20 3. nn.LSTM is sequence-first ([T, N, F]) by default, but gets the batch first; h₀ and c₀\n\
+         \x20    read the batch size from x.size(0) (chapter 9); and the linear layer runs on every step.\n\
+         \x20    Here the LSTM is batch-first on [N, 10, 1] and only its last step goes into Linear(32, 1).\n\
+         \x20 4. Nothing to compare with: a test loss alone cannot tell a useful forecast from a useless\n\
+         \x20    one. Here every RMSE stands next to the naive forecast \"tomorrow = today\"."
+    );
 }
 
 fn load(args: &Args) -> Result<(Series, bool)> {
@@ -361,9 +381,11 @@ fn forecast(series: &Series, w: &Windows, s: &Settings, out: &Path) -> Result<Ou
             series.dates[series.dates.len() - 1]
         ))
         .y_label("close")
+        // The naive forecast is the actual series shifted by a day: drawn first (beneath) and
+        // dashed, so that the actual series stays visible on top of it.
+        .dashed("naive", &points(&w.test_previous))
         .line("actual", &points(&w.test_actual))
         .line(&format!("LSTM ({name})"), &points(&predicted))
-        .dashed("naive", &points(&w.test_previous))
         .save(&path)?;
     println!("wrote {}", path.display());
     Ok(Outcome {
@@ -391,6 +413,8 @@ fn zoom_plot(series: &Series, w: &Windows, results: &[Outcome], out: &Path) -> R
     ))
     .x_label("trading day")
     .y_label("close")
+    // Naive first, so that it lies beneath the actual series it copies with a day's delay.
+    .dashed("naive", &points(&w.test_previous))
     .line("actual", &points(&w.test_actual));
     for r in results {
         let name = match r.target {
@@ -400,8 +424,7 @@ fn zoom_plot(series: &Series, w: &Windows, results: &[Outcome], out: &Path) -> R
         plot = plot.line(name, &points(&r.predicted));
     }
     let path = out.join("forecast_last_100_days.svg");
-    plot.dashed("naive", &points(&w.test_previous))
-        .save(&path)?;
+    plot.save(&path)?;
     println!("\nwrote {}", path.display());
     Ok(())
 }

@@ -386,7 +386,17 @@ impl LinePlot {
             }
             let ly = top + 14.0 + 20.0 * i as f64;
             let lx = left + plot_w + 14.0;
-            svg.line(lx, ly - 4.0, lx + 22.0, ly - 4.0, colour, 3.0);
+            if s.markers_only {
+                svg.circle(lx + 11.0, ly - 4.0, 3.0, colour);
+            } else {
+                // The legend's sample is drawn like the series: solid or dashed.
+                svg.polyline(
+                    &[(lx, ly - 4.0), (lx + 22.0, ly - 4.0)],
+                    colour,
+                    3.0,
+                    s.dashed,
+                );
+            }
             svg.text(lx + 28.0, ly, 12.0, "start", 0.0, &s.name);
         }
         svg.finish()
