@@ -89,7 +89,10 @@ fn train_steps(model: &mut dyn Layer, optimizer: &mut dyn Optimizer, first: usiz
     }
 }
 
-fn optimizers() -> Vec<(&'static str, fn() -> Box<dyn Optimizer>)> {
+/// A named way to make a fresh optimizer.
+type MakeOptimizer = (&'static str, fn() -> Box<dyn Optimizer>);
+
+fn optimizers() -> Vec<MakeOptimizer> {
     vec![
         ("SGD", || Box::new(Sgd::new(0.05))),
         ("SGD momentum", || Box::new(Sgd::new(0.05).momentum(0.9))),
