@@ -49,6 +49,12 @@ pub fn run(args: &Args) -> Result<()> {
         args.get("epochs")?
     };
     let learning_rate: f32 = args.get("lr")?;
+    if !(learning_rate > 0.0 && learning_rate.is_finite()) {
+        return Err(dlfs::Error::usage(format!(
+            "--lr must be a positive number, got {}",
+            dlfs::report::readable_number(f64::from(learning_rate))
+        )));
+    }
 
     convolution_by_hand();
     convolution_as_a_matrix_product();

@@ -50,6 +50,14 @@ pub fn run(args: &Args) -> Result<()> {
     if epochs == 0 {
         return Err(Error::usage("--epochs must be at least 1"));
     }
+    // What --epochs asks for, checked before anything is allocated: the loss curves of every
+    // optimizer and learning rate, and their plots.
+    app::MemoryPlan::new().add(
+        "--epochs",
+        epochs,
+        "the loss curves and their plots (about 2 KB an epoch)",
+        app::bytes_of(epochs, 2000),
+    )?;
     tutorial_sgd_step()?;
     print_rules();
     let valley = valley_problem();

@@ -37,10 +37,20 @@ pub fn command() -> Command {
         "",
         "an aclImdb folder (train/pos, train/neg, test/pos, test/neg); default: the generated stand-in",
     )
-    .option("epochs", "N", "10", "passes over the training reviews")
+    .option("epochs", "N", "10", "passes over the training reviews (--quick: 2)")
     .option("batch-size", "N", "64", "reviews per mini-batch")
-    .option("maxlen", "N", "500", "ids per review after padding/truncating (at the front)")
-    .option("num-words", "N", "10000", "vocabulary size bound: every id is below N")
+    .option(
+        "maxlen",
+        "N",
+        "500",
+        "ids per review after padding/truncating (at the front) (--quick: 60)",
+    )
+    .option(
+        "num-words",
+        "N",
+        "10000",
+        "vocabulary size bound: every id is below N (--quick: 1000)",
+    )
     .option("lr", "RATE", "0.001", "Adam's learning rate for the LSTM")
     .option("seed", "S", "13", "seed for weights and shuffling")
     .option("limit", "N", "", "read at most N reviews per class and split (real data)")
@@ -62,12 +72,11 @@ struct Settings {
 }
 
 fn settings(args: &Args) -> Result<Settings> {
-    let quick = args.flag("quick");
     let s = Settings {
-        epochs: if quick { 2 } else { args.get("epochs")? },
+        epochs: app::quick_or_given(args, "epochs", 2)?,
         batch_size: args.get("batch-size")?,
-        maxlen: if quick { 60 } else { args.get("maxlen")? },
-        num_words: if quick { 1000 } else { args.get("num-words")? },
+        maxlen: app::quick_or_given(args, "maxlen", 60)?,
+        num_words: app::quick_or_given(args, "num-words", 1000)?,
         lr: args.get("lr")?,
         seed: args.get("seed")?,
         limit: args.get_opt("limit")?,
@@ -85,7 +94,35 @@ fn settings(args: &Args) -> Result<Settings> {
     if !(s.lr > 0.0 && s.lr.is_finite()) {
         return Err(Error::usage("--lr must be a positive number"));
     }
+    // What --num-words asks for, checked before anything is allocated: the embedding table (128
+    // floats a word) with its gradient and Adam's two moments, and the bag-of-words weights.
+    app::MemoryPlan::new().add(
+        "--num-words",
+        s.num_words,
+        "the embedding table with its gradient and Adam state (2 KB a word)",
+        app::bytes_of(s.num_words, 2100),
+    )?;
     Ok(s)
+}
+
+/// What `--maxlen` and `--batch-size` ask for once the number of reviews is known: the padded ids,
+/// and one batch through the two LSTMs (about 2 KB a step and review: 64 units, four gates, cell
+/// and hidden states, forward and backward).
+fn check_memory(s: &Settings, reviews: usize) -> Result<()> {
+    let mut plan = app::MemoryPlan::new();
+    plan.add(
+        "--maxlen",
+        s.maxlen,
+        "the padded ids of every review (12 bytes an id)",
+        app::bytes_of(reviews, s.maxlen).and_then(|ids| ids.checked_mul(12)),
+    )?;
+    let batch = s.batch_size.min(reviews);
+    plan.add(
+        "--batch-size",
+        s.batch_size,
+        "one batch through the LSTMs (2 KB a step and review)",
+        app::bytes_of(batch, s.maxlen).and_then(|steps| steps.checked_mul(2048)),
+    )
 }
 
 /// The chapter itself.
@@ -96,6 +133,7 @@ pub fn run(args: &Args) -> Result<()> {
 
     heading("13.1 The data: movie reviews in folders");
     let data = load_reviews(args, &out, quick, s.limit)?;
+    check_memory(&s, data.train.len() + data.test.len())?;
 
     heading("13.2 Words to ids: tokenizer, vocabulary, padding");
     let prepared = prepare(&data, &s);
@@ -231,10 +269,11 @@ struct Prepared {
 }
 
 fn prepare(data: &Imdb, s: &Settings) -> Prepared {
-    let train_tokens: Vec<Vec<String>> = data.train.iter().map(|r| tokenize(&r.text)).collect();
-    let test_tokens: Vec<Vec<String>> = data.test.iter().map(|r| tokenize(&r.text)).collect();
-    let vocabulary = Vocabulary::build(train_tokens.iter().map(|t| t.as_slice()), s.num_words);
-    if let Some(first) = train_tokens.first() {
+    // One review at a time: only the word counts, then at most maxlen ids per review, are kept.
+    let vocabulary =
+        Vocabulary::build_from_texts(data.train.iter().map(|r| r.text.as_str()), s.num_words);
+    if let Some(first) = data.train.first() {
+        let first = tokenize(&first.text);
         println!(
             "Tokens (lower-cased, HTML tags removed, punctuation split off):\n  {:?}\n",
             &first[..first.len().min(24)]
@@ -255,19 +294,24 @@ fn prepare(data: &Imdb, s: &Settings) -> Prepared {
         .collect();
     println!("Most frequent: {}", top.join("  "));
 
-    let encode = |tokens: &[Vec<String>]| -> Vec<Vec<usize>> {
-        tokens.iter().map(|t| vocabulary.encode_tokens(t)).collect()
+    // Each review's ids cut to maxlen at the front (as pad_sequences would) and its full length.
+    let encode = |reviews: &[Review]| -> (Vec<Vec<usize>>, Vec<usize>) {
+        reviews
+            .iter()
+            .map(|r| vocabulary.encode_truncated(&r.text, s.maxlen, Side::Pre))
+            .unzip()
     };
-    let train_ids = encode(&train_tokens);
-    let test_ids = encode(&test_tokens);
-    if let Some(first) = train_ids.first() {
+    let (train_ids, train_lengths) = encode(&data.train);
+    let (test_ids, _) = encode(&data.test);
+    if let Some(first) = data.train.first() {
+        let first = vocabulary.encode(&first.text);
         println!(
             "\nEncoded: {:?}\nDecoded back: \"{}\"",
             &first[..first.len().min(16)],
-            shorten(&vocabulary.decode(first), 120)
+            shorten(&vocabulary.decode(&first[..first.len().min(200)]), 120)
         );
     }
-    let mut lengths: Vec<usize> = train_ids.iter().map(Vec::len).collect();
+    let mut lengths = train_lengths;
     lengths.sort_unstable();
     let longer = lengths.iter().filter(|&&l| l > s.maxlen).count();
     println!(

@@ -169,8 +169,8 @@ fn step_with_output(
                  clipping, or inputs scaled to about [-1, 1]",
                 computed.value,
                 context(),
-                optimizer.learning_rate(),
-                optimizer.learning_rate() / 10.0
+                crate::report::readable_number(f64::from(optimizer.learning_rate())),
+                crate::report::readable_number(f64::from(optimizer.learning_rate()) / 10.0)
             ),
         });
     }
@@ -237,7 +237,8 @@ pub fn fit(
     let mut batch = Batch::new();
     let base_learning_rate = optimizer.learning_rate();
     let mut history = History {
-        epochs: Vec::with_capacity(config.epochs),
+        // Not `config.epochs`: a huge epoch count must not reserve memory before the first epoch runs.
+        epochs: Vec::with_capacity(config.epochs.min(1024)),
         metric_name: config.metric.name().to_string(),
     };
 

@@ -84,7 +84,8 @@ fn run(args: &Args) -> Result<()> {
         Some(name) => match TABLES.iter().find(|(n, _)| n == name) {
             Some((_, table)) => table(args),
             None => Err(Error::usage(format!(
-                "bench: unknown table '{name}'; known: {}",
+                "bench: unknown table {}; known: {}",
+                dlfs::input::excerpt(name),
                 TABLES
                     .iter()
                     .map(|(n, _)| *n)
