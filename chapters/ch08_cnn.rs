@@ -404,7 +404,10 @@ fn simple_cnn(quick: bool, epochs: usize, learning_rate: f32, seed: u64) -> Resu
             if !loss.value.is_finite() {
                 return Err(dlfs::Error::Training {
                     step: optimizer.steps_taken() + 1,
-                    message: "the loss is not finite; try a smaller learning rate".to_string(),
+                    message: format!(
+                        "the loss is not finite; try a smaller --lr (e.g. {})",
+                        dlfs::report::readable_number(f64::from(learning_rate) / 10.0)
+                    ),
                 });
             }
             model.backward(&loss.grad);

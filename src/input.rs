@@ -206,7 +206,8 @@ pub fn read_text(path: &Path, cap: &Cap) -> Result<String> {
 
 /// Refuses `path` unless it is a folder, saying what it is instead (`what`: "an aclImdb folder").
 pub fn check_folder(path: &Path, what: &str, hint: &str) -> Result<()> {
-    let metadata = std::fs::metadata(path).map_err(|e| Error::io(path, e, hint))?;
+    let metadata = std::fs::metadata(path)
+        .map_err(|e| Error::io(path, e, format!("expected {what}; {hint}")))?;
     if metadata.is_dir() {
         return Ok(());
     }

@@ -288,7 +288,11 @@ fn parse_entry(
     match dtype.as_str() {
         Some("F32") => {}
         Some(other) => {
-            let other = input::excerpt(other);
+            let other = if other.len() <= 16 {
+                other.to_string()
+            } else {
+                input::excerpt(other)
+            };
             return Err(format!(
                 "tensor {quoted} has dtype {other}, but dlfs stores F32 (32-bit floats); in \
                  PyTorch, convert with `{{k: v.float() for k, v in state_dict.items()}}` before saving"

@@ -84,9 +84,9 @@ pub fn ensure_generated(
         }
         if !(is_ours(dir) || only_temporaries(dir)) {
             return Err(Error::data(format!(
-                "{} holds files but no {marker_file} of a dlfs stand-in: it may be real data, so it \
-                 will not be overwritten; pass that folder with --data to use it, or choose another \
-                 folder for the stand-in",
+                "{} holds files but no {marker_file} of a dlfs stand-in: it may be real data, so \
+                 the stand-in will not overwrite it; pass that folder with --data to use it, or \
+                 choose another folder for the stand-in",
                 dir.display()
             )));
         }

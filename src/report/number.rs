@@ -82,7 +82,7 @@ mod tests {
         assert_eq!(readable_number(-3.5e38), "-3.5e38");
         assert_eq!(readable_number(1e-5), "1e-5");
         assert_eq!(readable_number(f64::NAN), "NaN");
-        assert_eq!(readable_number(f64::from(0.001f32 / 10.0)), "1e-4");
+        assert_eq!(readable_number(f64::from(0.001f32 / 10.0)), "0.0001");
         for value in [1e-300, 3.3e-9, 7.0, 1e300, f64::MAX, f64::MIN_POSITIVE] {
             assert!(readable_number(value).len() <= 12, "{value}");
         }

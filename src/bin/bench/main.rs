@@ -61,7 +61,7 @@ fn command() -> Command {
         "runs",
         "R",
         "5",
-        "timed repetitions per row (the median is reported)",
+        "timed repetitions per row, 1 to 1000 (the median is reported)",
     )
     .option(
         "mode",
@@ -73,7 +73,16 @@ fn command() -> Command {
     .switch("json", "one JSON object per line instead of tables")
 }
 
+/// The most timed repetitions per row (`--runs`): each is kept to take the median.
+const MAX_RUNS: usize = 1000;
+
 fn run(args: &Args) -> Result<()> {
+    let runs: usize = args.get("runs")?;
+    if !(1..=MAX_RUNS).contains(&runs) {
+        return Err(Error::usage(format!(
+            "--runs must be from 1 to {MAX_RUNS}, got {runs}"
+        )));
+    }
     match args.positionals().first() {
         None => {
             for (_, table) in TABLES {
