@@ -309,7 +309,11 @@ fn sweep_group(
                 "{:.2} s {:?}{} {} {shown}",
                 one.elapsed().as_secs_f64(),
                 outcome.code,
-                if outcome.stopped_at_deadline { " (stopped)" } else { "" },
+                if outcome.stopped_at_deadline {
+                    " (stopped)"
+                } else {
+                    ""
+                },
                 binary.file_name().unwrap().to_string_lossy()
             );
         }
