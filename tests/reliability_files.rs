@@ -351,8 +351,11 @@ proptest! {
 // Paths that are not regular files, and files above their cap
 // ---------------------------------------------------------------------------------------------
 
-/// Every reader of a single file, by name, as a function of the path.
-fn readers() -> Vec<(&'static str, Cap, fn(&Path) -> String)> {
+/// A reader of one file: its name, its cap, and a function from the path to its message.
+type Reader = (&'static str, Cap, fn(&Path) -> String);
+
+/// Every reader of a single file.
+fn readers() -> Vec<Reader> {
     fn describe<T>(result: dlfs::Result<T>) -> String {
         match result {
             Ok(_) => "accepted".to_string(),
