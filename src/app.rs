@@ -49,7 +49,7 @@ fn with_threads_flag(command: Command) -> Command {
             "threads",
             "N",
             "",
-            "worker threads (default: $DLFS_THREADS or the number of CPUs)",
+            "worker threads, at most 1024 (default: $DLFS_THREADS or the number of CPUs)",
         )
     }
 }
@@ -119,7 +119,7 @@ pub fn check_out_dir(out: &std::path::Path) -> Result<()> {
     let removed = report::atomic::remove_stale_temporaries(out);
     if !removed.is_empty() {
         eprintln!(
-            "note: removed {} temporary file(s) left in {} by an interrupted run",
+            "note: removed {} temporary file(s) or folder(s) left in {} by interrupted runs",
             removed.len(),
             out.display()
         );

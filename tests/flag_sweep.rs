@@ -35,6 +35,8 @@ enum Kind {
 struct Flag {
     name: String,
     kind: Kind,
+    /// The largest value its help states ("at most 1024"), if any.
+    maximum: Option<u64>,
 }
 
 /// The values every numeric flag is tried with — zero, one, huge, the largest u64, beyond u64,
@@ -119,7 +121,15 @@ fn parse_help(help: &str) -> Vec<Flag> {
             }
             _ => Kind::Text,
         };
-        flags.push(Flag { name, kind });
+        let maximum = line.split("at most ").nth(1).and_then(|rest| {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        });
+        flags.push(Flag {
+            name,
+            kind,
+            maximum,
+        });
     }
     flags
 }
@@ -379,6 +389,25 @@ fn sweep_binary(name: &str, fifo: Option<&Path>, scratch: &Path) -> (Vec<String>
             &mut runs,
         ));
     }
+    // A flag with a stated maximum, at that maximum (accepted) and one beyond (a usage error).
+    for flag in numeric.iter().filter(|f| f.maximum.is_some()) {
+        let maximum = flag.maximum.unwrap();
+        let group = vec![(flag.name.clone(), maximum.to_string())];
+        failures.extend(sweep_group(&binary, &base, group, &cwd, false, &mut runs));
+        let beyond = vec![(flag.name.clone(), (maximum + 1).to_string())];
+        let args = command_line(&base, &beyond);
+        let outcome = run(&binary, &args, &cwd, FINISH_DEADLINE);
+        runs += 1;
+        if outcome.code != Some(2) || named_flags(&outcome.stderr, &beyond).is_empty() {
+            failures.push(format!(
+                "{}: one beyond the maximum of its help is not a usage error naming the flag \
+                 ({:?}): {}",
+                args.join(" "),
+                outcome.code,
+                outcome.stderr.trim()
+            ));
+        }
+    }
     let text: Vec<&Flag> = flags.iter().filter(|f| f.kind == Kind::Text).collect();
     for value in ["", long_text.as_str()] {
         let group: Vec<(String, String)> = text
@@ -483,12 +512,14 @@ fn every_flag_of_every_binary_survives_its_edge_values() {
 fn help_parsing_finds_numbers_text_and_paths() {
     let help = "usage\n\noptions:\n  --quick                  a short run\n  \
                 --out DIR                folder [default: out/x]\n  \
-                --epochs N               passes [default: 10]\n  \
+                --epochs N               passes, at most 1000 [default: 10]\n  \
                 --lr LR                  rate [default: 0.001]\n  \
                 --target WHAT            price or both [default: both]\n  \
                 --csv FILE               a CSV\n  -h, --help               print this help\n";
     let flags = parse_help(help);
     let kinds: Vec<(&str, Kind)> = flags.iter().map(|f| (f.name.as_str(), f.kind)).collect();
+    assert_eq!(flags[1].maximum, Some(1000));
+    assert_eq!(flags[2].maximum, None);
     assert_eq!(
         kinds,
         [

@@ -168,6 +168,11 @@ fn is_missing(field: &str) -> bool {
     )
 }
 
+/// A value for a message: `3.3e38`, not 39 digits.
+fn readable(value: f32) -> String {
+    crate::report::readable_number(f64::from(value))
+}
+
 /// The largest magnitude an f32 holds, for messages.
 const F32_LIMIT: &str = "±3.4e38";
 
@@ -502,7 +507,7 @@ impl Windows {
             return Err(Error::data(format!(
                 "{}: the value {} is not a finite number",
                 locate(i),
-                values[i]
+                readable(values[i])
             )));
         }
         if target == Target::Relative && values.iter().any(|&v| v <= 0.0) {
@@ -522,8 +527,8 @@ impl Windows {
                     "{}: the relative change {} / {} − 1 overflows f32 (the value of {} is too \
                      close to zero); use --target price, or rescale the column",
                     locate(day),
-                    values[day],
-                    values[base],
+                    readable(values[day]),
+                    readable(values[base]),
                     locate(base)
                 )))
             }
@@ -567,7 +572,7 @@ impl Windows {
             return Err(Error::data(format!(
                 "scaling overflows f32: the training values reach {} ({}), and their {} does not fit \
                  an f32 ({F32_LIMIT}); rescale the column (e.g. divide by 1000) before training",
-                values[extreme],
+                readable(values[extreme]),
                 locate(extreme),
                 match scaling {
                     Scaling::MinMax => "range max − min",
@@ -583,12 +588,13 @@ impl Windows {
                 Ok(scaled)
             } else {
                 Err(Error::data(format!(
-                    "{}: the value {v} scaled by the training part's statistics (offset {}, scale \
+                    "{}: the value {} scaled by the training part's statistics (offset {}, scale \
                      {}) overflows f32; the training values vary too little for this one — \
                      rescale the column or use --scaling zscore",
                     locate(day),
-                    scaler.offset,
-                    scaler.scale
+                    readable(v),
+                    readable(scaler.offset),
+                    readable(scaler.scale)
                 )))
             }
         };

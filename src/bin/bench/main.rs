@@ -55,13 +55,13 @@ fn command() -> Command {
         "threads",
         "T",
         "",
-        "only this thread count (default: 1 and 2)",
+        "only this thread count, at most 1024 (default: 1 and 2)",
     )
     .option(
         "runs",
         "R",
         "5",
-        "timed repetitions per row, 1 to 1000 (the median is reported)",
+        "timed repetitions per row, at most 1000 (the median is reported)",
     )
     .option(
         "mode",
