@@ -35,7 +35,7 @@
 //! ## Module map (imports only go downward)
 //! | module | chapter | what it is |
 //! |---|---|---|
-//! | [`app`] | all | what every binary does around its chapter: flags, banner, exit codes |
+//! | [`app`] | all | what every binary does around its chapter: flags, banner, exit codes, sizes from flags checked against the memory |
 //! | [`checkpoint`] | 12–14 | save/load parameters as safetensors (PyTorch-compatible), validated |
 //! | [`check`] | tests | gradient checks and tolerant comparisons used by tests and exercises; the exercise checkers |
 //! | `exercises` | 2–11 | (feature `exercises`) the learner's stubs, checked by `tests/exercises.rs` |
@@ -46,6 +46,7 @@
 //! | [`loss`] | 10 | losses returning value and gradient: MSE, cross-entropy, BCE, Huber; stable softmax |
 //! | [`linalg`] | 2 | vectors, reference matmul, the fast GEMM, eigen, solve, PCA |
 //! | [`data`] | 1, 7, 12–14 | datasets: generated toy sets, readers (CIFAR-10, aclImdb, CSV, time series), tokenizer, generated stand-ins; the learner's pictures (PNG, PGM/PPM) |
+//! | [`input`] | 12–14 | reading files a user names: regular files only, a size cap per format, short excerpts in messages |
 //! | [`tensor`] | all | `Tensor`: a shape and a row-major `Vec<f32>` |
 //! | [`cli`] | all | the tiny command-line parser |
 //! | [`report`] | all | progress bars, terminal charts, SVG plots, PNG images, tables |
@@ -72,6 +73,7 @@ pub mod error;
 #[cfg(feature = "exercises")]
 pub mod exercises;
 pub mod gpu;
+pub mod input;
 pub mod linalg;
 pub mod loss;
 pub mod nn;

@@ -13,6 +13,10 @@
 //!   a generated stand-in where word order decides the label (chapter 13).
 //! - [`mod@csv`], [`timeseries`], [`synthetic_prices`]: CSV files; dated series, windows, scaling and a
 //!   chronological split; the generator of the bundled price file (chapter 14).
+//! - [`standin`]: how a generated folder is written so that an interrupted run never leaves half of
+//!   one (a temporary folder, a marker written last, a rename).
+//!
+//! Every reader takes files through [`crate::input`]: regular files only, with a size cap per format.
 
 pub mod cifar10;
 pub mod cifar10_standin;
@@ -20,6 +24,7 @@ pub mod csv;
 pub mod image;
 pub mod imdb;
 pub mod regression;
+pub mod standin;
 pub mod synthetic_prices;
 pub mod synthetic_reviews;
 pub mod text;
