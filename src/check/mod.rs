@@ -231,6 +231,10 @@ pub struct GradCheckConfig {
     pub max_samples: usize,
     /// Seed for the sampled indices and for the random output weights of [`gradcheck_layer`].
     pub seed: u64,
+    /// The mode of every forward pass [`gradcheck_layer`] runs: [`Mode::Train`] (the default), or
+    /// [`Mode::Eval`] to check the gradients of the evaluated network (dropout the identity), e.g.
+    /// the input gradients of a trained model.
+    pub mode: Mode,
 }
 
 impl Default for GradCheckConfig {
@@ -241,6 +245,7 @@ impl Default for GradCheckConfig {
             floor: 1e-2,
             max_samples: 40,
             seed: 0x6772_6164, // "grad"
+            mode: Mode::Train,
         }
     }
 }
@@ -412,8 +417,9 @@ fn weighted_sum(y: &Tensor, r: &Tensor) -> f64 {
 /// Gradient-checks a layer at input `x`: the input gradient returned by `backward` and every
 /// parameter's gradient, against central differences of `L = Σ y ⊙ r` for fixed random `r`.
 ///
-/// Forward passes run in [`Mode::Train`] (the mode backward belongs to); a layer with randomness
-/// (dropout) must give the same mask on every call for this check to apply. Gradients are zeroed
+/// Forward passes run in `config.mode` ([`Mode::Train`] by default; [`Mode::Eval`] checks the
+/// evaluated network, where dropout is the identity); a layer with randomness in that mode (dropout
+/// in training) must give the same mask on every call for this check to apply. Gradients are zeroed
 /// first. Returns one report per tensor (`input` first, then parameters in `visit_params` order);
 /// check `passed` on each, or use [`assert_gradcheck_layer`].
 pub fn gradcheck_layer(
@@ -423,7 +429,13 @@ pub fn gradcheck_layer(
 ) -> Vec<GradReport> {
     let mut rng = Rng::new(config.seed ^ 0x5eed);
     layer.visit_params(&mut |_, p| p.zero_grad());
-    let y = layer.forward(x, Mode::Train);
+    let mode = config.mode;
+    assert!(
+        mode.keeps_cache(),
+        "gradcheck_layer: config.mode must be Mode::Train or Mode::Eval (backward needs the cache), \
+         got {mode:?}"
+    );
+    let y = layer.forward(x, mode);
     let r = Tensor::randn(y.shape(), 0.0, 1.0, &mut rng);
     let dx = layer.backward(&r);
     assert_eq!(
@@ -444,7 +456,7 @@ pub fn gradcheck_layer(
         dx.data(),
         |values| {
             let input = Tensor::from_vec(x.shape(), values.to_vec());
-            weighted_sum(&layer.forward(&input, Mode::Train), &r)
+            weighted_sum(&layer.forward(&input, mode), &r)
         },
         config,
     ));
@@ -476,7 +488,7 @@ pub fn gradcheck_layer(
                         p.value.data_mut().copy_from_slice(v);
                     }
                 });
-                weighted_sum(&layer.forward(x, Mode::Train), &r)
+                weighted_sum(&layer.forward(x, mode), &r)
             },
             config,
         );

@@ -11,7 +11,8 @@
 //!
 //! | file | what it teaches |
 //! |---|---|
-//! | `layer.rs` | the [`Layer`] trait, [`Param`], [`Mode`], the reusable [`Cache`] |
+//! | `layer.rs` | the [`Layer`] trait, [`Param`] (trainable or frozen), [`Mode`], the reusable [`Cache`], [`downcast_mut`] |
+//! | `state_dict.rs` | [`StateDict`]: a model's parameters by name; loading strictly or not; renaming keys (chapters 12–18) |
 //! | `activation.rs` | element-wise activations and their derivatives, [`Softmax`] (chapter 6) |
 //! | `gelu.rs` | GELU, exact (`x·Φ(x)`, Φ from [`mod@crate::probability::erf`]) and tanh-approximated (chapter 6) |
 //! | `init.rs` | Xavier/Kaiming initialisation (chapter 7) |
@@ -44,6 +45,7 @@ pub mod pool;
 pub mod recurrent;
 mod rnn;
 mod sequential;
+pub mod state_dict;
 
 pub use activation::{
     Gelu, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Tanh, leaky_relu, leaky_relu_derivative,
@@ -53,11 +55,15 @@ pub use conv::{Conv2d, Conv2dBuilder};
 pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use gelu::{gelu, gelu_derivative, gelu_tanh, gelu_tanh_derivative};
-pub use layer::{Cache, Layer, Mode, Param, assert_grad_shape, param_count, zero_grad};
+pub use layer::{
+    Cache, Layer, Mode, Param, ParamCounts, assert_grad_shape, downcast_mut, downcast_ref,
+    panic_without_cache, param_count, param_counts, zero_grad,
+};
 pub use linear::Linear;
 pub use models::{CifarCnn, SmallCnn};
 pub use pool::{AvgPool2d, MaxPool2d};
 pub use sequential::Sequential;
+pub use state_dict::{LoadReport, StateDict};
 
 pub use embedding::Embedding;
 pub use gru::GRU;

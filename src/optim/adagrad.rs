@@ -15,6 +15,10 @@ use crate::nn::Layer;
 ///
 /// Defaults as PyTorch: γ = 0.01, η = 0, λ = 0, s₀ = 0, ε = 10⁻¹⁰. Rarely-updated parameters keep
 /// large steps, frequent ones get small steps; the steps only ever shrink.
+///
+/// t is the optimizer's step count. PyTorch counts steps per parameter; the two differ only for a
+/// parameter that was frozen ([`crate::nn::Param::trainable`]) at the first steps and unfrozen later,
+/// and only when η ≠ 0.
 #[derive(Clone, Debug)]
 pub struct Adagrad {
     learning_rate: f32,
