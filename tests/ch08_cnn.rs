@@ -288,6 +288,40 @@ fn max_pool_propagates_nan_like_pytorch() {
 }
 
 #[test]
+fn max_pool_gives_the_gradient_of_a_nan_window_to_its_last_nan_like_pytorch() {
+    // Expected gradients of sum(max_pool2d(x)) from PyTorch 2 (CPU), whose kernel takes a value
+    // when `val > max || isnan(val)`: a window's gradient goes to its last NaN in reading order.
+    let nan = f32::NAN;
+    let cases: [(usize, usize, usize, Vec<f32>, Vec<f32>); 4] = [
+        // The 2×2 / stride-2 fast path: two NaNs in the window.
+        (2, 2, 2, vec![1.0, nan, 3.0, nan], vec![0.0, 0.0, 0.0, 1.0]),
+        (2, 2, 2, vec![nan, 5.0, 3.0, 4.0], vec![1.0, 0.0, 0.0, 0.0]),
+        // The general path: a 3×3 window, and overlapping 2×2 windows of stride 1.
+        (
+            3,
+            3,
+            1,
+            vec![1.0, nan, 3.0, nan, 5.0, 6.0, 7.0, 8.0, 9.0],
+            vec![0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        ),
+        (
+            3,
+            2,
+            1,
+            vec![nan, 2.0, 3.0, nan, 5.0, 6.0, 7.0, 8.0, 9.0],
+            vec![0.0, 0.0, 0.0, 2.0, 0.0, 1.0, 0.0, 0.0, 1.0],
+        ),
+    ];
+    for (side, k, stride, values, expected) in cases {
+        let x = Tensor::from_vec(&[1, 1, side, side], values);
+        let mut pool = MaxPool2d::new(k).stride(stride);
+        let y = pool.forward(&x, Mode::Train);
+        let dx = pool.backward(&Tensor::ones(y.shape()));
+        assert_eq!(dx.data(), expected.as_slice(), "k={k}, stride={stride}, y={y:?}");
+    }
+}
+
+#[test]
 fn avg_pool_gradients_match_finite_differences() {
     let mut rng = Rng::new(9);
     for (kernel, stride, shape) in [(2, 2, [2, 3, 6, 6]), (3, 1, [1, 2, 5, 6])] {

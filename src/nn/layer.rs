@@ -266,7 +266,7 @@ impl Cache {
         match (&self.tensor, self.valid) {
             (Some(t), true) => t,
             _ => panic!(
-                "{layer}: backward called without a preceding forward in Mode::Train or Eval \
+                "{layer}: backward called without a preceding forward in Mode::Train or Mode::Eval \
                  (a Mode::Inference forward caches nothing)"
             ),
         }
