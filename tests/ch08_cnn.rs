@@ -317,7 +317,11 @@ fn max_pool_gives_the_gradient_of_a_nan_window_to_its_last_nan_like_pytorch() {
         let mut pool = MaxPool2d::new(k).stride(stride);
         let y = pool.forward(&x, Mode::Train);
         let dx = pool.backward(&Tensor::ones(y.shape()));
-        assert_eq!(dx.data(), expected.as_slice(), "k={k}, stride={stride}, y={y:?}");
+        assert_eq!(
+            dx.data(),
+            expected.as_slice(),
+            "k={k}, stride={stride}, y={y:?}"
+        );
     }
 }
 
