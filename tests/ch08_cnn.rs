@@ -292,7 +292,9 @@ fn max_pool_gives_the_gradient_of_a_nan_window_to_its_last_nan_like_pytorch() {
     // Expected gradients of sum(max_pool2d(x)) from PyTorch 2 (CPU), whose kernel takes a value
     // when `val > max || isnan(val)`: a window's gradient goes to its last NaN in reading order.
     let nan = f32::NAN;
-    let cases: [(usize, usize, usize, Vec<f32>, Vec<f32>); 4] = [
+    // (image side, kernel, stride, image, expected ∂L/∂x)
+    type Case = (usize, usize, usize, Vec<f32>, Vec<f32>);
+    let cases: [Case; 4] = [
         // The 2×2 / stride-2 fast path: two NaNs in the window.
         (2, 2, 2, vec![1.0, nan, 3.0, nan], vec![0.0, 0.0, 0.0, 1.0]),
         (2, 2, 2, vec![nan, 5.0, 3.0, 4.0], vec![1.0, 0.0, 0.0, 0.0]),

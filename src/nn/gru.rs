@@ -3,7 +3,7 @@
 //!
 //! PyTorch applies the reset gate *after* the recurrent product (`r ⊙ (W_hn·h + b_hn)`), not before
 //! it (`W_hn·(r ⊙ h)`, the paper's first form); this layer does the same, so weights move between the
-//! two unchanged. This file is one layer's pass ([`GruLayer`]); the shared machinery and the
+//! two unchanged. This file is one layer's pass (`GruLayer`); the shared machinery and the
 //! stacking are in [`super::recurrent`].
 
 use super::layer::{Layer, Mode, Param};

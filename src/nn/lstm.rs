@@ -2,7 +2,7 @@
 //! with `batch_first=True`, one layer or a stack of them (`num_layers`). Chapter 9 explains its
 //! gates; chapters 13 and 14 train it.
 //!
-//! This file is one layer's forward and backward pass ([`LstmLayer`]); the shared machinery (output
+//! This file is one layer's forward and backward pass (`LstmLayer`); the shared machinery (output
 //! choice, chunked threading, the one-GEMM input projection) and the stacking of layers are in
 //! [`super::recurrent`]. What it leaves out: see there (no bidirectional layers, no masks).
 

@@ -45,10 +45,10 @@
 //! weights, named with its index (`weight_ih_l0`, `weight_ih_l1`, …), and its own initial state: the
 //! states of a stack are `[L, N, H]` tensors, layer l's state at index l (PyTorch's `h_0`, `h_n`).
 //!
-//! [`Stack`] does this chaining for the three layer types: forward through the layers (dropout in
+//! `Stack` does this chaining for the three layer types: forward through the layers (dropout in
 //! between), backward in reverse order, the per-layer initial states and their gradients gathered
 //! into `[L, N, H]`, the parameter names. Each layer type implements the one-layer pass once
-//! ([`RecurrentCell`]) and is a `Stack` of itself: [`super::LSTM`] is a `Stack` of LSTM layers, and
+//! (the crate-private trait `RecurrentCell`) and is a `Stack` of itself: [`super::LSTM`] is a `Stack` of LSTM layers, and
 //! `LSTM::new` the special case L = 1.
 //!
 //! What it leaves out: bidirectional layers, dropout between steps (variational dropout), masks for

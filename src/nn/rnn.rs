@@ -2,7 +2,7 @@
 //! one layer or a stack of them (`num_layers`). Chapter 9 steps it by hand and uses it to show why
 //! gradients vanish through time.
 //!
-//! This file is one layer's pass ([`RnnLayer`]); the shared machinery and the stacking are in
+//! This file is one layer's pass (`RnnLayer`); the shared machinery and the stacking are in
 //! [`super::recurrent`]. What it leaves out: the ReLU non-linearity (`nonlinearity='relu'`), and what
 //! [`super::recurrent`] lists.
 
