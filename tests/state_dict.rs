@@ -131,6 +131,10 @@ fn non_strict_loading_loads_what_matches_and_lists_the_rest_as_pytorch() {
             unexpected_keys: vec!["head.weight".to_string()],
         }
     );
+    assert_eq!(
+        report.to_string(),
+        "missing keys: \"0.bias\"; unexpected keys: \"head.weight\""
+    );
     let loaded = target.state_dict();
     assert_eq!(loaded.get("0.bias").unwrap(), &old_bias, "missing: kept");
     for name in ["0.weight", "2.weight", "2.bias"] {

@@ -52,6 +52,7 @@ use super::layer::Param;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 use std::collections::{HashMap, HashSet};
+use std::fmt;
 
 /// An ordered map from parameter names to tensors (PyTorch's `OrderedDict` from `state_dict()`).
 ///
@@ -76,6 +77,27 @@ impl LoadReport {
     /// True when every parameter was loaded and every entry used.
     pub fn is_exact(&self) -> bool {
         self.missing_keys.is_empty() && self.unexpected_keys.is_empty()
+    }
+}
+
+impl fmt::Display for LoadReport {
+    /// `every key matched`, or e.g. `missing keys: "fc.weight", "fc.bias"; unexpected keys: "head.weight"`
+    /// (at most 8 names of each, then how many more).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_exact() {
+            return write!(f, "every key matched");
+        }
+        let mut parts = Vec::new();
+        if !self.missing_keys.is_empty() {
+            parts.push(format!("missing keys: {}", name_list(&self.missing_keys)));
+        }
+        if !self.unexpected_keys.is_empty() {
+            parts.push(format!(
+                "unexpected keys: {}",
+                name_list(&self.unexpected_keys)
+            ));
+        }
+        write!(f, "{}", parts.join("; "))
     }
 }
 
