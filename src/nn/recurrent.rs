@@ -237,6 +237,9 @@ pub(crate) struct Stack<C: RecurrentCell> {
     initial_state_grad: Option<Vec<Tensor>>,
     /// The batch size of the last forward pass.
     batch: usize,
+    /// True when the last forward pass ran the dropout layers (training); evaluation skips them
+    /// (they are the identity there), and so does the backward pass that follows.
+    dropped: bool,
 }
 
 impl<C: RecurrentCell> Stack<C> {
@@ -276,6 +279,7 @@ impl<C: RecurrentCell> Stack<C> {
             initial_state: None,
             initial_state_grad: None,
             batch: 0,
+            dropped: false,
         }
     }
 
@@ -411,6 +415,7 @@ impl<C: RecurrentCell> Stack<C> {
             }
         }
         self.batch = batch;
+        self.dropped = mode.is_training();
         let per_layer = batch * hidden;
         let mut current: Option<Tensor> = None;
         for (l, layer) in self.layers.iter_mut().enumerate() {
@@ -421,7 +426,7 @@ impl<C: RecurrentCell> Stack<C> {
                     .collect()
             });
             let mut y = layer.forward(current.as_ref().unwrap_or(x), initial.as_deref(), mode);
-            if let Some(dropout) = self.dropouts.get_mut(l) {
+            if let Some(dropout) = self.dropouts.get_mut(l).filter(|_| self.dropped) {
                 y = dropout.forward(&y, mode);
             }
             current = Some(y);
@@ -435,7 +440,7 @@ impl<C: RecurrentCell> Stack<C> {
         let last = self.layers.len() - 1;
         let mut grad = self.layers[last].backward(grad_output);
         for l in (0..last).rev() {
-            if let Some(dropout) = self.dropouts.get_mut(l) {
+            if let Some(dropout) = self.dropouts.get_mut(l).filter(|_| self.dropped) {
                 grad = dropout.backward(&grad);
             }
             grad = self.layers[l].backward(&grad);
