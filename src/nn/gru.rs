@@ -277,9 +277,7 @@ impl RecurrentCell for GruLayer {
     const STATES: &'static [&'static str] = &["h₀"];
 
     fn new(input_size: usize, hidden_size: usize, rng: &mut Rng) -> GruLayer {
-        let gates = hidden_size.checked_mul(3).unwrap_or_else(|| {
-            panic!("GRU: hidden size {hidden_size} is too large (3·H overflows)")
-        });
+        let gates = crate::tensor::size_product(&[3, hidden_size], "GRU: 3 gates × hidden_size");
         GruLayer {
             input_size,
             hidden_size,

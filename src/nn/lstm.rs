@@ -351,9 +351,7 @@ impl RecurrentCell for LstmLayer {
     const STATES: &'static [&'static str] = &["h₀", "c₀"];
 
     fn new(input_size: usize, hidden_size: usize, rng: &mut Rng) -> LstmLayer {
-        let gates = hidden_size.checked_mul(4).unwrap_or_else(|| {
-            panic!("LSTM: hidden size {hidden_size} is too large (4·H overflows)")
-        });
+        let gates = crate::tensor::size_product(&[4, hidden_size], "LSTM: 4 gates × hidden_size");
         LstmLayer {
             input_size,
             hidden_size,
