@@ -471,6 +471,14 @@ impl<C: RecurrentCell> Stack<C> {
             f(&format!("bias_hh_l{l}"), bias_hh);
         }
     }
+
+    /// The generator of the dropout after layer l as `dropout_l{l}.rng` (none without dropout), so
+    /// that a resumed run ([`crate::train::resume`]) draws the masks the uninterrupted run drew.
+    pub(crate) fn visit_rngs(&mut self, f: &mut dyn FnMut(&str, &mut Rng)) {
+        for (l, dropout) in self.dropouts.iter_mut().enumerate() {
+            dropout.visit_rngs(&mut |name, rng| f(&format!("dropout_l{l}.{name}"), rng));
+        }
+    }
 }
 
 /// `projection = X·W_ihᵀ` for all N·T rows at once, one GEMM: `x` is `[N·T, F]`, `weight_ih`

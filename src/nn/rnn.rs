@@ -128,6 +128,11 @@ impl Layer for RNN {
         self.stack.visit_params(f);
     }
 
+    /// The generators of the dropout between layers: `dropout_l0.rng`, … (see [`Layer::visit_rngs`]).
+    fn visit_rngs(&mut self, f: &mut dyn FnMut(&str, &mut Rng)) {
+        self.stack.visit_rngs(f);
+    }
+
     fn describe(&self) -> String {
         self.stack.describe_with(", tanh")
     }
