@@ -427,6 +427,31 @@ fn an_unfrozen_parameter_starts_adam_at_its_own_first_step() {
     assert_eq!(steps, [4, 4, 4, 4, 4, 1]);
 }
 
+#[test]
+fn an_unfrozen_parameter_starts_adagrads_learning_rate_decay_at_its_own_first_step() {
+    // Adagrad's γ̃ = γ/(1 + (t − 1)η) uses the parameter's own t, as PyTorch: the bias, frozen for 3
+    // steps, moves by γ at its first step (s = g², so g/√s = ±1), not by γ/(1 + 3η) = γ/2.5.
+    let lr = 0.02;
+    let mut model = classifier(1);
+    model.set_trainable("1.bias", false).unwrap();
+    let mut adagrad = Adagrad::new(lr).lr_decay(0.5);
+    train(&mut model, &mut adagrad, 3);
+    model.unfreeze();
+    let before = model.state_dict().get("1.bias").unwrap().clone();
+    train(&mut model, &mut adagrad, 1);
+    let after = model.state_dict().get("1.bias").unwrap().clone();
+    for (b, a) in before.data().iter().zip(after.data()) {
+        let moved = (a - b).abs();
+        assert!(
+            (moved - lr).abs() < 1e-4 * lr,
+            "the first Adagrad step of a newly trainable parameter moves by lr = {lr}, moved {moved}"
+        );
+    }
+    let state = adagrad.export_state().unwrap();
+    let step = |name: &str| state.param(name).unwrap().get("step").unwrap().data()[0];
+    assert_eq!((step("1.weight"), step("1.bias")), (4.0, 1.0));
+}
+
 /// The gradients of the parameters under `path` (`""`: all) and their L2 norm, in f64.
 fn grads_under(model: &mut dyn Layer, path: &str) -> (Vec<f32>, f64) {
     let mut grads = Vec::new();
