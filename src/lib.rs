@@ -36,14 +36,14 @@
 //! | module | chapter | what it is |
 //! |---|---|---|
 //! | [`app`] | all | what every binary does around its chapter: flags, banner, exit codes, sizes from flags checked against the memory |
-//! | [`checkpoint`] | 12–14 | save/load parameters as safetensors (PyTorch-compatible), validated |
+//! | [`checkpoint`] | 12–14 | save/load parameters and state dicts as safetensors (PyTorch-compatible), validated |
 //! | [`check`] | tests | gradient checks and tolerant comparisons used by tests and exercises; the exercise checkers |
 //! | `exercises` | 2–11 | (feature `exercises`) the learner's stubs, checked by `tests/exercises.rs` |
 //! | [`train`] | 5, 7, 12–14 | `fit`/`evaluate`/`predict` over shuffled mini-batches, `History`, metrics; saving and resuming a run ([`train::resume`]) |
-//! | [`optim`] | 11 | optimizers (SGD, Adam, …) that update parameters from their gradients |
-//! | [`nn`] | 6–9 | the `Layer` trait, parameters, `Sequential` and the layers |
+//! | [`optim`] | 11 | optimizers (SGD, Adam, …) that update the trainable parameters from their gradients |
+//! | [`nn`] | 6–9 | the `Layer` trait, parameters (trainable or frozen), state dicts, `Sequential` and the layers |
 //! | [`gpu`] | 15 | CUDA without a toolkit: the driver loaded at run time, PTX kernels, device buffers, an MLP trained on the GPU |
-//! | [`loss`] | 10 | losses returning value and gradient: MSE, cross-entropy, BCE, Huber; stable softmax |
+//! | [`loss`] | 10 | losses returning value and gradient: MSE, cross-entropy, BCE, Huber, smooth L1; stable softmax |
 //! | [`linalg`] | 2 | vectors, reference matmul, the fast GEMM, eigen, solve, PCA |
 //! | [`data`] | 1, 7, 12–14 | datasets: generated toy sets, readers (CIFAR-10, aclImdb, CSV, time series), tokenizer, generated stand-ins; the learner's pictures (PNG, PGM/PPM) |
 //! | [`input`] | 12–14 | reading files a user names: regular files only, a size cap per format, short excerpts in messages |
