@@ -13,13 +13,15 @@
 //! | [`checkpoint`] | 12–14 | save/load parameters as safetensors (PyTorch-compatible), validated |
 //! | [`check`] | tests | gradient checks and tolerant comparisons used by tests and exercises; the exercise checkers |
 //! | `exercises` | 2–11 | (feature `exercises`) the learner's stubs, checked by `tests/exercises.rs` |
+//! | [`rl`] | 17 | reinforcement learning: CartPole, REINFORCE, DQN, tic-tac-toe, minimax, MCTS, AlphaZero |
+//! | [`meta`] | 17 | meta-learning: Reptile, first-order MAML and the joint-training baseline on sine tasks |
 //! | [`train`] | 5, 7, 12–14 | `fit`/`evaluate`/`predict` over shuffled mini-batches, `History`, metrics |
 //! | [`optim`] | 11 | optimizers (SGD, Adam, …) that update parameters from their gradients |
 //! | [`nn`] | 6–9 | the `Layer` trait, parameters, `Sequential` and the layers |
 //! | [`gpu`] | 15 | CUDA without a toolkit: the driver loaded at run time, PTX kernels, device buffers, an MLP trained on the GPU |
 //! | [`loss`] | 10 | losses returning value and gradient: MSE, cross-entropy, BCE, Huber; stable softmax |
 //! | [`linalg`] | 2 | vectors, reference matmul, the fast GEMM, eigen, solve, PCA |
-//! | [`data`] | 1, 7, 12–14 | datasets: generated toy sets, readers (CIFAR-10, aclImdb, CSV, time series), tokenizer, generated stand-ins |
+//! | [`data`] | 1, 7, 12–14, 17 | datasets: generated toy sets, readers (CIFAR-10, aclImdb, CSV, time series), tokenizer, generated stand-ins, few-shot sine tasks |
 //! | [`tensor`] | all | `Tensor`: a shape and a row-major `Vec<f32>` |
 //! | [`cli`] | all | the tiny command-line parser |
 //! | [`report`] | all | progress bars, terminal charts, SVG plots, PNG images, tables |
@@ -48,11 +50,13 @@ pub mod exercises;
 pub mod gpu;
 pub mod linalg;
 pub mod loss;
+pub mod meta;
 pub mod nn;
 pub mod optim;
 pub mod parallel;
 pub mod probability;
 pub mod report;
+pub mod rl;
 pub mod tensor;
 pub mod train;
 

@@ -11,12 +11,15 @@
 //!   a generated stand-in where word order decides the label (chapter 13).
 //! - [`mod@csv`], [`timeseries`], [`synthetic_prices`]: CSV files; dated series, windows, scaling and a
 //!   chronological split; the generator of the bundled price file (chapter 14).
+//! - [`sine_tasks`]: the few-shot sine-wave tasks of meta-learning, with the best task-agnostic
+//!   predictors derived (chapter 17).
 
 pub mod cifar10;
 pub mod cifar10_standin;
 pub mod csv;
 pub mod imdb;
 pub mod regression;
+pub mod sine_tasks;
 pub mod synthetic_prices;
 pub mod synthetic_reviews;
 pub mod text;

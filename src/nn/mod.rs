@@ -18,6 +18,7 @@
 //! | `linear.rs` | [`Linear`], the fully connected layer, one GEMM per pass (chapter 7) |
 //! | `dropout.rs` | [`Dropout`], inverted and seeded (chapter 7) |
 //! | `sequential.rs` | [`Sequential`], layers in a chain (chapter 7) |
+//! | `mlp.rs` | [`mlp`]: `Linear → ReLU → … → Linear` from a list of widths (chapter 17) |
 //! | `recurrent.rs` | what [`RNN`], [`LSTM`], [`GRU`] share: [`RecurrentOutput`], threading, fast σ/tanh (chapter 9) |
 //! | `rnn.rs`, `lstm.rs`, `gru.rs` | the recurrent layers, forward and backpropagation through time (chapter 9) |
 //! | `conv.rs` | [`Conv2d`], convolution by im2col + GEMM, threaded over the batch (chapter 8) |
@@ -39,6 +40,7 @@ pub mod init;
 mod layer;
 mod linear;
 mod lstm;
+mod mlp;
 pub mod models;
 pub mod pool;
 pub mod recurrent;
@@ -55,6 +57,7 @@ pub use flatten::Flatten;
 pub use gelu::{gelu, gelu_derivative, gelu_tanh, gelu_tanh_derivative};
 pub use layer::{Cache, Layer, Mode, Param, assert_grad_shape, param_count, zero_grad};
 pub use linear::Linear;
+pub use mlp::{mlp, mlp_layers_text};
 pub use models::{CifarCnn, SmallCnn};
 pub use pool::{AvgPool2d, MaxPool2d};
 pub use sequential::Sequential;
