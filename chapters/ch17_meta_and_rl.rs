@@ -26,7 +26,7 @@ use dlfs::meta::{self, MetaRun, fomaml, joint, reptile};
 use dlfs::nn::{Layer, Mode, Sequential, mlp, mlp_layers_text};
 use dlfs::probability::Rng;
 use dlfs::report::{LinePlot, Results, Table, write_atomic};
-use dlfs::rl::alphazero::{self, AlphaZeroConfig, PolicyValueNet};
+use dlfs::rl::alphazero::{self, AlphaZeroConfig, CachedEvaluator, PolicyValueNet};
 use dlfs::rl::dqn::{self, DqnConfig};
 use dlfs::rl::mcts::Mcts;
 use dlfs::rl::reinforce::{self, ReinforceConfig};
@@ -229,6 +229,33 @@ fn heading(title: &str) {
     println!("\n## {title}\n");
 }
 
+/// The 1-minute load average (Linux's `/proc/loadavg`), to read wall times against: above the
+/// number of CPUs, other programs were sharing them.
+fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Prints the load average (when known) and records it under `key`.
+fn note_load(results: &mut Results, key: &str) {
+    if let Some(load) = load_average() {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        println!(
+            "(Load average {load:.1} on {cpus} CPUs as this section starts{}.)\n",
+            if load > cpus as f64 {
+                ": other programs share the processors, and wall times below grow with it"
+            } else {
+                ""
+            }
+        );
+        results.set(key, load);
+    }
+}
+
 /// The chapter itself.
 pub fn run(args: &Args) -> Result<()> {
     let settings = Settings::from_args(args)?;
@@ -305,6 +332,8 @@ fn meta_learning(settings: &Settings, results: &mut Results) -> Result<()> {
         sine_tasks::zero_predictor_mse() - sine_tasks::best_input_only_mse(),
         sine_tasks::best_input_only_mse()
     );
+    println!();
+    note_load(results, "sine.load_average_at_start");
     results.set("sine.inner_lr", settings.inner_lr);
     results.set("sine.support_points", SUPPORT_POINTS);
     results.set("sine.query_points", QUERY_POINTS);
@@ -679,6 +708,8 @@ fn cartpole_section(settings: &Settings, results: &mut Results) -> Result<()> {
         env.state[3]
     );
 
+    println!();
+    note_load(results, "cartpole.load_average_at_start");
     let mut rng = Rng::new(settings.seed ^ 0xCA27);
     let random_returns = play_episodes(
         &mut CartPole::new(),
@@ -918,7 +949,7 @@ fn cartpole_section(settings: &Settings, results: &mut Results) -> Result<()> {
 
 /// Prints a line every 100 episodes of a learner.
 fn progress_line(log: &dlfs::rl::EpisodeLog) {
-    if log.len() % 100 == 0 {
+    if log.len().is_multiple_of(100) {
         println!(
             "    episode {:>5}: mean return of the last 100 {:>6.1}, {} environment steps",
             log.len(),
@@ -1051,6 +1082,7 @@ fn tictactoe_section(settings: &Settings, results: &mut Results) -> Result<()> {
     );
 
     // Training.
+    note_load(results, "tictactoe.load_average_at_start");
     let config = AlphaZeroConfig {
         seed: settings.seed,
         iterations: settings.az_iterations,
@@ -1122,8 +1154,9 @@ fn tictactoe_section(settings: &Settings, results: &mut Results) -> Result<()> {
     let mut policy: HashMap<TicTacToe, usize> = HashMap::new();
     let mut lines = String::new();
     let mut optimal = 0;
+    let mut evaluator = CachedEvaluator::new(&mut run.net);
     for p in &positions {
-        let mv = alphazero::best_move(&mut run.net, p, &config);
+        let mv = alphazero::best_move(&mut evaluator, p, &config);
         if solver.best_moves(p).contains(&mv) {
             optimal += 1;
         }

@@ -86,7 +86,12 @@ fn cartpole_steps_match_the_classic_equations() {
     // From (0.01, −0.02, 0.03, 0.04) with actions 1, 0, 0, 1: the open-source CartPole-v1 step,
     // written out separately in Python (float64), gives these states after each step.
     let expected = [
-        [0.0096, 0.17467919574755525, 0.0308, -0.24306871796000809],
+        [
+            0.009600000000000001,
+            0.17467919574755525,
+            0.030799999999999998,
+            -0.2430687179600081,
+        ],
         [
             0.013093583914951107,
             -0.020868848948191993,
@@ -96,14 +101,14 @@ fn cartpole_steps_match_the_classic_equations() {
         [
             0.012676206935987267,
             -0.21635292104612766,
-            0.027121985639588168,
-            0.35992057137841382,
+            0.02712198563958817,
+            0.3599205713784138,
         ],
         [
-            0.0083491485150647138,
+            0.008349148515064714,
             -0.021626799199488206,
-            0.034320397067156443,
-            0.075911698947444095,
+            0.03432039706715644,
+            0.0759116989474441,
         ],
     ];
     let mut env = CartPole::from_state([0.01, -0.02, 0.03, 0.04]);
@@ -172,7 +177,7 @@ fn the_random_policy_scores_about_22() {
     );
     let mean = returns.iter().sum::<f32>() / returns.len() as f32;
     assert!((19.0..25.0).contains(&mean), "{mean}");
-    assert!(returns.iter().all(|&r| r >= 8.0 && r <= 500.0));
+    assert!(returns.iter().all(|&r| (8.0..=500.0).contains(&r)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -409,9 +414,8 @@ fn tictactoe_rules_text_and_symmetries() {
     assert_eq!(distinct.len(), 8);
     for (image, moved) in &images {
         assert_eq!(image.winner(), Some(Square::X));
-        for i in 0..9 {
-            let original = moved[i] as usize;
-            assert_eq!(image.squares[i], won.squares[original]);
+        for (square, &original) in image.squares.iter().zip(moved) {
+            assert_eq!(*square, won.squares[original as usize]);
         }
     }
 }
@@ -678,7 +682,8 @@ fn adaptation_lowers_the_support_loss_and_evaluation_restores_the_weights() {
     let after = meta::mse_on(&mut model, &task.support_x, &task.support_y);
     assert!(after < before, "{before} → {after}");
     meta::set_parameter_values(&mut model, &theta);
-    let results = meta::evaluate_adaptation(&mut model, &[task.clone()], 0.01, &[0, 5, 20]);
+    let results =
+        meta::evaluate_adaptation(&mut model, std::slice::from_ref(&task), 0.01, &[0, 5, 20]);
     assert_eq!(results.len(), 3);
     assert_eq!(
         results[0][0],

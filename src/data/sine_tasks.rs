@@ -8,15 +8,15 @@
 //!
 //! # The best any single function can do (derived)
 //! With no examples of the task, the best prediction at x minimises the expected squared error over
-//! tasks, so it is the conditional mean E[y | x], and its error is E[y²] − E_x[E[y | x]²].
+//! tasks, so it is the conditional mean E[y | x], and its error is E\[y²\] − E_x[E[y | x]²].
 //!
-//! - **E[y² | x]**: A and φ are independent, so E[A²·sin²(x + φ)] = E[A²]·E[sin²(x + φ)]. Over any
+//! - **E[y² | x]**: A and φ are independent, so E[A²·sin²(x + φ)] = E\[A²\]·E[sin²(x + φ)]. Over any
 //!   interval of length π, sin² averages exactly ½, so E[sin²(x + φ)] = ½ for every x, and
-//!   E[A²] = (5³ − 0.1³)/(3·(5 − 0.1)) = 8.5033 (the second moment of U[a, b] is
-//!   (b³ − a³)/(3(b − a))). Predicting **0** therefore costs **E[A²]/2 = 4.2517**.
-//! - **E[y | x]** = E[A]·E[sin(x + φ)] = 2.55 · (1/π)∫₀^π sin(x + φ) dφ = 2.55 · (2/π)·cos x: the
+//!   E\[A²\] = (5³ − 0.1³)/(3·(5 − 0.1)) = 8.5033 (the second moment of U[a, b] is
+//!   (b³ − a³)/(3(b − a))). Predicting **0** therefore costs **E\[A²\]/2 = 4.2517**.
+//! - **E[y | x]** = E\[A\]·E[sin(x + φ)] = 2.55 · (1/π)∫₀^π sin(x + φ) dφ = 2.55 · (2/π)·cos x: the
 //!   phases cover only half a period, so they do not average to 0. Its square averaged over
-//!   x ~ U[−5, 5] is 2.55²·(4/π²)·E[cos²x], with E[cos²x] = ½ + sin(10)/20 = 0.4728, which is 1.2460.
+//!   x ~ U[−5, 5] is 2.55²·(4/π²)·E\[cos²x\], with E\[cos²x\] = ½ + sin(10)/20 = 0.4728, which is 1.2460.
 //!   The best **input-only** predictor therefore costs **4.2517 − 1.2460 = 3.0057**.
 //!
 //! [`zero_predictor_mse`], [`best_input_only_prediction`] and [`best_input_only_mse`] compute these
@@ -107,25 +107,25 @@ pub fn task_set(count: usize, support: usize, query: usize, seed: u64) -> Vec<Fe
         .collect()
 }
 
-/// E[A²] for A ~ U[0.1, 5]: (b³ − a³)/(3(b − a)).
+/// E\[A²\] for A ~ U[0.1, 5]: (b³ − a³)/(3(b − a)).
 pub fn amplitude_second_moment() -> f64 {
     let (a, b) = (f64::from(AMPLITUDE_LOW), f64::from(AMPLITUDE_HIGH));
     (b.powi(3) - a.powi(3)) / (3.0 * (b - a))
 }
 
-/// The mean squared error of always predicting 0: E[y²] = E[A²]/2 ≈ 4.2517 (module docs).
+/// The mean squared error of always predicting 0: E\[y²\] = E\[A²\]/2 ≈ 4.2517 (module docs).
 pub fn zero_predictor_mse() -> f64 {
     amplitude_second_moment() / 2.0
 }
 
-/// The best prediction at x without seeing the task: E[y | x] = E[A]·(2/π)·cos x (φ ~ U[0, π]).
+/// The best prediction at x without seeing the task: E[y | x] = E\[A\]·(2/π)·cos x (φ ~ U[0, π]).
 pub fn best_input_only_prediction(x: f64) -> f64 {
     let mean_amplitude = f64::from(AMPLITUDE_LOW + AMPLITUDE_HIGH) / 2.0;
     mean_amplitude * 2.0 / std::f64::consts::PI * x.cos()
 }
 
 /// The mean squared error of [`best_input_only_prediction`] over tasks and x ~ U[−5, 5]:
-/// E[A²]/2 − E[A]²·(4/π²)·(½ + sin(10)/20) ≈ 3.0057 (module docs).
+/// E\[A²\]/2 − E\[A\]²·(4/π²)·(½ + sin(10)/20) ≈ 3.0057 (module docs).
 pub fn best_input_only_mse() -> f64 {
     let mean_amplitude = f64::from(AMPLITUDE_LOW + AMPLITUDE_HIGH) / 2.0;
     let r = f64::from(X_RANGE);

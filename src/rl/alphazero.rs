@@ -36,7 +36,7 @@ use crate::optim::{Adam, Optimizer};
 use crate::probability::Rng;
 use crate::tensor::{Tensor, argmax};
 use crate::{Error, Result};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::time::Instant;
 
@@ -246,6 +246,42 @@ impl<G: Game> Evaluator<G> for PolicyValueNet {
     }
 }
 
+/// The network's answers remembered by position while the network does not change — during one
+/// round of self-play, or while a trained agent is evaluated. A search meets the same positions
+/// again and again (tic-tac-toe has only 4,520 that are not over), and a forward pass costs far
+/// more than a lookup. The network is deterministic, so the answers are exactly those it would
+/// give again; the table is only looked up, never iterated.
+pub struct CachedEvaluator<'a, G: Game> {
+    net: &'a mut PolicyValueNet,
+    answers: HashMap<G, (Vec<f32>, f32)>,
+}
+
+impl<'a, G: Game> CachedEvaluator<'a, G> {
+    /// An empty cache in front of `net`.
+    pub fn new(net: &'a mut PolicyValueNet) -> CachedEvaluator<'a, G> {
+        CachedEvaluator {
+            net,
+            answers: HashMap::new(),
+        }
+    }
+
+    /// The number of positions the network was asked about.
+    pub fn positions(&self) -> usize {
+        self.answers.len()
+    }
+}
+
+impl<G: Game> Evaluator<G> for CachedEvaluator<'_, G> {
+    fn evaluate(&mut self, state: &G) -> (Vec<f32>, f32) {
+        if let Some(answer) = self.answers.get(state) {
+            return answer.clone();
+        }
+        let answer = self.net.predict(state);
+        self.answers.insert(state.clone(), answer.clone());
+        answer
+    }
+}
+
 /// The loss of a batch and its gradient at the network's outputs.
 #[derive(Clone, Debug)]
 pub struct PolicyValueLoss {
@@ -274,7 +310,7 @@ pub fn policy_value_loss(output: &Tensor, policies: &Tensor, outcomes: &[f32]) -
     let mut grad = Tensor::zeros(&[n, m + 1]);
     let (mut policy_loss, mut value_loss) = (0.0f64, 0.0f64);
     let mut probabilities = vec![0.0f32; m];
-    for i in 0..n {
+    for (i, &outcome) in outcomes.iter().enumerate() {
         let row = output.row(i);
         let target = policies.row(i);
         probabilities.copy_from_slice(&row[..m]);
@@ -287,7 +323,7 @@ pub fn policy_value_loss(output: &Tensor, policies: &Tensor, outcomes: &[f32]) -
             g[a] = (probabilities[a] - target[a]) / n as f32;
         }
         let v = row[m].tanh();
-        let error = v - outcomes[i];
+        let error = v - outcome;
         value_loss += f64::from(error * error);
         g[m] = 2.0 * error * (1.0 - v * v) / n as f32;
     }
@@ -322,9 +358,10 @@ pub struct SelfPlayGame<G> {
     pub first_player_result: f32,
 }
 
-/// Plays one game of `net` against itself with noisy MCTS (see the module docs).
+/// Plays one game of the network behind `evaluator` against itself with noisy MCTS (see the module
+/// docs).
 pub fn self_play_game<G: Game>(
-    net: &mut PolicyValueNet,
+    evaluator: &mut dyn Evaluator<G>,
     config: &AlphaZeroConfig,
     rng: &mut Rng,
 ) -> SelfPlayGame<G> {
@@ -335,7 +372,7 @@ pub fn self_play_game<G: Game>(
     while state.result().is_none() {
         // A fresh tree for every move, as in AlphaZero's pseudocode (and a fresh draw of noise).
         let mut search = Mcts::new(config.self_play_search());
-        let visits = search.search(&state, net, rng);
+        let visits = search.search(&state, evaluator, rng);
         let total: u32 = visits.iter().sum();
         let policy: Vec<f32> = visits.iter().map(|&n| n as f32 / total as f32).collect();
         let mv = if ply < config.temperature_moves {
@@ -380,10 +417,15 @@ pub fn most_visited(visits: &[u32]) -> usize {
 }
 
 /// The move the trained agent plays in `state`: a fresh search without noise, the most visited move.
-pub fn best_move<G: Game>(net: &mut PolicyValueNet, state: &G, config: &AlphaZeroConfig) -> usize {
+/// `evaluator` is the trained network (or a [`CachedEvaluator`] in front of it).
+pub fn best_move<G: Game>(
+    evaluator: &mut dyn Evaluator<G>,
+    state: &G,
+    config: &AlphaZeroConfig,
+) -> usize {
     let mut search = Mcts::new(config.evaluation_search());
     // Without noise the search draws nothing from its generator.
-    let visits = search.search(state, net, &mut Rng::new(0));
+    let visits = search.search(state, evaluator, &mut Rng::new(0));
     most_visited(&visits)
 }
 
@@ -431,11 +473,12 @@ pub fn train<G: Game>(
     let mut last_game = None;
     let (features, moves) = (G::FEATURES, G::MOVES);
     for iteration in 1..=config.iterations {
-        // 1. Self-play.
+        // 1. Self-play (the network is fixed during it, so its answers are remembered).
         let mut round_examples = Vec::new();
         let mut results = [0usize; 3];
+        let mut evaluator = CachedEvaluator::new(&mut net);
         for _ in 0..config.games_per_iteration {
-            let game = self_play_game::<G>(&mut net, config, &mut rng);
+            let game = self_play_game::<G>(&mut evaluator, config, &mut rng);
             results[match game.first_player_result {
                 r if r > 0.0 => 0,
                 r if r < 0.0 => 1,

@@ -215,6 +215,14 @@ pub fn train(
     env: &mut dyn Environment,
     on_episode: &mut dyn FnMut(&EpisodeLog),
 ) -> Result<TrainingRun> {
+    assert!(
+        config.batch_size > 0
+            && config.buffer_size > 0
+            && config.train_frequency > 0
+            && config.target_update_period > 0,
+        "dqn::train: batch_size, buffer_size, train_frequency and target_update_period must be \
+         positive: {config:?}"
+    );
     let started = Instant::now();
     let mut rng = Rng::new(config.seed);
     let (features, actions) = (env.observation_size(), env.actions());
@@ -258,7 +266,7 @@ pub fn train(
             step += 1;
 
             // 2. Every `train_frequency` steps: one gradient step on a random batch.
-            if step > config.learning_starts && step % config.train_frequency == 0 {
+            if step > config.learning_starts && step.is_multiple_of(config.train_frequency) {
                 buffer.sample(config.batch_size, &mut rng, &mut batch);
                 let b = config.batch_size;
                 let next_states =
@@ -293,7 +301,7 @@ pub fn train(
                 optimizer.step(&mut q_network);
             }
             // 3. Every `target_update_period` steps: refresh the target network.
-            if step % config.target_update_period == 0 {
+            if step.is_multiple_of(config.target_update_period) {
                 copy_parameters(&mut q_network, &mut target_network);
             }
             if outcome.done() {

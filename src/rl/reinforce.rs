@@ -171,6 +171,10 @@ pub fn train(
     env: &mut dyn Environment,
     on_episode: &mut dyn FnMut(&EpisodeLog),
 ) -> Result<TrainingRun> {
+    assert!(
+        config.episodes_per_update > 0,
+        "reinforce::train: episodes_per_update must be at least 1"
+    );
     let started = Instant::now();
     let mut rng = Rng::new(config.seed);
     let (features, actions) = (env.observation_size(), env.actions());
@@ -212,7 +216,7 @@ pub fn train(
             solved_at = Some(log.len());
             break;
         }
-        if log.len() % config.episodes_per_update != 0 {
+        if !log.len().is_multiple_of(config.episodes_per_update) {
             continue;
         }
 
