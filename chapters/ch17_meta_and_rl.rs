@@ -26,7 +26,7 @@ use dlfs::meta::{self, MetaRun, fomaml, joint, reptile};
 use dlfs::nn::{Layer, Mode, Sequential, mlp, mlp_layers_text};
 use dlfs::probability::Rng;
 use dlfs::report::{LinePlot, Results, Table, write_atomic};
-use dlfs::rl::alphazero::{self, AlphaZeroConfig, CachedEvaluator, PolicyValueNet};
+use dlfs::rl::alphazero::{self, AlphaZeroConfig, CachedEvaluator};
 use dlfs::rl::dqn::{self, DqnConfig};
 use dlfs::rl::mcts::Mcts;
 use dlfs::rl::reinforce::{self, ReinforceConfig};
@@ -1092,11 +1092,12 @@ fn tictactoe_section(settings: &Settings, results: &mut Results) -> Result<()> {
         ..AlphaZeroConfig::default()
     };
     print!("{config}");
+    let mut widths = vec![TicTacToe::FEATURES];
+    widths.extend(&config.hidden);
+    widths.push(TicTacToe::MOVES + 1);
     println!(
         "  network: {} (9 policy scores and 1 value)",
-        mlp_layers_text(
-            &PolicyValueNet::new(18, 9, &config.hidden, &mut Rng::new(0)).widths(&config.hidden)
-        )
+        mlp_layers_text(&widths)
     );
     let mut run = alphazero::train::<TicTacToe>(&config, &mut |round| {
         println!(

@@ -196,6 +196,7 @@ pub struct PolicyValueNet {
     pub network: Sequential,
     features: usize,
     moves: usize,
+    widths: Vec<usize>,
 }
 
 impl PolicyValueNet {
@@ -208,15 +209,13 @@ impl PolicyValueNet {
             network: mlp(&widths, rng),
             features,
             moves,
+            widths,
         }
     }
 
     /// The widths of the network's layers, e.g. `[18, 64, 64, 10]`.
-    pub fn widths(&self, hidden: &[usize]) -> Vec<usize> {
-        let mut widths = vec![self.features];
-        widths.extend(hidden);
-        widths.push(self.moves + 1);
-        widths
+    pub fn widths(&self) -> &[usize] {
+        &self.widths
     }
 
     /// The priors (softmax of the scores over the legal moves; 0 for illegal ones) and the value

@@ -21,9 +21,15 @@ use super::game::Game;
 use std::collections::HashMap;
 
 /// A minimax solver with a transposition table.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Minimax<G: Game> {
     values: HashMap<G, i8>,
+}
+
+impl<G: Game> Default for Minimax<G> {
+    fn default() -> Minimax<G> {
+        Minimax::new()
+    }
 }
 
 impl<G: Game> Minimax<G> {
