@@ -314,10 +314,12 @@ fn short_runs() -> (Vec<f32>, Vec<f32>, EpisodeLog) {
     let mut a = Vec::new();
     run.policy
         .visit_params(&mut |_, p| a.extend_from_slice(p.value.data()));
+    // Batches of 128 make the hidden layer's products big enough to be split between threads.
     let config = DqnConfig {
         seed: 4,
         max_episodes: 60,
         learning_starts: 200,
+        batch_size: 128,
         ..DqnConfig::default()
     };
     let mut run = dqn::train(&config, &mut CartPole::new(), &mut |_| {}).unwrap();

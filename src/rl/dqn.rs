@@ -64,6 +64,11 @@ pub struct DqnConfig {
 }
 
 impl Default for DqnConfig {
+    /// CleanRL's CartPole recipe (10,000 transitions remembered, the target copied every 500
+    /// steps, ε from 1 to 0.05), sped up: Adam at 10⁻³, training from step 1,000 (not 10,000), ε
+    /// decayed over 10,000 steps (not 250,000), a 64-64 network, and batches of 32 (the DQN paper's
+    /// size; each product then stays on one thread, where splitting it costs more than it saves)
+    /// every 8 steps. All five seeds of the chapter solve with them.
     fn default() -> DqnConfig {
         DqnConfig {
             seed: 0,
@@ -72,7 +77,7 @@ impl Default for DqnConfig {
             hidden: vec![64, 64],
             learning_rate: 1e-3,
             buffer_size: 10_000,
-            batch_size: 64,
+            batch_size: 32,
             learning_starts: 1000,
             train_frequency: 8,
             target_update_period: 500,
