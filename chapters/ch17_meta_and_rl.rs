@@ -63,6 +63,8 @@ const RANDOM_GAMES: usize = 100_000;
 const GAMES_VS_RANDOM: usize = 200;
 /// Games of the agent against the minimax player (random among its best moves), from each side.
 const GAMES_VS_MINIMAX: usize = 100;
+/// The most CartPole seeds a run accepts.
+const MAX_SEEDS: usize = 1000;
 
 /// The chapter's flags (`--quick`, `--out`, `--threads` come from `app::chapter_command`).
 pub fn command() -> Command {
@@ -74,7 +76,7 @@ pub fn command() -> Command {
     )
     .option(
         "section",
-        "S",
+        "WHICH",
         "all",
         "run one section only: 17.1, 17.2, 17.3 or 17.4 (all: every section)",
     )
@@ -108,7 +110,12 @@ pub fn command() -> Command {
         "600",
         "held-out sine tasks the table averages over (--quick: 100)",
     )
-    .option("seeds", "N", "5", "CartPole: seeds per method (--quick: 1)")
+    .option(
+        "seeds",
+        "N",
+        "5",
+        "CartPole: seeds per method, at most 1000 (--quick: 1)",
+    )
     .option(
         "reinforce-episodes",
         "N",
@@ -194,7 +201,8 @@ impl Settings {
             "17.4" => Section::KeepLearning,
             other => {
                 return Err(Error::usage(format!(
-                    "--section must be 17.1, 17.2, 17.3, 17.4 or all, got '{other}'"
+                    "--section must be 17.1, 17.2, 17.3, 17.4 or all, got {}",
+                    dlfs::input::excerpt(other)
                 )));
             }
         };
@@ -202,7 +210,7 @@ impl Settings {
         if !(inner_lr > 0.0 && inner_lr.is_finite()) {
             return Err(Error::usage("--inner-lr must be a positive number"));
         }
-        Ok(Settings {
+        let settings = Settings {
             quick,
             section,
             seed: args.get("seed")?,
@@ -216,8 +224,70 @@ impl Settings {
             az_iterations: count(args, "az-iterations", quick, 3)?,
             az_games: count(args, "az-games", quick, 10)?,
             az_simulations: count(args, "az-simulations", quick, 25)?,
+            out: PathBuf::new(),
+        };
+        if settings.seeds > MAX_SEEDS {
+            return Err(Error::usage(format!(
+                "--seeds {} is more than {MAX_SEEDS}; each seed trains two learners for up to \
+                 minutes, so give at most {MAX_SEEDS}",
+                settings.seeds
+            )));
+        }
+        settings.check_memory()?;
+        // Last of the checks, first of the work: the folder must be writable before anything runs.
+        Ok(Settings {
             out: app::out_dir(args)?,
+            ..settings
         })
+    }
+
+    /// What the counts ask for, checked before anything is allocated (a usage error naming the
+    /// flag, the bytes and the limit, see [`app::MemoryPlan`]). Only the sections that run count.
+    fn check_memory(&self) -> Result<()> {
+        let mut plan = app::MemoryPlan::new();
+        if self.runs(Section::Meta) {
+            // x and y of every support and query point, and six rows of scores after 0…10 steps.
+            let floats_per_task = 2 * (SUPPORT_POINTS + QUERY_POINTS) + 6 * 11;
+            plan.add(
+                "--test-tasks",
+                self.test_tasks,
+                &format!(
+                    "the held-out sine tasks and their scores ({floats_per_task} floats a task)"
+                ),
+                app::f32_bytes(&[self.test_tasks, floats_per_task]),
+            )?;
+        }
+        if self.runs(Section::CartPole) {
+            // The episode log (return and length), the moving mean and the plotted points.
+            for (flag, episodes) in [
+                ("--reinforce-episodes", self.reinforce_episodes),
+                ("--dqn-episodes", self.dqn_episodes),
+            ] {
+                plan.add(
+                    flag,
+                    episodes,
+                    &format!(
+                        "the episode logs and curves of {} seed(s) (about 48 bytes an episode)",
+                        self.seeds
+                    ),
+                    episodes
+                        .checked_mul(self.seeds)
+                        .and_then(|n| app::bytes_of(n, 48)),
+                )?;
+            }
+        }
+        if self.runs(Section::TicTacToe) {
+            // A game gives at most 9 positions, each stored in its 8 symmetries (about 128 bytes
+            // with its visit distribution), and the training window keeps `window` rounds.
+            let window = AlphaZeroConfig::default().window;
+            plan.add(
+                "--az-games",
+                self.az_games,
+                &format!("the self-play examples of {window} rounds (about 9 KB a game)"),
+                app::bytes_of(self.az_games, window * 9 * 8 * 128),
+            )?;
+        }
+        Ok(())
     }
 
     fn runs(&self, section: Section) -> bool {
@@ -726,7 +796,7 @@ fn cartpole_section(settings: &Settings, results: &mut Results) -> Result<()> {
     results.set("cartpole.random_policy.episodes", RANDOM_EPISODES);
 
     let seeds: Vec<u64> = (0..settings.seeds as u64)
-        .map(|i| settings.seed + i)
+        .map(|i| settings.seed.wrapping_add(i))
         .collect();
     println!();
     let reinforce_config = ReinforceConfig {
@@ -961,7 +1031,7 @@ fn progress_line(log: &dlfs::rl::EpisodeLog) {
 
 /// Scores a finished run's greedy policy and prints the seed's line.
 fn finish_seed(seed: u64, mut run: TrainingRun) -> SeedResult {
-    let mut rng = Rng::new(10_000 + seed);
+    let mut rng = Rng::new(seed.wrapping_add(10_000));
     let policy = &mut run.policy;
     let greedy = play_episodes(
         &mut CartPole::new(),

@@ -788,6 +788,51 @@ fn the_chapter_rejects_bad_flags() {
 }
 
 #[test]
+fn huge_counts_are_usage_errors_before_any_work() {
+    // Each is refused by the flag checks, in well under a second, naming the flag: nothing is
+    // allocated or trained first (a missed check would abort on the allocation or run for hours).
+    let dir = temp_folder("huge");
+    let out = dir.join("out");
+    for (flag, value, expected) in [
+        ("--test-tasks", "1000000000000", "would need"),
+        ("--seeds", "1001", "at most 1000"),
+        (
+            "--reinforce-episodes",
+            "18446744073709551615",
+            "more memory",
+        ),
+        ("--dqn-episodes", "100000000000", "would need"),
+        ("--az-games", "1000000000000", "would need"),
+        ("--section", &"x".repeat(5000), "17.1, 17.2"),
+    ] {
+        let started = std::time::Instant::now();
+        let error = run_chapter(&["--out", out.to_str().unwrap(), flag, value]).unwrap_err();
+        let message = error.to_string();
+        assert_eq!(error.exit_code(), 2, "{flag}: {message}");
+        assert!(
+            message.contains(flag) && message.contains(expected),
+            "{flag}: {message}"
+        );
+        assert!(message.len() < 400, "{flag}: a long message: {message}");
+        assert!(started.elapsed().as_secs_f64() < 2.0, "{flag} took long");
+    }
+    // Only the sections that run are checked: 17.3 alone does not look at 17.1's tasks... but the
+    // output folder is checked before any section starts.
+    let error = run_chapter(&[
+        "--out",
+        "/dev/null/not-a-folder",
+        "--section",
+        "17.3",
+        "--test-tasks",
+        "1000000000000",
+    ])
+    .unwrap_err();
+    assert_eq!(error.exit_code(), 2, "{error}");
+    assert!(error.to_string().contains("--out"), "{error}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn the_chapter_runs_and_its_exports_load_back() {
     let dir = temp_folder("chapter");
     let out = dir.join("out");
@@ -873,6 +918,14 @@ fn the_chapter_runs_and_its_exports_load_back() {
         "\"total_seconds\"",
     ] {
         assert!(json.contains(key), "results.json lacks {key}");
+    }
+    // The explicit flags won over --quick's values (100 test tasks, 200 and 100 episodes).
+    for setting in [
+        "\"test_tasks\": 20",
+        "\"episode_budget\": 20",
+        "\"self_play_games\": 4",
+    ] {
+        assert!(json.contains(setting), "results.json lacks {setting}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
