@@ -12,7 +12,7 @@
 //! Each chapter is a binary whose source reads top to bottom; its page (linked below, built by
 //! `cargo doc` next to this one) says what it shows. Run one with
 //! `cargo run --release --bin <name>`, all of them in quick mode with `cargo run --release`.
-//! Chapters 2–4 and 6–11 end with exercises (`src/exercises/chNN.rs`, see the README).
+//! Chapters 2–4, 6–11 and 17 end with exercises (`src/exercises/chNN.rs`, see the README).
 //!
 //! | # | chapter | what it shows | the library behind it |
 //! |---|---|---|---|
@@ -31,6 +31,7 @@
 //! | 13 | [`ch13_text_classification`](../ch13_text_classification/index.html) | IMDB sentiment: tokenizer, vocabulary, a bag of words against the tutorial's LSTM | [`data`], [`nn`], [`train`] |
 //! | 14 | [`ch14_time_series`](../ch14_time_series/index.html) | stock prices: windows, a split in time, an LSTM against the naive forecast | [`data`], [`train`] |
 //! | 15 | [`ch15_gpu`](../ch15_gpu/index.html) | the GPU from the driver up: PTX kernels, GPU against CPU | [`gpu`] |
+//! | 17 | [`ch17_meta_and_rl`](../ch17_meta_and_rl/index.html) | meta-learning on sine tasks (Reptile, first-order MAML); CartPole with REINFORCE and DQN; AlphaZero on tic-tac-toe | [`meta`], [`rl`] |
 //!
 //! ## Module map (imports only go downward)
 //! | module | chapter | what it is |
@@ -39,13 +40,15 @@
 //! | [`checkpoint`] | 12–14 | save/load parameters and state dicts as safetensors (PyTorch-compatible), validated |
 //! | [`check`] | tests | gradient checks and tolerant comparisons used by tests and exercises; the exercise checkers |
 //! | `exercises` | 2–11 | (feature `exercises`) the learner's stubs, checked by `tests/exercises.rs` |
+//! | [`rl`] | 17 | reinforcement learning: CartPole, REINFORCE, DQN, tic-tac-toe, minimax, MCTS, AlphaZero |
+//! | [`meta`] | 17 | meta-learning: Reptile, first-order MAML and the joint-training baseline on sine tasks |
 //! | [`train`] | 5, 7, 12–14 | `fit`/`evaluate`/`predict` over shuffled mini-batches, `History`, metrics; saving and resuming a run ([`train::resume`]) |
 //! | [`optim`] | 11 | optimizers (SGD, Adam, …) that update the trainable parameters from their gradients |
 //! | [`nn`] | 6–9 | the `Layer` trait, parameters (trainable or frozen), state dicts, `Sequential` and the layers |
 //! | [`gpu`] | 15 | CUDA without a toolkit: the driver loaded at run time, PTX kernels, device buffers, an MLP trained on the GPU |
 //! | [`loss`] | 10 | losses returning value and gradient: MSE, cross-entropy, BCE, Huber, smooth L1; stable softmax |
 //! | [`linalg`] | 2 | vectors, reference matmul, the fast GEMM, eigen, solve, PCA |
-//! | [`data`] | 1, 7, 12–14 | datasets: generated toy sets, readers (CIFAR-10, aclImdb, CSV, time series), tokenizer, generated stand-ins; the learner's pictures (PNG, PGM/PPM) |
+//! | [`data`] | 1, 7, 12–14, 17 | datasets: generated toy sets, readers (CIFAR-10, aclImdb, CSV, time series), tokenizer, generated stand-ins, few-shot sine tasks; the learner's pictures (PNG, PGM/PPM) |
 //! | [`input`] | 12–14 | reading files a user names: regular files only, a size cap per format, short excerpts in messages |
 //! | [`tensor`] | all | `Tensor`: a shape and a row-major `Vec<f32>` |
 //! | [`cli`] | all | the tiny command-line parser |
@@ -76,11 +79,13 @@ pub mod gpu;
 pub mod input;
 pub mod linalg;
 pub mod loss;
+pub mod meta;
 pub mod nn;
 pub mod optim;
 pub mod parallel;
 pub mod probability;
 pub mod report;
+pub mod rl;
 pub mod tensor;
 pub mod train;
 

@@ -55,6 +55,9 @@ mod ch14_time_series;
 #[allow(dead_code)]
 #[path = "../chapters/ch15_gpu.rs"]
 mod ch15_gpu;
+#[allow(dead_code)]
+#[path = "../chapters/ch17_meta_and_rl.rs"]
+mod ch17_meta_and_rl;
 
 /// One chapter of the book: its binary name, the tutorial's section title, its flags and its body.
 struct Chapter {
@@ -155,6 +158,12 @@ const CHAPTERS: &[Chapter] = &[
         title: "硬件加速 — hardware acceleration (GPU)",
         command: ch15_gpu::command,
         run: ch15_gpu::run,
+    },
+    Chapter {
+        name: "ch17_meta_and_rl",
+        title: "深度学习的未来趋势 — meta-learning and reinforcement learning",
+        command: ch17_meta_and_rl::command,
+        run: ch17_meta_and_rl::run,
     },
 ];
 

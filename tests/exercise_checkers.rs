@@ -21,7 +21,7 @@ mod implementation;
 mod exercise_table;
 
 use dlfs::check::exercise::{Check, CheckResult, Exercise, Outcome, Status, Summary};
-use dlfs::check::{ch02, ch03, ch04, ch06, ch07, ch08, ch09, ch10, ch11};
+use dlfs::check::{ch02, ch03, ch04, ch06, ch07, ch08, ch09, ch10, ch11, ch17};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -924,6 +924,178 @@ fn an_lstm_with_the_gates_in_another_order_is_caught() {
         ch09::check_lstm_cell_forward(lstm_with_the_gates_in_the_order_i_f_o_g),
         "a hand example",
         &["PyTorch's order i, f, g, o"],
+    );
+}
+
+// Chapter 17: returns, the REINFORCE gradient, PUCT, Reptile.
+
+fn returns_accumulated_forwards(rewards: &[f32], gamma: f32) -> Vec<f32> {
+    let mut out = Vec::with_capacity(rewards.len());
+    let mut running = 0.0;
+    for &r in rewards {
+        running = r + gamma * running;
+        out.push(running);
+    }
+    out
+}
+
+#[test]
+fn returns_accumulated_forwards_are_caught() {
+    expect_failure(
+        ch17::check_discounted_returns(returns_accumulated_forwards),
+        "three rewards of 1",
+        &["backwards"],
+    );
+}
+
+fn returns_without_the_current_reward(rewards: &[f32], gamma: f32) -> Vec<f32> {
+    // Gₜ = γ·(rₜ₊₁ + γ·rₜ₊₂ + …): the step's own reward is left out.
+    let mut out = vec![0.0; rewards.len()];
+    let mut running = 0.0;
+    for t in (0..rewards.len()).rev() {
+        out[t] = gamma * running;
+        running = rewards[t] + gamma * running;
+    }
+    out
+}
+
+#[test]
+fn returns_that_leave_out_the_steps_own_reward_are_caught() {
+    expect_failure(
+        ch17::check_discounted_returns(returns_without_the_current_reward),
+        "three rewards of 1",
+        &["rₜ itself counts"],
+    );
+}
+
+fn reinforce_gradient_ascent(logits: &[f32], action: usize, advantage: f32) -> Vec<f32> {
+    // The sign of the policy-gradient *ascent* direction, handed to a minimiser.
+    let mut p = logits.to_vec();
+    dlfs::loss::softmax_row(&mut p);
+    p.iter()
+        .enumerate()
+        .map(|(k, &pk)| advantage * (if k == action { 1.0 } else { 0.0 } - pk))
+        .collect()
+}
+
+#[test]
+fn a_reinforce_gradient_with_the_wrong_sign_is_caught() {
+    expect_failure(
+        ch17::check_reinforce_logit_gradient(reinforce_gradient_ascent),
+        "the gradient, two actions",
+        &["push the action's score *up*"],
+    );
+}
+
+fn reinforce_gradient_without_softmax(logits: &[f32], action: usize, advantage: f32) -> Vec<f32> {
+    // Treats log π(a) as z_a: forgets the normaliser.
+    (0..logits.len())
+        .map(|k| if k == action { -advantage } else { 0.0 })
+        .collect()
+}
+
+#[test]
+fn a_reinforce_gradient_without_the_softmax_is_caught() {
+    expect_failure(
+        ch17::check_reinforce_logit_gradient(reinforce_gradient_without_softmax),
+        "the gradient, two actions",
+        &["probabilities minus the one-hot"],
+    );
+}
+
+fn reinforce_gradient_overflowing(logits: &[f32], action: usize, advantage: f32) -> Vec<f32> {
+    let exps: Vec<f32> = logits.iter().map(|z| z.exp()).collect();
+    let sum: f32 = exps.iter().sum();
+    exps.iter()
+        .enumerate()
+        .map(|(k, &e)| advantage * (e / sum - if k == action { 1.0 } else { 0.0 }))
+        .collect()
+}
+
+#[test]
+fn a_reinforce_gradient_that_overflows_is_caught() {
+    expect_failure(
+        ch17::check_reinforce_logit_gradient(reinforce_gradient_overflowing),
+        "large scores do not overflow",
+        &["subtract the largest score"],
+    );
+}
+
+fn puct_with_the_root_over_the_move(q: f32, prior: f32, parent: u32, visits: u32, c: f32) -> f32 {
+    q + c * prior * (parent as f32) / (1.0 + visits as f32).sqrt()
+}
+
+#[test]
+fn a_puct_score_with_the_square_root_in_the_wrong_place_is_caught() {
+    expect_failure(
+        ch17::check_puct_score(puct_with_the_root_over_the_move),
+        "the score, a hand example",
+        &["square root of the *parent's* visits"],
+    );
+}
+
+fn puct_without_the_one(q: f32, prior: f32, parent: u32, visits: u32, c: f32) -> f32 {
+    q + c * prior * (parent as f32).sqrt() / visits as f32
+}
+
+#[test]
+fn a_puct_score_without_the_one_is_caught_on_an_unvisited_move() {
+    expect_failure(
+        ch17::check_puct_score(puct_without_the_one),
+        "an unvisited move",
+        &["one plus the *move's* visits"],
+    );
+}
+
+fn reptile_with_the_gradient_at_theta(
+    theta: &mut [f32],
+    gradient: &dyn Fn(&[f32]) -> Vec<f32>,
+    inner_lr: f32,
+    inner_steps: usize,
+    outer_lr: f32,
+) {
+    // Every inner step uses the gradient at θ: k steps collapse into one step of k·α.
+    let g = gradient(theta);
+    let phi: Vec<f32> = theta
+        .iter()
+        .zip(&g)
+        .map(|(&t, &g)| t - inner_steps as f32 * inner_lr * g)
+        .collect();
+    for (t, p) in theta.iter_mut().zip(phi) {
+        *t += outer_lr * (p - *t);
+    }
+}
+
+#[test]
+fn reptile_with_every_gradient_at_theta_is_caught() {
+    expect_failure(
+        ch17::check_reptile_outer_step(reptile_with_the_gradient_at_theta),
+        "five inner steps",
+        &["at the *current*"],
+    );
+}
+
+fn reptile_jumping_to_phi(
+    theta: &mut [f32],
+    gradient: &dyn Fn(&[f32]) -> Vec<f32>,
+    inner_lr: f32,
+    inner_steps: usize,
+    _outer_lr: f32,
+) {
+    for _ in 0..inner_steps {
+        let g = gradient(theta);
+        for (t, g) in theta.iter_mut().zip(g) {
+            *t -= inner_lr * g;
+        }
+    }
+}
+
+#[test]
+fn reptile_that_forgets_the_outer_step_size_is_caught() {
+    expect_failure(
+        ch17::check_reptile_outer_step(reptile_jumping_to_phi),
+        "one inner step",
+        &["θ ← θ + ε·(φ − θ)"],
     );
 }
 

@@ -255,3 +255,30 @@ fn ch11_clip_grad_norm() -> Result<(), Verdict> {
 fn ch11_summary() -> Result<(), Summary> {
     summary("ch11")
 }
+
+// Chapter 17: meta-learning and reinforcement learning (src/exercises/ch17.rs).
+
+#[test]
+fn ch17_discounted_returns() -> Result<(), Verdict> {
+    run("ch17_discounted_returns")
+}
+
+#[test]
+fn ch17_reinforce_logit_gradient() -> Result<(), Verdict> {
+    run("ch17_reinforce_logit_gradient")
+}
+
+#[test]
+fn ch17_puct_score() -> Result<(), Verdict> {
+    run("ch17_puct_score")
+}
+
+#[test]
+fn ch17_reptile_outer_step() -> Result<(), Verdict> {
+    run("ch17_reptile_outer_step")
+}
+
+#[test]
+fn ch17_summary() -> Result<(), Summary> {
+    summary("ch17")
+}

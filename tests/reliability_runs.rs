@@ -201,6 +201,7 @@ fn out_is_checked_before_any_long_work() {
         "ch12_image_classification",
         "ch13_text_classification",
         "ch14_time_series",
+        "ch17_meta_and_rl",
     ] {
         for (out, expected) in [
             ("", "--out is empty"),

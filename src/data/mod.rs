@@ -13,6 +13,8 @@
 //!   a generated stand-in where word order decides the label (chapter 13).
 //! - [`mod@csv`], [`timeseries`], [`synthetic_prices`]: CSV files; dated series, windows, scaling and a
 //!   chronological split; the generator of the bundled price file (chapter 14).
+//! - [`sine_tasks`]: the few-shot sine-wave tasks of meta-learning, with the best task-agnostic
+//!   predictors derived (chapter 17).
 //! - [`standin`]: how a generated folder is written so that an interrupted run never leaves half of
 //!   one (a temporary folder, a marker written last, a rename).
 //!
@@ -24,6 +26,7 @@ pub mod csv;
 pub mod image;
 pub mod imdb;
 pub mod regression;
+pub mod sine_tasks;
 pub mod standin;
 pub mod synthetic_prices;
 pub mod synthetic_reviews;

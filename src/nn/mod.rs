@@ -27,6 +27,7 @@
 //! | `linear.rs` | [`Linear`], the fully connected layer, one GEMM per pass (chapter 7) |
 //! | `dropout.rs` | [`Dropout`], inverted and seeded (chapter 7) |
 //! | `sequential.rs` | [`Sequential`], layers in a chain (chapter 7) |
+//! | `mlp.rs` | [`mlp`]: `Linear → ReLU → … → Linear` from a list of widths (chapter 17) |
 //! | `recurrent.rs` | what [`RNN`], [`LSTM`], [`GRU`] share: [`RecurrentOutput`], threading, fast σ/tanh, stacking `num_layers` layers (chapter 9) |
 //! | `rnn.rs`, `lstm.rs`, `gru.rs` | the recurrent layers, forward and backpropagation through time (chapter 9) |
 //! | `conv.rs` | [`Conv2d`], convolution by im2col + GEMM, threaded over the batch (chapter 8) |
@@ -48,6 +49,7 @@ pub mod init;
 mod layer;
 mod linear;
 mod lstm;
+mod mlp;
 pub mod models;
 pub mod pool;
 pub mod recurrent;
@@ -68,6 +70,7 @@ pub use layer::{
     panic_without_cache, param_count, param_counts, zero_grad,
 };
 pub use linear::Linear;
+pub use mlp::{mlp, mlp_layers_text};
 pub use models::{CifarCnn, SmallCnn};
 pub use pool::{AvgPool2d, MaxPool2d};
 pub use sequential::Sequential;

@@ -6,7 +6,7 @@
 //! (`tests/exercise_solutions/`). One list for both means the learner's functions are checked
 //! exactly as the solutions are.
 
-use crate::implementation::{ch02, ch03, ch04, ch06, ch07, ch08, ch09, ch10, ch11};
+use crate::implementation::{ch02, ch03, ch04, ch06, ch07, ch08, ch09, ch10, ch11, ch17};
 use dlfs::check;
 use dlfs::check::exercise::Exercise;
 
@@ -115,6 +115,19 @@ pub fn all() -> Vec<Exercise> {
         }),
         Exercise::new("ch11_clip_grad_norm", "11.4", || {
             check::ch11::check_clip_grad_norm(ch11::clip_grad_norm)
+        }),
+        // Chapter 17: meta-learning and reinforcement learning.
+        Exercise::new("ch17_discounted_returns", "17.1", || {
+            check::ch17::check_discounted_returns(ch17::discounted_returns)
+        }),
+        Exercise::new("ch17_reinforce_logit_gradient", "17.2", || {
+            check::ch17::check_reinforce_logit_gradient(ch17::reinforce_logit_gradient)
+        }),
+        Exercise::new("ch17_puct_score", "17.3", || {
+            check::ch17::check_puct_score(ch17::puct_score)
+        }),
+        Exercise::new("ch17_reptile_outer_step", "17.4", || {
+            check::ch17::check_reptile_outer_step(ch17::reptile_outer_step)
         }),
     ]
 }
