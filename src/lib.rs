@@ -52,6 +52,7 @@ pub mod nn;
 pub mod optim;
 pub mod parallel;
 pub mod probability;
+pub mod quant;
 pub mod report;
 pub mod tensor;
 pub mod train;

@@ -133,7 +133,7 @@ mod kernel_neon;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
-pub use int8::{Int8Kernel, PackedInt8, gemm_i8, gemm_i8_reference};
+pub use int8::{I8Matrix, Int8Kernel, PackedInt8, gemm_i8, gemm_i8_reference};
 pub use peak::measure_peak_gflops;
 pub use view::{MatMut, MatRef};
 
