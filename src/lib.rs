@@ -45,6 +45,7 @@ pub mod data;
 pub mod error;
 #[cfg(feature = "exercises")]
 pub mod exercises;
+pub mod explain;
 pub mod gpu;
 pub mod linalg;
 pub mod loss;

@@ -312,9 +312,40 @@ fn triangular_noise(rng: &mut Rng) -> f32 {
 
 /// Draws one picture of class `class` (0…9) into `out` (3,072 bytes: red, green, blue planes).
 pub fn draw(class: usize, palette: Palette, rng: &mut Rng, out: &mut [u8]) {
+    draw_with_mask(class, palette, rng, out, None);
+}
+
+/// [`draw`], and where the object is: `mask` (1,024 values, row-major) is set true on the pixels
+/// the shape covers (any part of them) or, for a texture class, inside the textured patch's
+/// outline. The picture is the same as [`draw`] gives with the same generator (chapter 18 checks
+/// whether attribution maps point at the object).
+pub fn draw_with_mask(
+    class: usize,
+    palette: Palette,
+    rng: &mut Rng,
+    out: &mut [u8],
+    mask: Option<&mut [bool]>,
+) {
     assert!(class < CLASSES, "draw: class {class} is not in 0…9");
     assert_eq!(out.len(), IMAGE_BYTES, "draw: needs a 3072-byte buffer");
     let scene = Scene::random(class, rng, palette);
+    if let Some(mask) = mask {
+        assert_eq!(
+            mask.len(),
+            SIDE * SIDE,
+            "draw_with_mask: needs a 1024-value mask"
+        );
+        for (p, inside) in mask.iter_mut().enumerate() {
+            let (x, y) = ((p % SIDE) as f32, (p / SIDE) as f32);
+            *inside = if class < 5 {
+                [(0.25, 0.25), (0.75, 0.25), (0.25, 0.75), (0.75, 0.75)]
+                    .iter()
+                    .any(|&(sx, sy)| scene.inside(class, x + sx, y + sy))
+            } else {
+                scene.in_patch(x + 0.5 - scene.center.0, y + 0.5 - scene.center.1)
+            };
+        }
+    }
     // Grey pictures get the same noise in every channel, so that they stay grey.
     let same_noise = palette == Palette::Grey;
     let plane = SIDE * SIDE;
@@ -373,12 +404,51 @@ pub fn generate_with(count: usize, seed: u64, palette: Palette) -> ImageSet {
                 let i = chunk * 256 + j;
                 // Each picture has its own generator, so no picture depends on which thread drew
                 // the ones before it.
-                let mut rng = Rng::new(seed ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-                draw(usize::from(labels[i]), palette, &mut rng, image);
+                draw(
+                    usize::from(labels[i]),
+                    palette,
+                    &mut image_rng(seed, i),
+                    image,
+                );
             }
         });
     }
     ImageSet::new(pixels, labels)
+}
+
+/// The generator of picture `i` of a set with this seed.
+fn image_rng(seed: u64, i: usize) -> Rng {
+    Rng::new(seed ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
+/// The first `count` colour pictures of [`generate`]`(total, seed)` (the same pictures and labels)
+/// with where their objects are: `count × 1024` flags, see [`draw_with_mask`].
+pub fn generate_with_masks(total: usize, seed: u64, count: usize) -> (ImageSet, Vec<bool>) {
+    let mut labels: Vec<u8> = (0..total).map(|i| (i % CLASSES) as u8).collect();
+    Rng::new(seed).shuffle(&mut labels);
+    labels.truncate(count.min(total));
+    let mut pixels = vec![0u8; labels.len() * IMAGE_BYTES];
+    let mut masks = vec![false; labels.len() * SIDE * SIDE];
+    for (i, (image, mask)) in pixels
+        .chunks_exact_mut(IMAGE_BYTES)
+        .zip(masks.chunks_exact_mut(SIDE * SIDE))
+        .enumerate()
+    {
+        let mut rng = image_rng(seed, i);
+        draw_with_mask(
+            usize::from(labels[i]),
+            Palette::Colour,
+            &mut rng,
+            image,
+            Some(mask),
+        );
+    }
+    (ImageSet::new(pixels, labels), masks)
+}
+
+/// The seed of the test pictures of a stand-in written by [`ensure`] with `seed`.
+pub fn test_seed(seed: u64) -> u64 {
+    seed ^ 0x7e57_7e57
 }
 
 /// What the marker file of a stand-in with this size and seed says.
@@ -424,7 +494,7 @@ pub fn ensure(dir: &Path, size: StandinSize, seed: u64) -> Result<bool> {
             .map_err(|e| Error::io(&marker, e, "could not replace the old stand-in"))?;
     }
     let train = generate(size.train, seed);
-    let test = generate(size.test, seed ^ 0x7e57_7e57);
+    let test = generate(size.test, test_seed(seed));
     cifar10::write_dataset(dir, &train, &test, &CLASS_NAMES)?;
     write_atomic(&marker, wanted.as_bytes())?;
     Ok(true)
