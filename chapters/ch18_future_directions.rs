@@ -18,18 +18,22 @@
 //! Every number of the summary tables goes to `results.json` under `--out`.
 
 use dlfs::cli::{Args, Command};
+use dlfs::data::captioned_shapes::{
+    self, CAPTION_TOKENS, COLOURS, CaptionedImages, Pairs, SHAPES, VOCABULARY,
+};
 use dlfs::data::cifar10::{self, Cifar10, ImageSet};
 use dlfs::data::cifar10_standin::{self, StandinSize};
 use dlfs::explain;
 use dlfs::linalg::gemm::{self, int8};
 use dlfs::loss::{CrossEntropyLoss, Loss};
+use dlfs::multimodal::{Clip, ContrastiveLoss};
 use dlfs::nn::{CifarCnn, Conv2d, Flatten, Layer, Linear, Mode, Sequential, param_count};
 use dlfs::optim::{Adam, Optimizer, Sgd};
 use dlfs::probability::{Rng, stats};
 use dlfs::quant::edge_runtime::{EdgeBuffer, IMAGE_BYTES};
 use dlfs::quant::{
-    self, Calibration, DistillationLoss, Granularity, PruningMask, QuantizedCnn, edge, export,
-    magnitude_mask, prune, student_cnn, teacher_targets,
+    self, Calibration, DistillationLoss, Granularity, PruningMask, QuantizedCnn, Scope, edge,
+    export, magnitude_mask, prune, student_cnn, teacher_targets,
 };
 use dlfs::report::{ImageGrid, Results, Table, Tile};
 use dlfs::train::{Batch, Dataset, train_step};
@@ -75,11 +79,15 @@ pub fn command() -> Command {
     .option("lr", "LR", "0.001", "SGD learning rate of the CNN (--quick: 0.01)")
     .option("seed", "S", "0", "seed of every random choice")
     .option("calibration-batches", "N", "4", "training batches of 64 used to calibrate activations")
-    .option("finetune-epochs", "N", "1", "epochs of masked fine-tuning after pruning (--quick: 1)")
+    .option("finetune-epochs", "N", "2", "epochs of masked fine-tuning after pruning (--quick: 1)")
+    .option("finetune-lr", "LR", "0.005", "SGD learning rate of the masked fine-tuning")
     .option("distill-epochs", "N", "4", "epochs of student training (--quick: 1)")
     .option("distill-seeds", "N", "3", "seeds per student configuration (--quick: 1)")
     .option("distill-alpha", "A", "0.9", "weight of the soft targets in the distillation loss")
     .option("latency-calls", "N", "1024", "single-image calls timed for the latency percentiles")
+    .option("clip-pairs", "N", "20000", "generated image–caption pairs for the CLIP-style model (--quick: 3000)")
+    .option("clip-epochs", "N", "12", "epochs of contrastive training (--quick: 3)")
+    .option("clip-lr", "LR", "0.003", "Adam learning rate of the CLIP-style model")
 }
 
 /// Which sections run.
@@ -126,10 +134,14 @@ struct Settings {
     seed: u64,
     calibration_batches: usize,
     finetune_epochs: usize,
+    finetune_learning_rate: f32,
     distill_epochs: usize,
     distill_seeds: usize,
     distill_alpha: f32,
     latency_calls: usize,
+    clip_pairs: usize,
+    clip_epochs: usize,
+    clip_learning_rate: f32,
     out: PathBuf,
 }
 
@@ -156,14 +168,21 @@ impl Settings {
             seed: args.get("seed")?,
             calibration_batches: args.get("calibration-batches")?,
             finetune_epochs: pick("finetune-epochs", 1)?,
+            finetune_learning_rate: args.get("finetune-lr")?,
             distill_epochs: pick("distill-epochs", 1)?,
             distill_seeds: pick("distill-seeds", 1)?,
             distill_alpha: args.get("distill-alpha")?,
             latency_calls: args.get("latency-calls")?,
+            clip_pairs: pick("clip-pairs", 3000)?,
+            clip_epochs: pick("clip-epochs", 3)?,
+            clip_learning_rate: args.get("clip-lr")?,
             out: app::out_dir(args)?,
         };
         if !(settings.learning_rate > 0.0 && settings.learning_rate.is_finite()) {
             return Err(Error::usage("--lr must be a positive number"));
+        }
+        if !(settings.finetune_learning_rate > 0.0 && settings.finetune_learning_rate.is_finite()) {
+            return Err(Error::usage("--finetune-lr must be a positive number"));
         }
         if settings.calibration_batches == 0 {
             return Err(Error::usage("--calibration-batches must be at least 1"));
@@ -173,6 +192,12 @@ impl Settings {
         }
         if !(0.0..=1.0).contains(&settings.distill_alpha) {
             return Err(Error::usage("--distill-alpha must be in [0, 1]"));
+        }
+        if settings.clip_pairs < 64 {
+            return Err(Error::usage("--clip-pairs must be at least 64 (one batch)"));
+        }
+        if !(settings.clip_learning_rate > 0.0 && settings.clip_learning_rate.is_finite()) {
+            return Err(Error::usage("--clip-lr must be a positive number"));
         }
         if settings.latency_calls == 0 {
             return Err(Error::usage("--latency-calls must be at least 1"));
@@ -190,67 +215,54 @@ pub fn run(args: &Args) -> Result<()> {
     let settings = Settings::from_args(args)?;
     let started = Instant::now();
     let mut results = Results::new();
-    heading("18.0 the model — chapter 12's CNN");
-    let data = load_data(args, settings.quick)?;
-    let mut model = CifarCnn::new(&mut Rng::new(settings.seed));
-    match args.get_opt::<PathBuf>("weights")? {
-        Some(path) => {
-            checkpoint::load(&mut model, &path)?;
-            println!("Loaded {} (chapter 12's weights).", path.display());
-        }
-        None => train_cnn(&mut model, &data.train, &settings)?,
-    }
-    let test = Images::new(
-        &data.test,
-        if settings.quick { 500 } else { data.test.len() },
-    );
-    let f32_accuracy = accuracy_f32(&mut model, &test);
-    println!(
-        "Test accuracy of the f32 model on {} images: {:.2} %",
-        test.len(),
-        100.0 * f32_accuracy
-    );
-    results.set("f32.accuracy", f64::from(f32_accuracy));
-
-    let needs_int8 = settings.sections.efficiency || settings.sections.edge;
-    let int8_model = if needs_int8 {
-        let calibration = calibration_batches(&data.train, settings.calibration_batches);
-        Some(QuantizedCnn::quantize(
-            &mut model,
-            &calibration,
-            Granularity::PerChannel,
-            Calibration::Mse,
-        ))
+    let sections = settings.sections;
+    // Every section but 18.3 works on chapter 12's CNN: train (or load) it once.
+    let mut cnn = if sections.efficiency || sections.interpretability || sections.edge {
+        Some(prepare_cnn(args, &settings, &mut results)?)
     } else {
         None
     };
-    if settings.sections.efficiency {
-        let int8_model = int8_model.as_ref().expect("built above");
+    if let Some(cnn) = cnn.as_mut().filter(|_| sections.efficiency) {
         heading("18.1 效率 — efficiency");
         quantization(
-            &mut model,
-            int8_model,
-            &data.train,
-            &test,
+            &mut cnn.model,
+            &cnn.int8,
+            &cnn.data.train,
+            &cnn.test,
             &settings,
             &mut results,
         )?;
-        pruning(&mut model, &data.train, &test, &settings, &mut results)?;
-        distillation(&mut model, &data.train, &test, &settings, &mut results)?;
-        export_int8(int8_model, &settings, &mut results)?;
+        pruning(
+            &mut cnn.model,
+            &cnn.data.train,
+            &cnn.test,
+            &settings,
+            &mut results,
+        )?;
+        distillation(
+            &mut cnn.model,
+            &cnn.data.train,
+            &cnn.test,
+            &settings,
+            &mut results,
+        )?;
+        export_int8(&cnn.int8, &settings, &mut results)?;
     }
-    if settings.sections.interpretability {
+    if let Some(cnn) = cnn.as_mut().filter(|_| sections.interpretability) {
         heading("18.2 可解释性 — interpretability");
-        interpretability(&mut model, &data, args, &settings, &mut results)?;
+        interpretability(&mut cnn.model, &cnn.data, args, &settings, &mut results)?;
     }
-    if settings.sections.edge {
-        let int8_model = int8_model.as_ref().expect("built above");
+    if sections.multimodal {
+        heading("18.3 多模态学习 — multimodal learning");
+        multimodal(&settings, &mut results)?;
+    }
+    if let Some(cnn) = cnn.as_mut().filter(|_| sections.edge) {
         heading("18.4 边缘计算 — edge computing");
         edge_section(
-            &mut model,
-            int8_model,
-            &data,
-            &test,
+            &mut cnn.model,
+            &cnn.int8,
+            &cnn.data,
+            &cnn.test,
             &settings,
             &mut results,
         )?;
@@ -264,6 +276,53 @@ pub fn run(args: &Args) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Chapter 12's CNN, trained or loaded, with its data, test images and int8 version.
+struct Cnn {
+    data: Cifar10,
+    model: CifarCnn,
+    test: Images,
+    int8: QuantizedCnn,
+}
+
+/// 18.0: the data, the trained CNN (`--weights`, or trained here), its test accuracy, and its
+/// post-training int8 quantization (per-channel weights, MSE-calibrated activations).
+fn prepare_cnn(args: &Args, settings: &Settings, results: &mut Results) -> Result<Cnn> {
+    heading("18.0 the model — chapter 12's CNN");
+    let data = load_data(args, settings.quick)?;
+    let mut model = CifarCnn::new(&mut Rng::new(settings.seed));
+    match args.get_opt::<PathBuf>("weights")? {
+        Some(path) => {
+            checkpoint::load(&mut model, &path)?;
+            println!("Loaded {} (chapter 12's weights).", path.display());
+        }
+        None => train_cnn(&mut model, &data.train, settings)?,
+    }
+    let test = Images::new(
+        &data.test,
+        if settings.quick { 500 } else { data.test.len() },
+    );
+    let f32_accuracy = accuracy_f32(&mut model, &test);
+    println!(
+        "Test accuracy of the f32 model on {} images: {:.2} %",
+        test.len(),
+        100.0 * f32_accuracy
+    );
+    results.set("f32.accuracy", f64::from(f32_accuracy));
+    let calibration = calibration_batches(&data.train, settings.calibration_batches);
+    let int8 = QuantizedCnn::quantize(
+        &mut model,
+        &calibration,
+        Granularity::PerChannel,
+        Calibration::Mse,
+    );
+    Ok(Cnn {
+        data,
+        model,
+        test,
+        int8,
+    })
 }
 
 /// Reads `--data DIR`, or makes sure the generated stand-in exists and reads it.
@@ -340,7 +399,8 @@ fn accuracy_f32(model: &mut dyn Layer, images: &Images) -> f32 {
 /// CIFAR-10 images (normalised) with class targets, for the training loops.
 struct CifarData<'a> {
     images: &'a ImageSet,
-    /// Extra targets per image after the label (the teacher's logits for distillation), or empty.
+    /// For distillation: per image, the label then the teacher's logits (`[N, 1 + K]`, see
+    /// `quant::teacher_targets`); otherwise the targets are the labels.
     teacher: Option<&'a Tensor>,
 }
 
@@ -355,7 +415,7 @@ impl Dataset for CifarData<'_> {
 
     fn target_shape(&self) -> Vec<usize> {
         match self.teacher {
-            Some(t) => vec![t.dim(1) + 1],
+            Some(t) => vec![t.dim(1)],
             None => Vec::new(),
         }
     }
@@ -369,7 +429,7 @@ impl Dataset for CifarData<'_> {
                 }
             }
             Some(teacher) => {
-                let width = teacher.dim(1) + 1;
+                let width = teacher.dim(1);
                 for (row, &i) in targets.chunks_exact_mut(width).zip(indices) {
                     row.copy_from_slice(teacher.row(i));
                 }
@@ -383,7 +443,7 @@ impl Dataset for CifarData<'_> {
 #[allow(clippy::too_many_arguments)]
 fn train_epochs(
     model: &mut dyn Layer,
-    data: &CifarData<'_>,
+    data: &dyn Dataset,
     optimizer: &mut dyn Optimizer,
     loss: &dyn Loss,
     epochs: usize,
@@ -659,15 +719,17 @@ fn pruning(
     results: &mut Results,
 ) -> Result<()> {
     println!(
-        "\n### Magnitude pruning\n\nIn every weight tensor the smallest |w| are set to 0; then {} \
-         epoch(s) of fine-tuning (SGD, lr 0.001, momentum 0.9)\nwith the zeros held by the mask.\n",
-        settings.finetune_epochs
+        "\n### Magnitude pruning\n\nThe smallest |w| are set to 0 — by one threshold over all \
+         layers (global), or the same share of each layer —,\nthen {} epoch(s) of fine-tuning (SGD, \
+         lr {}, momentum 0.9) with the zeros held by the mask.\n",
+        settings.finetune_epochs, settings.finetune_learning_rate
     );
     let original = checkpoint::to_bytes(model, &[]);
     let dense_bytes = prune::dense_model_bytes(model, 4);
     let baseline = accuracy_f32(model, test);
     let mut table = Table::new(&[
         "sparsity",
+        "scope",
         "accuracy, pruned",
         "accuracy, fine-tuned",
         "change (fine-tuned)",
@@ -678,13 +740,18 @@ fn pruning(
         images: train,
         teacher: None,
     };
-    for sparsity in [0.5f32, 0.8, 0.9] {
+    for (sparsity, scope) in [
+        (0.5f32, Scope::Global),
+        (0.8, Scope::Global),
+        (0.9, Scope::Global),
+        (0.9, Scope::PerLayer),
+    ] {
         checkpoint::load_from_bytes(model, &original, "the trained CNN")?;
-        let mask = magnitude_mask(model, sparsity);
+        let mask = magnitude_mask(model, sparsity, scope);
         mask.apply(model);
         let pruned = accuracy_f32(model, test);
         let sparse_bytes = prune::sparse_model_bytes(model, 4);
-        let mut optimizer = Sgd::new(0.001).momentum(0.9);
+        let mut optimizer = Sgd::new(settings.finetune_learning_rate).momentum(0.9);
         train_epochs(
             model,
             &data,
@@ -696,16 +763,17 @@ fn pruning(
             "",
         )?;
         let tuned = accuracy_f32(model, test);
-        let key = format!("pruning.sparsity_{:.0}", sparsity * 100.0);
+        let scope_name = match scope {
+            Scope::Global => "global",
+            Scope::PerLayer => "per_layer",
+        };
+        let key = format!("pruning.{scope_name}_{:.0}", sparsity * 100.0);
         results.set(&format!("{key}.accuracy_pruned"), f64::from(pruned));
         results.set(&format!("{key}.accuracy_finetuned"), f64::from(tuned));
         results.set(&format!("{key}.csr_bytes_f32"), sparse_bytes as f64);
         table.row(&[
-            format!(
-                "{:.0} % ({:.1} % actual)",
-                100.0 * sparsity,
-                100.0 * mask.sparsity()
-            ),
+            format!("{:.0} %", 100.0 * mask.sparsity()),
+            scope_name.replace('_', " "),
             format!("{:.2} %", 100.0 * pruned),
             format!("{:.2} %", 100.0 * tuned),
             format!("{:+.2} points", 100.0 * (tuned - baseline)),
@@ -716,9 +784,11 @@ fn pruning(
     checkpoint::load_from_bytes(model, &original, "the trained CNN")?;
     println!("{table}");
     println!(
-        "Unpruned: {:.2} %. Target: 90 % sparsity with fine-tuning loses at most 1 point.\n\
-         CSR stores each non-zero with a 2-byte column index (plus 4 bytes per row), so 50 % \
-         sparsity saves only a quarter.\n\
+        "Unpruned: {:.2} %. Target: 90 % sparsity with fine-tuning loses at most 1 point. \
+         (Fine-tuning also trains the kept\nweights further, so part of its gain would come from \
+         more training of the dense model too.)\n\
+         CSR stores each non-zero with a 2-byte column index (plus 4 bytes per row): at 50 % \
+         sparsity that saves only a quarter.\n\
          Why pruning alone does not make inference faster: the GEMM multiplies whole vectors of \
          consecutive weights, and a zero\ncosts exactly as much as any other number. Only a sparse \
          kernel skips zeros, and its scattered, index-driven loads\nrun far below the dense \
@@ -726,6 +796,7 @@ fn pruning(
          removed, which makes the dense matrices themselves smaller).",
         100.0 * baseline
     );
+    results.set("pruning.unpruned_accuracy", f64::from(baseline));
     Ok(())
 }
 
@@ -1130,6 +1201,290 @@ fn gradient_maps(model: &mut CifarCnn, x: &Tensor, class: usize, steps: usize) -
             .sum()
     });
     [saliency, ig]
+}
+
+/// Captioned pictures as a [`Dataset`] of pairs for [`Clip`]: each input row the normalised pixels
+/// then the caption's token ids; the target is the pair's position in its batch (the contrastive
+/// loss's diagonal).
+struct PairData<'a> {
+    set: &'a CaptionedImages,
+    tokens: Vec<Vec<f32>>,
+}
+
+impl<'a> PairData<'a> {
+    fn new(set: &'a CaptionedImages) -> Result<PairData<'a>> {
+        let tokens = set
+            .captions
+            .iter()
+            .map(|c| {
+                captioned_shapes::encode(c).ok_or_else(|| {
+                    Error::data(format!("caption {c:?} has a word outside the vocabulary"))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(PairData { set, tokens })
+    }
+}
+
+impl Dataset for PairData<'_> {
+    fn len(&self) -> usize {
+        self.set.len()
+    }
+
+    fn input_shape(&self) -> Vec<usize> {
+        vec![IMAGE_BYTES + CAPTION_TOKENS]
+    }
+
+    fn target_shape(&self) -> Vec<usize> {
+        Vec::new()
+    }
+
+    fn gather(&self, indices: &[usize], inputs: &mut [f32], targets: &mut [f32]) {
+        for (position, (&i, row)) in indices
+            .iter()
+            .zip(inputs.chunks_exact_mut(IMAGE_BYTES + CAPTION_TOKENS))
+            .enumerate()
+        {
+            for (v, &b) in row[..IMAGE_BYTES].iter_mut().zip(self.set.image(i)) {
+                *v = cifar10::normalize(b);
+            }
+            row[IMAGE_BYTES..].copy_from_slice(&self.tokens[i]);
+            targets[position] = position as f32;
+        }
+    }
+}
+
+/// Normalised images `[N, 3, 32, 32]` of a captioned set.
+fn captioned_images(set: &CaptionedImages) -> Tensor {
+    Tensor::from_fn(&[set.len(), 3, 32, 32], |i| {
+        cifar10::normalize(set.pixels[i])
+    })
+}
+
+/// Unit embeddings `[K, E]` of prompts (every word must be in the vocabulary).
+fn encode_prompts(model: &mut Clip, prompts: &[String]) -> Result<Tensor> {
+    let mut ids = Vec::new();
+    for prompt in prompts {
+        ids.extend(
+            captioned_shapes::encode(prompt)
+                .ok_or_else(|| Error::data(format!("prompt {prompt:?} has an unknown word")))?,
+        );
+    }
+    Ok(model.encode_texts(
+        &Tensor::from_vec(&[prompts.len(), CAPTION_TOKENS], ids),
+        Mode::Inference,
+    ))
+}
+
+/// Cosine similarities `[N, K]` of unit embeddings `[N, E]` and `[K, E]`: `A·Bᵀ`.
+fn similarities(a: &Tensor, b: &Tensor) -> Tensor {
+    let (n, k, e) = (a.dim(0), b.dim(0), a.dim(1));
+    let mut c = Tensor::zeros(&[n, k]);
+    gemm::gemm_nt(n, k, e, a.data(), b.data(), c.data_mut(), 0.0);
+    c
+}
+
+/// The fraction of images whose most similar prompt is the right one.
+fn zero_shot(image_embeddings: &Tensor, prompt_embeddings: &Tensor, truth: &[usize]) -> f64 {
+    let similarities = similarities(image_embeddings, prompt_embeddings);
+    let right = similarities
+        .argmax_rows()
+        .iter()
+        .zip(truth)
+        .filter(|(p, t)| p == t)
+        .count();
+    right as f64 / truth.len().max(1) as f64
+}
+
+/// 18.3: a CLIP-style model on generated captioned pictures; zero-shot classification and retrieval.
+fn multimodal(settings: &Settings, results: &mut Results) -> Result<()> {
+    let seed = settings.seed ^ 0xc11b;
+    let train =
+        captioned_shapes::generate(settings.clip_pairs, seed, Pairs::Seen, &[0, 1, 2, 3, 4, 5]);
+    let held_count = if settings.quick { 300 } else { 1000 };
+    let held_out = captioned_shapes::generate(held_count, seed + 1, Pairs::HeldOut, &[0]);
+    let seen = captioned_shapes::generate(held_count, seed + 2, Pairs::Seen, &[0]);
+    let retrieval = captioned_shapes::generate(1000, seed + 3, Pairs::All, &[0]);
+    println!(
+        "Data: {} generated pictures of the stand-in's five shapes in six colours at five places, \
+         captioned from six templates\n(\"{}\", \"{}\", \"{}\", …). Six shape–colour pairs are held \
+         out of training: a red disk, an orange ring,\na yellow square, a green triangle, a blue \
+         cross, a purple disk.\n",
+        train.len(),
+        train.captions[0],
+        train.captions[1],
+        train.captions[2]
+    );
+    let mut rng = Rng::new(seed);
+    let mut model = Clip::new(VOCABULARY.len(), CAPTION_TOKENS, 32, &mut rng);
+    println!(
+        "Model: {} parameters — images: 2 convolutions + 2 linear layers; text: embeddings + a GRU \
+         + a linear layer;\nboth into 32 dimensions, unit length; logits = exp(t)·I·Tᵀ with the \
+         scale exp(t) learned (starts at 1/0.07 ≈ 14.3, capped at 100).\n",
+        param_count(&mut model)
+    );
+    let data = PairData::new(&train)?;
+    let batch_size = 64;
+    let loss = ContrastiveLoss;
+    let first: Vec<usize> = (0..batch_size).collect();
+    let mut batch = Batch::new();
+    let (inputs, targets) = batch.load(&data, &first);
+    let initial = loss
+        .compute(&model.forward(&inputs, Mode::Eval), &targets)
+        .value;
+    println!(
+        "Loss at initialisation on the first batch of {batch_size}: {initial:.3}; ln({batch_size}) = \
+         {:.3} — an untrained model gives every caption the same chance.\n",
+        (batch_size as f32).ln()
+    );
+    results.set("multimodal.loss_at_init", f64::from(initial));
+    results.set("multimodal.ln_batch", f64::from((batch_size as f32).ln()));
+    let mut optimizer = Adam::new(settings.clip_learning_rate);
+    let started = Instant::now();
+    let mut final_loss = f32::NAN;
+    for epoch in 1..=settings.clip_epochs {
+        final_loss = train_epochs(
+            &mut model,
+            &data,
+            &mut optimizer,
+            &loss,
+            1,
+            seed + epoch as u64,
+            None,
+            "",
+        )?;
+        println!(
+            "  epoch {epoch}/{}: contrastive loss {final_loss:.3}, logit scale {:.1}",
+            settings.clip_epochs,
+            model.scale()
+        );
+    }
+    println!("Trained in {:.1} s.\n", started.elapsed().as_secs_f64());
+    results.set("multimodal.final_loss", f64::from(final_loss));
+
+    let shape_prompts = |bare: bool| -> Vec<String> {
+        SHAPES
+            .iter()
+            .map(|s| {
+                if bare {
+                    s.to_string()
+                } else {
+                    format!("a photo of a {s}")
+                }
+            })
+            .collect()
+    };
+    let colour_prompts = |bare: bool| -> Vec<String> {
+        COLOURS
+            .iter()
+            .map(|(c, _)| {
+                if bare {
+                    c.to_string()
+                } else {
+                    format!("a photo of something {c}")
+                }
+            })
+            .collect()
+    };
+    let held_images = model.encode_images(&captioned_images(&held_out), Mode::Inference);
+    let seen_images = model.encode_images(&captioned_images(&seen), Mode::Inference);
+    let mut table = Table::new(&[
+        "zero-shot task",
+        "prompt",
+        "held-out pairs",
+        "seen pairs",
+        "chance",
+    ]);
+    let mut headline = [0.0f64; 2];
+    for (task, truth_held, truth_seen, classes) in [
+        (
+            "shape (5 classes)",
+            &held_out.shapes,
+            &seen.shapes,
+            SHAPES.len(),
+        ),
+        (
+            "colour (6 classes)",
+            &held_out.colours,
+            &seen.colours,
+            COLOURS.len(),
+        ),
+    ] {
+        for bare in [false, true] {
+            let prompts = if classes == SHAPES.len() {
+                shape_prompts(bare)
+            } else {
+                colour_prompts(bare)
+            };
+            let embeddings = encode_prompts(&mut model, &prompts)?;
+            let held_accuracy = zero_shot(&held_images, &embeddings, truth_held);
+            let seen_accuracy = zero_shot(&seen_images, &embeddings, truth_seen);
+            let kind = if classes == SHAPES.len() {
+                "shape"
+            } else {
+                "colour"
+            };
+            let key = if bare {
+                format!("multimodal.zero_shot_{kind}_acc_bare_word")
+            } else {
+                format!("multimodal.zero_shot_{kind}_acc")
+            };
+            results.set(&key, held_accuracy);
+            if !bare {
+                headline[usize::from(kind == "colour")] = held_accuracy;
+            }
+            table.row(&[
+                task.to_string(),
+                format!("\"{}\"", prompts[0]),
+                format!("{:.1} %", 100.0 * held_accuracy),
+                format!("{:.1} %", 100.0 * seen_accuracy),
+                format!("{:.1} %", 100.0 / classes as f64),
+            ]);
+        }
+    }
+    println!(
+        "Zero-shot classification: each image gets the class whose prompt embedding is most similar \
+         ({} held-out-pair and {} seen-pair test images;\nno classifier was trained).\n\n{table}",
+        held_out.len(),
+        seen.len()
+    );
+
+    // Retrieval: for each image, the most similar of the 1,000 captions.
+    let images = model.encode_images(&captioned_images(&retrieval), Mode::Inference);
+    let texts = encode_prompts(&mut model, &retrieval.captions)?;
+    let best = similarities(&images, &texts).argmax_rows();
+    let n = retrieval.len();
+    let hits = (0..n)
+        .filter(|&i| retrieval.captions[best[i]] == retrieval.captions[i])
+        .count();
+    // Identical captions are the same answer; a random pick finds one of them at this rate.
+    let chance = (0..n)
+        .map(|i| {
+            retrieval
+                .captions
+                .iter()
+                .filter(|c| **c == retrieval.captions[i])
+                .count() as f64
+                / n as f64
+        })
+        .sum::<f64>()
+        / n as f64;
+    let recall = hits as f64 / n as f64;
+    results.set("multimodal.retrieval_recall_at_1", recall);
+    results.set("multimodal.retrieval_chance", chance);
+    let [zero_shot_shape, zero_shot_colour] = headline;
+    println!(
+        "Image → text retrieval among {n} held-out pairs (all 30 shape–colour pairs, captions \"a \
+         {{colour}} {{shape}} {{place}}\"):\nrecall@1 {:.1} % (a caption counts when its text is the \
+         image's own; chance {:.1} %).\n\nTargets: zero-shot shape and colour accuracy ≥ 90 % on \
+         held-out pairs ({:.1} %, {:.1} %), recall@1 ≥ 40 % ({:.1} %).",
+        100.0 * recall,
+        100.0 * chance,
+        100.0 * zero_shot_shape,
+        100.0 * zero_shot_colour,
+        100.0 * recall
+    );
+    Ok(())
 }
 
 /// The p-th percentile (0…100) of sorted values, by the nearest-rank rule.

@@ -49,6 +49,7 @@ pub mod explain;
 pub mod gpu;
 pub mod linalg;
 pub mod loss;
+pub mod multimodal;
 pub mod nn;
 pub mod optim;
 pub mod parallel;

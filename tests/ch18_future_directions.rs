@@ -8,19 +8,25 @@
 //! generator, regenerate it with `DLFS_REGENERATE_EDGE=1 cargo test --test ch18_future_directions`.
 
 use dlfs::Tensor;
-use dlfs::check::{GradCheckConfig, gradcheck};
-use dlfs::data::cifar10_standin;
+use dlfs::check::{GradCheckConfig, assert_gradcheck_layer, gradcheck};
+use dlfs::data::captioned_shapes::{self, CAPTION_TOKENS, Pairs, VOCABULARY};
+use dlfs::data::{cifar10, cifar10_standin};
+use dlfs::explain;
 use dlfs::linalg::gemm::{self, Kernel};
 use dlfs::loss::{Reduction, cross_entropy};
-use dlfs::nn::{CifarCnn, Layer, Mode, param_count};
-use dlfs::optim::{Optimizer, Sgd};
+use dlfs::multimodal::{Clip, ContrastiveLoss, L2Normalize, contrastive_loss};
+use dlfs::nn::{
+    CifarCnn, Conv2d, Flatten, Layer, Linear, Mode, Sequential, param_count, zero_grad,
+};
+use dlfs::optim::{Adam, Optimizer, Sgd};
 use dlfs::probability::Rng;
 use dlfs::quant::edge_runtime::{self, EdgeBuffer, IMAGE_BYTES};
 use dlfs::quant::export::{self, TensorValues};
 use dlfs::quant::{
-    Calibration, Granularity, QuantizedCnn, QuantizedWeights, distillation_loss, edge,
+    Calibration, Granularity, QuantizedCnn, QuantizedWeights, Scope, distillation_loss, edge,
     magnitude_mask, prune, student_cnn,
 };
+use dlfs::train::train_step;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
@@ -308,26 +314,41 @@ fn the_export_reads_back_with_i8_weights_and_documented_activation_scales() {
 fn magnitude_pruning_removes_the_smallest_weights_and_fine_tuning_keeps_them_zero() {
     let mut rng = Rng::new(4);
     let mut model = student_cnn(&mut rng);
-    let mask = magnitude_mask(&mut model, 0.8);
-    assert!(
-        (mask.sparsity() - 0.8).abs() < 0.01,
-        "sparsity {}",
-        mask.sparsity()
-    );
-    let mut smallest_kept = f32::INFINITY;
-    let mut largest_pruned = 0.0f32;
-    model.visit_params(&mut |name, p| {
-        if let Some((_, keep)) = mask.masks.iter().find(|(n, _)| n == name) {
-            for (&w, &k) in p.value.data().iter().zip(keep) {
-                if k {
-                    smallest_kept = smallest_kept.min(w.abs());
-                } else {
-                    largest_pruned = largest_pruned.max(w.abs());
+    for scope in [Scope::PerLayer, Scope::Global] {
+        let mask = magnitude_mask(&mut model, 0.8, scope);
+        assert!(
+            (mask.sparsity() - 0.8).abs() < 0.001,
+            "{scope:?}: sparsity {}",
+            mask.sparsity()
+        );
+        // Every pruned weight is at most as large as every kept one (within a tensor, or overall).
+        let mut bounds: Vec<(f32, f32)> = Vec::new();
+        model.visit_params(&mut |name, p| {
+            if let Some((_, keep)) = mask.masks.iter().find(|(n, _)| n == name) {
+                let (mut largest_pruned, mut smallest_kept) = (0.0f32, f32::INFINITY);
+                for (&w, &k) in p.value.data().iter().zip(keep) {
+                    if k {
+                        smallest_kept = smallest_kept.min(w.abs());
+                    } else {
+                        largest_pruned = largest_pruned.max(w.abs());
+                    }
                 }
+                bounds.push((largest_pruned, smallest_kept));
+            }
+        });
+        match scope {
+            Scope::PerLayer => assert!(bounds.iter().all(|(p, k)| p <= k), "{bounds:?}"),
+            Scope::Global => {
+                let largest = bounds.iter().map(|b| b.0).fold(0.0, f32::max);
+                let smallest = bounds.iter().map(|b| b.1).fold(f32::INFINITY, f32::min);
+                assert!(
+                    largest <= smallest,
+                    "pruned up to {largest}, kept from {smallest}"
+                );
             }
         }
-    });
-    assert!(largest_pruned <= smallest_kept * 1.0001 || mask.masks.len() > 1);
+    }
+    let mask = magnitude_mask(&mut model, 0.8, Scope::Global);
     mask.apply(&mut model);
     let x = Tensor::rand_uniform(&[4, 3, 32, 32], -1.0, 1.0, &mut rng);
     let mut optimizer = Sgd::new(0.1).momentum(0.9);
@@ -402,4 +423,369 @@ fn the_student_is_about_ten_times_smaller() {
     let teacher = param_count(&mut CifarCnn::new(&mut Rng::new(0)));
     assert_eq!(student, 6186);
     assert!((9.0..11.0).contains(&(teacher as f64 / student as f64)));
+}
+
+// ---- 18.2 interpretability ----
+
+/// A linear model `F(x) = W·flatten(x) + b` on `[1, 3, 4, 4]` inputs with 3 classes.
+fn linear_model(rng: &mut Rng) -> Sequential {
+    Sequential::new(vec![
+        Box::new(Flatten::new()),
+        Box::new(Linear::new(48, 3, rng)),
+    ])
+}
+
+fn weight_row(model: &mut Sequential, class: usize) -> Vec<f32> {
+    let mut row = Vec::new();
+    model.visit_params(&mut |name, p| {
+        if name.ends_with("weight") {
+            row = p.value.row(class).to_vec();
+        }
+    });
+    row
+}
+
+#[test]
+fn on_a_linear_model_saliency_is_the_weight_and_ig_is_weight_times_displacement() {
+    let mut rng = Rng::new(21);
+    let mut model = linear_model(&mut rng);
+    let x = Tensor::rand_uniform(&[1, 3, 4, 4], -1.0, 1.0, &mut rng);
+    let baseline = Tensor::rand_uniform(&[1, 3, 4, 4], -0.2, 0.2, &mut rng);
+    for class in 0..3 {
+        let w = weight_row(&mut model, class);
+        let saliency = explain::saliency(&mut model, &x, class);
+        for p in 0..16 {
+            let expected = (0..3).map(|c| w[c * 16 + p].abs()).fold(0.0, f32::max);
+            assert_eq!(saliency.data()[p], expected, "class {class}, pixel {p}");
+        }
+        for steps in [1, 7, 64] {
+            let ig = explain::integrated_gradients(&mut model, &x, &baseline, class, steps);
+            for (i, &wi) in w.iter().enumerate() {
+                let expected = wi * (x.data()[i] - baseline.data()[i]);
+                assert!(
+                    (ig.data()[i] - expected).abs() <= 1e-6 * (1.0 + expected.abs()),
+                    "steps {steps}, {i}"
+                );
+            }
+            let check = explain::completeness(&mut model, &x, &baseline, class, &ig);
+            assert!(check.relative_error < 1e-4, "{check:?}");
+        }
+    }
+}
+
+/// Chapter 12's CNN whose first convolution computes its input gradient.
+fn explainable_cnn(seed: u64) -> CifarCnn {
+    let mut rng = Rng::new(seed);
+    let mut model = CifarCnn::new(&mut rng);
+    model.conv1 = Conv2d::builder(3, 6, 5)
+        .input_gradient(true)
+        .build(&mut rng);
+    model
+}
+
+#[test]
+fn input_gradients_match_finite_differences() {
+    let mut model = explainable_cnn(30);
+    let mut rng = Rng::new(31);
+    let x = Tensor::rand_uniform(&[1, 3, 32, 32], -1.0, 1.0, &mut rng);
+    let class = 7;
+    let analytic = explain::input_gradients(&mut model, &x, &[class]);
+    assert!(
+        analytic.data().iter().any(|&g| g != 0.0),
+        "the gradient reached the image"
+    );
+    let mut values = x.data().to_vec();
+    let report = gradcheck(
+        "image",
+        x.shape(),
+        &mut values,
+        analytic.data(),
+        |v| {
+            f64::from(
+                model
+                    .forward(
+                        &Tensor::from_vec(&[1, 3, 32, 32], v.to_vec()),
+                        Mode::Inference,
+                    )
+                    .row(0)[class],
+            )
+        },
+        &GradCheckConfig {
+            step: 1e-3,
+            ..GradCheckConfig::default()
+        },
+    );
+    assert!(report.passed, "{report:?}");
+    // A batch gives each row its own class's gradient.
+    let batch = Tensor::from_fn(&[2, 3, 32, 32], |i| {
+        x.data()[i % 3072] * if i < 3072 { 1.0 } else { -1.0 }
+    });
+    let both = explain::input_gradients(&mut model, &batch, &[class, 2]);
+    let first = explain::input_gradients(&mut model, &batch.select_rows(&[0]), &[class]);
+    assert_eq!(&both.data()[..3072], first.data());
+}
+
+#[test]
+fn integrated_gradients_converge_to_completeness() {
+    let mut model = explainable_cnn(32);
+    let mut rng = Rng::new(33);
+    let x = Tensor::rand_uniform(&[1, 3, 32, 32], -1.0, 1.0, &mut rng);
+    let baseline = Tensor::zeros(x.shape());
+    let error = |model: &mut CifarCnn, steps| {
+        let ig = explain::integrated_gradients(model, &x, &baseline, 4, steps);
+        explain::completeness(model, &x, &baseline, 4, &ig).relative_error
+    };
+    let (coarse, fine) = (error(&mut model, 2), error(&mut model, 300));
+    assert!(fine < 0.01, "300 steps: relative error {fine}");
+    assert!(
+        fine < coarse,
+        "300 steps ({fine}) should beat 2 steps ({coarse})"
+    );
+}
+
+#[test]
+fn grad_cam_weights_each_map_by_its_mean_gradient() {
+    // conv → flatten → linear: ∂F_c/∂A is W_c reshaped, so α_k is the mean of W_c over map k.
+    let mut rng = Rng::new(34);
+    let mut conv = Conv2d::new(2, 3, 3, &mut rng);
+    let mut flatten = Flatten::new();
+    let mut linear = Linear::new(3 * 4 * 4, 2, &mut rng);
+    let x = Tensor::rand_uniform(&[1, 2, 6, 6], -1.0, 1.0, &mut rng);
+    let activations = conv.forward(&x, Mode::Inference);
+    let w = linear.weight().value.row(1).to_vec();
+    let alpha: Vec<f32> = (0..3)
+        .map(|k| w[k * 16..(k + 1) * 16].iter().sum::<f32>() / 16.0)
+        .collect();
+    let expected: Vec<f32> = (0..16)
+        .map(|p| {
+            (0..3)
+                .map(|k| alpha[k] * activations.data()[k * 16 + p])
+                .sum::<f32>()
+                .max(0.0)
+        })
+        .collect();
+    let mut layers: Vec<(&str, &mut dyn Layer)> = vec![
+        ("conv", &mut conv),
+        ("flatten", &mut flatten),
+        ("fc", &mut linear),
+    ];
+    let cam = explain::grad_cam(&mut layers, "conv", &x, 1);
+    assert_eq!(cam.shape(), &[4, 4]);
+    for (got, want) in cam.data().iter().zip(&expected) {
+        assert!((got - want).abs() < 1e-5, "{got} vs {want}");
+    }
+}
+
+#[test]
+fn upsampling_keeps_values_at_the_feature_centres() {
+    let map = Tensor::from_vec(&[2, 2], vec![1.0, 2.0, 3.0, 4.0]);
+    // Cells centred on pixels 1 and 3 (offset 1, stride 2).
+    let up = explain::upsample_bilinear(&map, 5, 5, 2.0, 1.0);
+    assert_eq!(up.at(&[1, 1]), 1.0);
+    assert_eq!(up.at(&[3, 3]), 4.0);
+    assert_eq!(up.at(&[1, 2]), 1.5);
+    assert_eq!(
+        up.at(&[0, 0]),
+        1.0,
+        "outside the centres the edge value is kept"
+    );
+}
+
+#[test]
+fn occlusion_only_sees_the_pixels_the_model_uses() {
+    // A linear model that looks only at the top-left 2 × 2 pixels of the first channel.
+    let mut rng = Rng::new(35);
+    let mut model = linear_model(&mut rng);
+    model.visit_params(&mut |name, p| {
+        if name.ends_with("weight") {
+            for (i, w) in p.value.data_mut().iter_mut().enumerate() {
+                let (pixel, input) = (i % 48 % 16, i % 48);
+                *w = if input < 16 && pixel % 4 < 2 && pixel / 4 < 2 {
+                    1.0
+                } else {
+                    0.0
+                };
+            }
+        }
+    });
+    let x = Tensor::ones(&[1, 3, 4, 4]);
+    let map = explain::occlusion(&mut model, &x, 0, 2, 1, 0.0);
+    // Patches touching the top-left 2 × 2 change nothing here (all classes share the weights), so
+    // use the drop's support instead: any change is confined to pixels covered by patches that
+    // reach the top-left corner.
+    for y in 0..4 {
+        for x in 0..4 {
+            if y >= 3 || x >= 3 {
+                assert_eq!(
+                    map.at(&[y, x]),
+                    0.0,
+                    "pixel ({y}, {x}) is never near the used pixels"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_stand_in_knows_where_its_objects_are() {
+    let (set, masks) = cifar10_standin::generate_with_masks(40, 7, 20);
+    let full = cifar10_standin::generate(40, 7);
+    for i in 0..set.len() {
+        assert_eq!(
+            set.image(i),
+            full.image(i),
+            "picture {i} is the one `generate` draws"
+        );
+        assert_eq!(set.label(i), full.label(i));
+        let area = masks[i * 1024..(i + 1) * 1024]
+            .iter()
+            .filter(|&&m| m)
+            .count();
+        assert!(
+            area > 20 && area < 1024,
+            "picture {i}: object of {area} pixels"
+        );
+    }
+}
+
+// ---- 18.3 multimodal ----
+
+#[test]
+fn l2_normalize_gives_unit_rows_and_the_right_gradient() {
+    let mut rng = Rng::new(40);
+    let mut layer = L2Normalize::new();
+    let x = Tensor::randn(&[3, 5], 0.0, 1.0, &mut rng);
+    let y = layer.forward(&x, Mode::Inference);
+    for r in 0..3 {
+        let norm: f32 = y.row(r).iter().map(|v| v * v).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-6);
+    }
+    for report in assert_gradcheck_layer(&mut layer, &x, &GradCheckConfig::default()) {
+        assert!(report.passed);
+    }
+}
+
+#[test]
+fn the_contrastive_loss_starts_at_ln_n_and_has_the_right_gradient() {
+    let uniform = Tensor::full(&[8, 8], 0.3);
+    let loss = contrastive_loss(&uniform);
+    assert!((loss.value - 8f32.ln()).abs() < 1e-6, "{}", loss.value);
+    let mut rng = Rng::new(41);
+    let mut logits = Tensor::randn(&[4, 4], 0.0, 2.0, &mut rng);
+    let analytic = contrastive_loss(&logits).grad;
+    let report = gradcheck(
+        "logits",
+        &[4, 4],
+        logits.data_mut(),
+        analytic.data(),
+        |v| f64::from(contrastive_loss(&Tensor::from_vec(&[4, 4], v.to_vec())).value),
+        &GradCheckConfig::default(),
+    );
+    assert!(report.passed, "{report:?}");
+    // Symmetric: transposing the logits changes nothing.
+    let t = contrastive_loss(&logits.transpose());
+    assert!((t.value - contrastive_loss(&logits).value).abs() < 1e-6);
+}
+
+/// Pair rows for `Clip` from a captioned set.
+fn pairs(set: &captioned_shapes::CaptionedImages) -> Tensor {
+    let width = 3072 + CAPTION_TOKENS;
+    let mut data = Vec::with_capacity(set.len() * width);
+    for i in 0..set.len() {
+        data.extend(set.image(i).iter().map(|&b| cifar10::normalize(b)));
+        data.extend(captioned_shapes::encode(&set.captions[i]).expect("known words"));
+    }
+    Tensor::from_vec(&[set.len(), width], data)
+}
+
+#[test]
+fn clip_gradients_match_finite_differences() {
+    let set = captioned_shapes::generate(6, 42, Pairs::Seen, &[0, 1, 2, 3, 4, 5]);
+    let x = pairs(&set);
+    let mut model = Clip::new(VOCABULARY.len(), CAPTION_TOKENS, 8, &mut Rng::new(43));
+    // Scale 1 (t = 0): logits near 1, so the f32 rounding of the output (which finite differences
+    // divide by 2h) stays well below the gradients checked.
+    model.log_scale.value.data_mut()[0] = 0.0;
+    let mut rng = Rng::new(44);
+    let weights = Tensor::randn(&[6, 6], 0.0, 1.0, &mut rng);
+    zero_grad(&mut model);
+    model.forward(&x, Mode::Train);
+    model.backward(&weights);
+    // Smooth paths only: the scale, the whole text tower, the image tower's last linear layer.
+    let checked = |name: &str| {
+        name == "logit_scale" || name.starts_with("text.") || name.starts_with("image.9.")
+    };
+    let mut params: Vec<(String, Vec<f32>, Vec<f32>)> = Vec::new();
+    model.visit_params(&mut |name, p| {
+        if checked(name) {
+            params.push((
+                name.to_string(),
+                p.value.data().to_vec(),
+                p.grad.data().to_vec(),
+            ));
+        }
+    });
+    assert!(params.len() >= 8);
+    for (name, mut values, analytic) in params {
+        let report = gradcheck(
+            &name,
+            &[values.len()],
+            &mut values,
+            &analytic,
+            |v| {
+                model.visit_params(&mut |n, p| {
+                    if n == name {
+                        p.value.data_mut().copy_from_slice(v);
+                    }
+                });
+                let y = model.forward(&x, Mode::Train);
+                y.data()
+                    .iter()
+                    .zip(weights.data())
+                    .map(|(a, b)| f64::from(a * b))
+                    .sum()
+            },
+            &GradCheckConfig {
+                max_samples: 12,
+                ..GradCheckConfig::default()
+            },
+        );
+        model.visit_params(&mut |n, p| {
+            if n == name {
+                p.value.data_mut().copy_from_slice(&values);
+            }
+        });
+        assert!(report.passed, "{report:?}");
+    }
+}
+
+#[test]
+fn a_few_contrastive_steps_lower_the_loss() {
+    let set = captioned_shapes::generate(32, 45, Pairs::Seen, &[0]);
+    let x = pairs(&set);
+    let targets = Tensor::from_fn(&[32], |i| i as f32);
+    let mut model = Clip::new(VOCABULARY.len(), CAPTION_TOKENS, 16, &mut Rng::new(46));
+    let mut optimizer = Adam::new(0.003);
+    let first = train_step(
+        &mut model,
+        &mut optimizer,
+        &ContrastiveLoss,
+        &x,
+        &targets,
+        None,
+    )
+    .expect("finite");
+    let mut last = first;
+    for _ in 0..30 {
+        last = train_step(
+            &mut model,
+            &mut optimizer,
+            &ContrastiveLoss,
+            &x,
+            &targets,
+            None,
+        )
+        .expect("finite");
+    }
+    assert!(last < 0.7 * first, "loss {first} → {last}");
 }

@@ -255,3 +255,25 @@ fn ch11_clip_grad_norm() -> Result<(), Verdict> {
 fn ch11_summary() -> Result<(), Summary> {
     summary("ch11")
 }
+
+// Chapter 18: future directions (src/exercises/ch18.rs).
+
+#[test]
+fn ch18_quantize_symmetric() -> Result<(), Verdict> {
+    run("ch18_quantize_symmetric")
+}
+
+#[test]
+fn ch18_integrated_gradients() -> Result<(), Verdict> {
+    run("ch18_integrated_gradients")
+}
+
+#[test]
+fn ch18_contrastive_loss() -> Result<(), Verdict> {
+    run("ch18_contrastive_loss")
+}
+
+#[test]
+fn ch18_summary() -> Result<(), Summary> {
+    summary("ch18")
+}

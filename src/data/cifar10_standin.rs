@@ -153,7 +153,7 @@ fn random_grey(rng: &mut Rng) -> [f32; 3] {
 }
 
 /// The RGB colour (0…255) of hue `h` (degrees), saturation and value in [0, 1].
-fn hsv(h: f32, s: f32, v: f32) -> [f32; 3] {
+pub fn hsv(h: f32, s: f32, v: f32) -> [f32; 3] {
     let h = h.rem_euclid(360.0) / 60.0;
     let c = v * s;
     let x = c * (1.0 - (h % 2.0 - 1.0).abs());
@@ -347,7 +347,56 @@ pub fn draw_with_mask(
         }
     }
     // Grey pictures get the same noise in every channel, so that they stay grey.
-    let same_noise = palette == Palette::Grey;
+    render(&scene, class, palette == Palette::Grey, rng, out);
+}
+
+/// One object of a shape class (0…4) placed and coloured by the caller: the stand-in painter's
+/// shapes for chapter 18's captioned pictures ("a red ring on the left").
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ObjectSpec {
+    /// The shape class, 0…4 (disk, ring, square, triangle, cross).
+    pub class: usize,
+    /// Its RGB colour, 0…255.
+    pub colour: [f32; 3],
+    /// Its centre in pixels.
+    pub center: (f32, f32),
+    /// Its size (the radius of the circle around it), in pixels.
+    pub radius: f32,
+}
+
+/// Draws `spec` on a plain grey background at least 100 grey levels away from the object's
+/// brightness-weighted colour (no gradient, no distracting blob), with the stand-in's rotation and
+/// pixel noise, into `out` (3,072 bytes: red, green, blue planes).
+pub fn draw_object(spec: &ObjectSpec, rng: &mut Rng, out: &mut [u8]) {
+    assert!(
+        spec.class < 5,
+        "draw_object: class {} is not a shape (0…4)",
+        spec.class
+    );
+    assert_eq!(
+        out.len(),
+        IMAGE_BYTES,
+        "draw_object: needs a 3072-byte buffer"
+    );
+    let mut scene = Scene::random(spec.class, rng, Palette::Colour);
+    scene.foreground = spec.colour;
+    scene.center = spec.center;
+    scene.radius = spec.radius;
+    scene.distractor = None;
+    scene.gradient = (0.0, 0.0);
+    scene.noise_std = rng.uniform(2.0, 8.0);
+    let brightness = (spec.colour[0] + spec.colour[1] + spec.colour[2]) / 3.0;
+    let mut grey = rng.uniform(0.0, 255.0);
+    while (grey - brightness).abs() < 100.0 {
+        grey = rng.uniform(0.0, 255.0);
+    }
+    scene.background = [grey; 3];
+    render(&scene, spec.class, false, rng, out);
+}
+
+/// Paints `scene` (an object of class `class`) into `out`, with the same noise in every channel
+/// when `same_noise` (grey pictures stay grey).
+fn render(scene: &Scene, class: usize, same_noise: bool, rng: &mut Rng, out: &mut [u8]) {
     let plane = SIDE * SIDE;
     for y in 0..SIDE {
         for x in 0..SIDE {

@@ -37,7 +37,11 @@ fn array<T>(
     format: impl Fn(&T) -> String,
 ) {
     let _ = writeln!(out, "/// {doc}");
-    let _ = writeln!(out, "pub static {name}: [{type_name}; {}] = [", values.len());
+    let _ = writeln!(
+        out,
+        "pub static {name}: [{type_name}; {}] = [",
+        values.len()
+    );
     for line in values.chunks(PER_LINE) {
         let items: Vec<String> = line.iter().map(&format).collect();
         let _ = writeln!(out, "    {},", items.join(","));

@@ -30,5 +30,5 @@ pub use distill::{DistillationLoss, distillation_loss, student_cnn, teacher_targ
 pub use int8_cnn::{
     ActivationScales, EdgeWeights, LAYER_NAMES, QuantizedCnn, QuantizedLayer, calibrate,
 };
-pub use prune::{PruningMask, magnitude_mask};
+pub use prune::{PruningMask, Scope, magnitude_mask};
 pub use quantize::{Granularity, QuantizedWeights, symmetric_scale};
