@@ -55,6 +55,9 @@ mod ch14_time_series;
 #[allow(dead_code)]
 #[path = "../chapters/ch15_gpu.rs"]
 mod ch15_gpu;
+#[allow(dead_code)]
+#[path = "../chapters/ch18_future_directions.rs"]
+mod ch18_future_directions;
 
 /// One chapter of the book: its binary name, the tutorial's section title, its flags and its body.
 struct Chapter {
@@ -155,6 +158,12 @@ const CHAPTERS: &[Chapter] = &[
         title: "硬件加速 — hardware acceleration (GPU)",
         command: ch15_gpu::command,
         run: ch15_gpu::run,
+    },
+    Chapter {
+        name: "ch18_future_directions",
+        title: "深度学习的未来趋势 — where deep learning is going (efficiency, interpretability, multimodal, edge)",
+        command: ch18_future_directions::command,
+        run: ch18_future_directions::run,
     },
 ];
 

@@ -14,7 +14,10 @@ use dlfs::data::{cifar10, cifar10_standin};
 use dlfs::explain;
 use dlfs::linalg::gemm::{self, Kernel};
 use dlfs::loss::{Reduction, cross_entropy};
-use dlfs::multimodal::{Clip, ContrastiveLoss, L2Normalize, contrastive_loss};
+use dlfs::multimodal::encoder::grey;
+use dlfs::multimodal::{
+    Clip, ContrastiveLoss, FactorizedImageEncoder, ImageEncoder, L2Normalize, contrastive_loss,
+};
 use dlfs::nn::{
     CifarCnn, Conv2d, Flatten, Layer, Linear, Mode, Sequential, param_count, zero_grad,
 };
@@ -702,61 +705,110 @@ fn pairs(set: &captioned_shapes::CaptionedImages) -> Tensor {
 fn clip_gradients_match_finite_differences() {
     let set = captioned_shapes::generate(6, 42, Pairs::Seen, &[0, 1, 2, 3, 4, 5]);
     let x = pairs(&set);
-    let mut model = Clip::new(VOCABULARY.len(), CAPTION_TOKENS, 8, &mut Rng::new(43));
-    // Scale 1 (t = 0): logits near 1, so the f32 rounding of the output (which finite differences
-    // divide by 2h) stays well below the gradients checked.
-    model.log_scale.value.data_mut()[0] = 0.0;
-    let mut rng = Rng::new(44);
-    let weights = Tensor::randn(&[6, 6], 0.0, 1.0, &mut rng);
-    zero_grad(&mut model);
-    model.forward(&x, Mode::Train);
-    model.backward(&weights);
-    // Smooth paths only: the scale, the whole text tower, the image tower's last linear layer.
-    let checked = |name: &str| {
-        name == "logit_scale" || name.starts_with("text.") || name.starts_with("image.9.")
-    };
-    let mut params: Vec<(String, Vec<f32>, Vec<f32>)> = Vec::new();
-    model.visit_params(&mut |name, p| {
-        if checked(name) {
-            params.push((
-                name.to_string(),
-                p.value.data().to_vec(),
-                p.grad.data().to_vec(),
-            ));
-        }
-    });
-    assert!(params.len() >= 8);
-    for (name, mut values, analytic) in params {
-        let report = gradcheck(
-            &name,
-            &[values.len()],
-            &mut values,
-            &analytic,
-            |v| {
-                model.visit_params(&mut |n, p| {
-                    if n == name {
-                        p.value.data_mut().copy_from_slice(v);
-                    }
-                });
-                let y = model.forward(&x, Mode::Train);
-                y.data()
-                    .iter()
-                    .zip(weights.data())
-                    .map(|(a, b)| f64::from(a * b))
-                    .sum()
-            },
-            &GradCheckConfig {
-                max_samples: 12,
-                ..GradCheckConfig::default()
-            },
+    for (encoder, image_head) in [
+        (ImageEncoder::Plain, "image.9."),
+        (ImageEncoder::Factorized, "image.head.0."),
+    ] {
+        let mut model = Clip::new(
+            VOCABULARY.len(),
+            CAPTION_TOKENS,
+            8,
+            encoder,
+            &mut Rng::new(43),
         );
-        model.visit_params(&mut |n, p| {
-            if n == name {
-                p.value.data_mut().copy_from_slice(&values);
+        // Scale 1 (t = 0): logits near 1, so the f32 rounding of the output (which finite
+        // differences divide by 2h) stays well below the gradients checked.
+        model.log_scale.value.data_mut()[0] = 0.0;
+        // The last layers' outputs are normalised: x/‖x‖ curves sharply when ‖x‖ is small, and the
+        // factorized head starts with small outputs. Larger head weights keep ‖x‖ near 1, where
+        // steps of h = 10⁻² measure the derivative, not the curvature.
+        model.visit_params(&mut |name, p| {
+            if name.starts_with(image_head) {
+                for v in p.value.data_mut() {
+                    *v *= 5.0;
+                }
             }
         });
-        assert!(report.passed, "{report:?}");
+        let mut rng = Rng::new(44);
+        let weights = Tensor::randn(&[6, 6], 0.0, 1.0, &mut rng);
+        zero_grad(&mut model);
+        model.forward(&x, Mode::Train);
+        model.backward(&weights);
+        // Smooth paths only: the scale, the whole text tower, the image tower's last linear layer.
+        let checked = |name: &str| {
+            name == "logit_scale" || name.starts_with("text.") || name.starts_with(image_head)
+        };
+        let mut params: Vec<(String, Vec<f32>, Vec<f32>)> = Vec::new();
+        model.visit_params(&mut |name, p| {
+            if checked(name) {
+                params.push((
+                    name.to_string(),
+                    p.value.data().to_vec(),
+                    p.grad.data().to_vec(),
+                ));
+            }
+        });
+        assert!(params.len() >= 8, "{encoder:?}: {} tensors", params.len());
+        for (name, mut values, analytic) in params {
+            let report = gradcheck(
+                &name,
+                &[values.len()],
+                &mut values,
+                &analytic,
+                |v| {
+                    model.visit_params(&mut |n, p| {
+                        if n == name {
+                            p.value.data_mut().copy_from_slice(v);
+                        }
+                    });
+                    let y = model.forward(&x, Mode::Train);
+                    y.data()
+                        .iter()
+                        .zip(weights.data())
+                        .map(|(a, b)| f64::from(a * b))
+                        .sum()
+                },
+                &GradCheckConfig {
+                    max_samples: 12,
+                    ..GradCheckConfig::default()
+                },
+            );
+            model.visit_params(&mut |n, p| {
+                if n == name {
+                    p.value.data_mut().copy_from_slice(&values);
+                }
+            });
+            assert!(report.passed, "{encoder:?}: {report:?}");
+        }
     }
+}
+
+#[test]
+fn the_factorized_encoder_sees_no_colour_in_its_shape_stream() {
+    // Two pictures that differ only in hue at equal brightness give the same shape features.
+    let mut rng = Rng::new(47);
+    let mut encoder = FactorizedImageEncoder::new(8, &mut rng);
+    let a = Tensor::rand_uniform(&[1, 3, 32, 32], -1.0, 1.0, &mut rng);
+    // Rotate the channels: the sum R + G + B, hence the grey image, is unchanged.
+    let b = Tensor::from_fn(&[1, 3, 32, 32], |i| a.data()[(i + 1024) % 3072]);
+    let (sa, sb) = (
+        encoder.shape.forward(&grey(&a), Mode::Inference),
+        encoder.shape.forward(&grey(&b), Mode::Inference),
+    );
+    for (x, y) in sa.data().iter().zip(sb.data()) {
+        assert!((x - y).abs() < 1e-5);
+    }
+    // And the colour stream does not care where the colours are: shifting the picture by a pixel
+    // (wrapping around) leaves the maximum over all places unchanged.
+    let shifted = Tensor::from_fn(&[1, 3, 32, 32], |i| {
+        let (plane, p) = (i / 1024, i % 1024);
+        a.data()[plane * 1024 + (p + 1) % 1024]
+    });
+    let (ca, cs) = (
+        encoder.colour.forward(&a, Mode::Inference),
+        encoder.colour.forward(&shifted, Mode::Inference),
+    );
+    assert_eq!(ca.data(), cs.data());
 }
 
 #[test]
@@ -764,7 +816,13 @@ fn a_few_contrastive_steps_lower_the_loss() {
     let set = captioned_shapes::generate(32, 45, Pairs::Seen, &[0]);
     let x = pairs(&set);
     let targets = Tensor::from_fn(&[32], |i| i as f32);
-    let mut model = Clip::new(VOCABULARY.len(), CAPTION_TOKENS, 16, &mut Rng::new(46));
+    let mut model = Clip::new(
+        VOCABULARY.len(),
+        CAPTION_TOKENS,
+        16,
+        ImageEncoder::Factorized,
+        &mut Rng::new(46),
+    );
     let mut optimizer = Adam::new(0.003);
     let first = train_step(
         &mut model,

@@ -1,8 +1,7 @@
 //! [`Clip`]: an image encoder and a text encoder into one unit-length embedding space (chapter 18).
 //!
 //! ```text
-//! image [N, 3, 32, 32] → Conv2d(3, 8, 5) → MaxPool 2 → ReLU → Conv2d(8, 16, 5) → MaxPool 2 → ReLU
-//!                      → flatten 400 → Linear(400, 64) → ReLU → Linear(64, E) → L2Normalize   I [N, E]
+//! image [N, 3, 32, 32] → an image encoder (see `encoder.rs`: plain or factorized) → unit I [N, E]
 //! tokens [N, 8]        → Embedding(V, 32) → GRU(32, 64), last step → Linear(64, E) → L2Normalize   T [N, E]
 //! logits = exp(t) · I·Tᵀ                                                                    [N, N]
 //! ```
@@ -23,14 +22,21 @@
 //! [`Clip::encode_images`] and [`Clip::encode_texts`] give the embeddings on their own, for
 //! zero-shot classification and retrieval.
 
-use crate::nn::{
-    Conv2d, Embedding, Flatten, GRU, Layer, Linear, MaxPool2d, Mode, Param, RecurrentOutput, Relu,
-    Sequential,
-};
+use crate::nn::{Embedding, GRU, Layer, Linear, Mode, Param, RecurrentOutput, Sequential};
 use crate::probability::Rng;
 use crate::tensor::Tensor;
 
+use super::encoder::{FactorizedImageEncoder, plain_image_encoder};
 use super::normalize::L2Normalize;
+
+/// Which image encoder a [`Clip`] has (see `encoder.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImageEncoder {
+    /// A small CNN on the colour image.
+    Plain,
+    /// Shape from the grey image, colour from a place-blind detector, joined linearly.
+    Factorized,
+}
 
 /// Pixels per image in a pair row.
 pub const IMAGE_VALUES: usize = 3 * 32 * 32;
@@ -38,7 +44,7 @@ pub const IMAGE_VALUES: usize = 3 * 32 * 32;
 /// The CLIP-style model (see the module docs).
 pub struct Clip {
     /// The image encoder, ending in [`L2Normalize`].
-    pub image_encoder: Sequential,
+    pub image_encoder: Box<dyn Layer>,
     /// The text encoder, ending in [`L2Normalize`].
     pub text_encoder: Sequential,
     /// `t`, the log of the logit scale.
@@ -53,21 +59,18 @@ const MAX_LOG_SCALE: f32 = 4.605_170_2;
 
 impl Clip {
     /// A model for a vocabulary of `vocabulary` words, captions of `tokens` ids, embeddings of width
-    /// `embedding`.
-    pub fn new(vocabulary: usize, tokens: usize, embedding: usize, rng: &mut Rng) -> Clip {
-        let image_encoder = Sequential::new(vec![
-            Box::new(Conv2d::builder(3, 8, 5).input_gradient(false).build(rng)),
-            Box::new(MaxPool2d::new(2, 2)),
-            Box::new(Relu::new()),
-            Box::new(Conv2d::new(8, 16, 5, rng)),
-            Box::new(MaxPool2d::new(2, 2)),
-            Box::new(Relu::new()),
-            Box::new(Flatten::new()),
-            Box::new(Linear::new(400, 64, rng)),
-            Box::new(Relu::new()),
-            Box::new(Linear::new(64, embedding, rng)),
-            Box::new(L2Normalize::new()),
-        ]);
+    /// `embedding`, with the given image encoder.
+    pub fn new(
+        vocabulary: usize,
+        tokens: usize,
+        embedding: usize,
+        image: ImageEncoder,
+        rng: &mut Rng,
+    ) -> Clip {
+        let image_encoder: Box<dyn Layer> = match image {
+            ImageEncoder::Plain => Box::new(plain_image_encoder(embedding, rng)),
+            ImageEncoder::Factorized => Box::new(FactorizedImageEncoder::new(embedding, rng)),
+        };
         let text_encoder = Sequential::new(vec![
             Box::new(Embedding::new(vocabulary, 32, rng)),
             Box::new(GRU::new(32, 64, rng).output(RecurrentOutput::LastStep)),

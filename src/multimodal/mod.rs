@@ -4,6 +4,7 @@
 //! | file | what it teaches |
 //! |---|---|
 //! | `normalize.rs` | [`L2Normalize`]: vectors scaled to length 1, forward and backward |
+//! | `encoder.rs` | the image encoders: a plain CNN, and [`FactorizedImageEncoder`] (shape from grey, colour from a place-blind detector) |
 //! | `clip.rs` | [`Clip`]: an image encoder and a text encoder into one space; the `[N, N]` similarity logits |
 //! | `contrastive.rs` | [`ContrastiveLoss`]: the symmetric cross-entropy that pulls each pair together |
 //!
@@ -20,8 +21,10 @@
 
 pub mod clip;
 pub mod contrastive;
+pub mod encoder;
 pub mod normalize;
 
-pub use clip::Clip;
+pub use clip::{Clip, ImageEncoder};
 pub use contrastive::{ContrastiveLoss, contrastive_loss};
+pub use encoder::FactorizedImageEncoder;
 pub use normalize::L2Normalize;
