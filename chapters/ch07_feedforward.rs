@@ -46,8 +46,10 @@ pub fn run(args: &Args) -> Result<()> {
         return Err(dlfs::Error::usage("--epochs must be at least 1"));
     }
     let seed: u64 = args.get("seed")?;
+    println!("# 7. 前馈神经网络 — feed-forward networks");
     the_model(seed);
     training(epochs, seed, &out)?;
+    app::exercises_hint("ch07");
     Ok(())
 }
 

@@ -9,7 +9,8 @@
 //! the gates of an LSTM and a GRU on a toy sequence, and trains `SimpleLSTM` to continue a sine wave —
 //! with the tutorial's two bugs fixed: its linear layer is applied to the *last* step only (the tutorial
 //! applies it to every step), and the zero initial state has the shape the layer expects (the tutorial
-//! builds it for the wrong layout).
+//! reads the batch size from `x.size(0)`, which is the sequence length in `nn.LSTM`'s default
+//! sequence-first layout).
 
 use dlfs::cli::{Args, Command};
 use dlfs::loss::MseLoss;
@@ -44,10 +45,12 @@ pub fn run(args: &Args) -> Result<()> {
     let epochs: usize = if quick { 3 } else { args.get("epochs")? };
     let steps: usize = args.get("steps")?;
 
+    println!("# 9. 循环神经网络 — recurrent networks (RNN, LSTM, GRU)");
     rnn_step_by_hand();
     vanishing_gradients(steps.max(2), seed, &out)?;
     gates(seed);
     sine_wave(epochs, seed, &out)?;
+    app::exercises_hint("ch09");
     Ok(())
 }
 
@@ -318,11 +321,15 @@ fn sine_wave(epochs: usize, seed: u64, out: &Path) -> Result<()> {
     heading("9.4 The tutorial's SimpleLSTM(1, 32, 1) continues a sine wave");
     println!(
         "SimpleLSTM = LSTM(input_size=1, hidden_size=32) → Linear(32, 1) on the LAST step, zero initial \
-         state.\nTwo fixes to the tutorial's code: (1) it applied the linear layer to every time step, \
-         giving one output\nper step instead of one prediction per sequence; (2) it built h₀ and c₀ with \
-         the batch and layer axes\nswapped for its sequence-first layout. Here the layer is batch-first \
-         ([N, T, 1]), the state defaults to\nzeros of shape [N, 32], and the linear layer sees only \
-         h_T.\n"
+         state.\nTwo fixes to the tutorial's code:\n\
+         (1) it applied the linear layer to every time step, giving one output per step instead of one\n\
+         \x20   prediction per sequence;\n\
+         (2) it built the zero state as torch.zeros(1, x.size(0), 32). The leading 1 (the layer axis) is\n\
+         \x20   right, but nn.LSTM is sequence-first by default, x of shape [T, N, 1], so x.size(0) is the\n\
+         \x20   sequence length T, not the batch size N (that is x.size(1)). With T ≠ N PyTorch stops with\n\
+         \x20   \"Expected hidden[0] size (1, N, 32), got [1, T, 32]\"; with T = N it runs by coincidence.\n\
+         Here the layer is batch-first ([N, T, 1]), the state defaults to zeros of shape [N, 32], and the\n\
+         linear layer sees only h_T.\n"
     );
     let window = 20;
     let mut rng = Rng::new(seed);

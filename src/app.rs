@@ -149,3 +149,18 @@ pub fn main_for(command: Command, run: fn(&Args) -> Result<()>) -> ! {
 pub fn parse_for(command: Command, words: &[&str]) -> Result<Args> {
     with_threads_flag(command).parse(words)
 }
+
+/// The command that checks a learner's exercises of one chapter (`chapter` like `ch06`), as the
+/// README's "Exercises" section gives it.
+pub fn exercises_command(chapter: &str) -> String {
+    format!("cargo test --features exercises --test exercises -- {chapter}")
+}
+
+/// The last lines of a chapter that has exercises: where they are and the command that checks them.
+pub fn exercises_hint(chapter: &str) {
+    println!(
+        "\nNow try `src/exercises/{chapter}.rs`: `{}`\n(each stub's doc comment says what to write; \
+         failing checks print the input, expected vs got, and a hint)",
+        exercises_command(chapter)
+    );
+}

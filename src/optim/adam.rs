@@ -1,8 +1,11 @@
 //! Adam (with optional AMSGrad) and AdamW: momentum on the gradient plus a per-parameter step size
 //! from a running average of squared gradients.
 
-use super::{Optimizer, ParamStates};
+use super::state::{required, step_tensor};
+use super::{Optimizer, OptimizerState, ParamStates};
+use crate::error::Result;
 use crate::nn::Layer;
+use crate::tensor::Tensor;
 
 /// Adam's per-parameter state: the first moment m, the second moment v, and v's running maximum
 /// (AMSGrad only; empty otherwise).
@@ -88,6 +91,78 @@ impl Adam {
         &self.moments
     }
 
+    /// The hyper-parameters as PyTorch's `param_groups` name them, with `weight_decay` given (Adam's
+    /// L2 λ, or AdamW's decoupled λ).
+    fn hyperparameters(&self, weight_decay: f32) -> Vec<(String, String)> {
+        vec![
+            (
+                "betas".to_string(),
+                format!("({}, {})", self.beta1, self.beta2),
+            ),
+            ("eps".to_string(), self.eps.to_string()),
+            ("weight_decay".to_string(), weight_decay.to_string()),
+            ("amsgrad".to_string(), self.amsgrad.to_string()),
+        ]
+    }
+
+    /// The state under PyTorch's names: `step`, `exp_avg`, `exp_avg_sq` (and `max_exp_avg_sq`).
+    fn export_as(&self, kind: &str, weight_decay: f32) -> OptimizerState {
+        let steps = self.steps;
+        OptimizerState {
+            kind: kind.to_string(),
+            steps,
+            learning_rate: self.learning_rate,
+            hyperparameters: self.hyperparameters(weight_decay),
+            params: self.moments.export(|moments, shape| {
+                let mut tensors = vec![
+                    ("step".to_string(), step_tensor(steps)),
+                    (
+                        "exp_avg".to_string(),
+                        Tensor::from_vec(shape, moments.m.clone()),
+                    ),
+                    (
+                        "exp_avg_sq".to_string(),
+                        Tensor::from_vec(shape, moments.v.clone()),
+                    ),
+                ];
+                if !moments.v_max.is_empty() {
+                    tensors.push((
+                        "max_exp_avg_sq".to_string(),
+                        Tensor::from_vec(shape, moments.v_max.clone()),
+                    ));
+                }
+                tensors
+            }),
+        }
+    }
+
+    /// Puts back a state from [`Adam::export_as`] (checked: kind, hyper-parameters, names, shapes).
+    fn import_as(
+        &mut self,
+        model: &mut dyn Layer,
+        state: &OptimizerState,
+        kind: &str,
+        weight_decay: f32,
+    ) -> Result<()> {
+        state.check_matches(kind, &self.hyperparameters(weight_decay))?;
+        let amsgrad = self.amsgrad;
+        self.moments
+            .restore(model, &state.params, state.steps, |saved, _| {
+                Ok(Moments {
+                    m: required(saved, "exp_avg")?,
+                    v: required(saved, "exp_avg_sq")?,
+                    v_max: if amsgrad {
+                        required(saved, "max_exp_avg_sq")?
+                    } else {
+                        Vec::new()
+                    },
+                })
+            })?;
+        self.steps = state.steps;
+        self.learning_rate = state.learning_rate;
+        Ok(())
+    }
+
     /// One Adam step; `decoupled_decay` is AdamW's λ (θ ← θ(1 − γλ) before the update), 0 for Adam.
     fn step_with(&mut self, model: &mut dyn Layer, decoupled_decay: f32) {
         self.steps += 1;
@@ -170,6 +245,15 @@ impl Optimizer for Adam {
         self.steps
     }
 
+    fn export_state(&self) -> Result<OptimizerState> {
+        Ok(self.export_as("Adam", self.weight_decay))
+    }
+
+    fn import_state(&mut self, model: &mut dyn Layer, state: &OptimizerState) -> Result<()> {
+        let weight_decay = self.weight_decay;
+        self.import_as(model, state, "Adam", weight_decay)
+    }
+
     fn describe(&self) -> String {
         format!(
             "Adam(lr={}, betas=({}, {}), eps={}, weight_decay={}, amsgrad={})",
@@ -242,6 +326,15 @@ impl Optimizer for AdamW {
 
     fn steps_taken(&self) -> usize {
         self.adam.steps
+    }
+
+    fn export_state(&self) -> Result<OptimizerState> {
+        Ok(self.adam.export_as("AdamW", self.weight_decay))
+    }
+
+    fn import_state(&mut self, model: &mut dyn Layer, state: &OptimizerState) -> Result<()> {
+        self.adam
+            .import_as(model, state, "AdamW", self.weight_decay)
     }
 
     fn describe(&self) -> String {
