@@ -647,6 +647,20 @@ pub fn run(args: &Args) -> Result<()> {
             "--matmul-size must be at least 1 (try 512)",
         ));
     }
+    // What the flags ask for, checked before anything is allocated (a usage error past the limit).
+    let mut plan = app::MemoryPlan::new();
+    plan.add(
+        "--points",
+        points,
+        "the PCA cloud and its SVG scatter plot (about 150 bytes a point)",
+        app::bytes_of(points, 150),
+    )?;
+    plan.add(
+        "--matmul-size",
+        matmul_size,
+        "the matrices of 2.7 (A, B and four results)",
+        app::f32_bytes(&[6, matmul_size, matmul_size]),
+    )?;
     let out = app::out_dir(args)?;
     let mut rng = Rng::new(seed);
 

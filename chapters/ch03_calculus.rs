@@ -48,6 +48,13 @@ pub fn run(args: &Args) -> Result<()> {
         .get_opt("steps")?
         .unwrap_or(if quick { 60 } else { 200 });
     let seed: u64 = args.get("seed")?;
+    // What --steps asks for, checked before anything is allocated: the loss curve and its SVG plot.
+    app::MemoryPlan::new().add(
+        "--steps",
+        steps,
+        "the neuron's loss curve and its plot (about 50 bytes a step)",
+        app::bytes_of(steps, 50),
+    )?;
 
     println!("# 3. 微积分基础 — calculus");
     derivatives_like_the_tutorial()?;

@@ -32,7 +32,7 @@ pub fn command() -> Command {
         "max-n",
         "N",
         "",
-        "largest sample size of the convergence table, a power of 10 (default 1000000; 100000 with --quick)",
+        "largest sample size of the convergence table, a power of 10, at most 100000000 (default 1000000; 100000 with --quick)",
     )
     .option("seed", "S", "4", "seed of the random generator")
 }

@@ -49,6 +49,12 @@ pub fn run(args: &Args) -> Result<()> {
         args.get("epochs")?
     };
     let learning_rate: f32 = args.get("lr")?;
+    if !(learning_rate > 0.0 && learning_rate.is_finite()) {
+        return Err(dlfs::Error::usage(format!(
+            "--lr must be a positive number, got {}",
+            dlfs::report::readable_number(f64::from(learning_rate))
+        )));
+    }
 
     println!("# 8. 卷积神经网络 — convolutional networks");
     convolution_by_hand();
@@ -415,7 +421,10 @@ fn simple_cnn(quick: bool, epochs: usize, learning_rate: f32, seed: u64) -> Resu
             if !loss.value.is_finite() {
                 return Err(dlfs::Error::Training {
                     step: optimizer.steps_taken() + 1,
-                    message: "the loss is not finite; try a smaller learning rate".to_string(),
+                    message: format!(
+                        "the loss is not finite; try a smaller --lr (e.g. {})",
+                        dlfs::report::readable_number(f64::from(learning_rate) / 10.0)
+                    ),
                 });
             }
             model.backward(&loss.grad);

@@ -28,8 +28,8 @@ pub fn command() -> Command {
         "ch09_rnn",
         "Recurrent networks: an RNN step by hand, vanishing gradients, LSTM and GRU gates, SimpleLSTM on a sine wave.",
     )
-    .option("epochs", "N", "40", "epochs of the sine-wave training")
-    .option("steps", "T", "60", "sequence length of the vanishing-gradient experiment")
+    .option("epochs", "N", "40", "epochs of the sine-wave training, at least 1 (--quick: 3)")
+    .option("steps", "T", "60", "sequence length of the vanishing-gradient experiment, at least 2")
     .option("seed", "S", "9", "seed for weights and data")
 }
 
@@ -39,15 +39,32 @@ fn heading(title: &str) {
 
 /// The chapter itself.
 pub fn run(args: &Args) -> Result<()> {
-    let quick = args.flag("quick");
     let out = app::out_dir(args)?;
     let seed: u64 = args.get("seed")?;
-    let epochs: usize = if quick { 3 } else { args.get("epochs")? };
+    let epochs: usize = app::quick_or_given(args, "epochs", 3)?;
     let steps: usize = args.get("steps")?;
+    if epochs == 0 {
+        return Err(dlfs::Error::usage(
+            "--epochs must be at least 1 (the sine-wave section reports the loss of each epoch)",
+        ));
+    }
+    if steps < 2 {
+        return Err(dlfs::Error::usage(format!(
+            "--steps must be at least 2 (a gradient has to travel back at least one step), got {steps}"
+        )));
+    }
+    // What --steps asks for, checked before anything is allocated: four recurrent layers on a batch
+    // of 16 sequences of T steps, caching about 12 values per hidden unit and step for backward.
+    app::MemoryPlan::new().add(
+        "--steps",
+        steps,
+        "the four layers' caches of the vanishing-gradient experiment",
+        app::f32_bytes(&[steps, 16, 32, 48]),
+    )?;
 
     println!("# 9. 循环神经网络 — recurrent networks (RNN, LSTM, GRU)");
     rnn_step_by_hand();
-    vanishing_gradients(steps.max(2), seed, &out)?;
+    vanishing_gradients(steps, seed, &out)?;
     gates(seed);
     sine_wave(epochs, seed, &out)?;
     app::exercises_hint("ch09");

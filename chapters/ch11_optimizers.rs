@@ -51,6 +51,14 @@ pub fn run(args: &Args) -> Result<()> {
         return Err(Error::usage("--epochs must be at least 1"));
     }
     println!("# 11. 常见的优化算法 — optimizers");
+    // What --epochs asks for, checked before anything is allocated: the loss curves of every
+    // optimizer and learning rate, and their plots.
+    app::MemoryPlan::new().add(
+        "--epochs",
+        epochs,
+        "the loss curves and their plots (about 2 KB an epoch)",
+        app::bytes_of(epochs, 2000),
+    )?;
     tutorial_sgd_step()?;
     print_rules();
     let valley = valley_problem();

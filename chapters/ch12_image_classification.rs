@@ -66,7 +66,13 @@ pub fn command() -> Command {
         "where the generated stand-in is written and read (default: out/datasets/cifar10-standin, \
          or …-2500-1000 with --quick)",
     )
-    .option("epochs", "N", "10", "passes over the training images (--quick: 1)")
+    .option(
+        "epochs",
+        "N",
+        "10",
+        "passes over the training images, at least 1: 0 is refused, so a run that trains nothing \
+         never replaces the weights saved in --out (--quick: 1)",
+    )
     .option("batch-size", "N", "64", "images per mini-batch")
     .option("lr", "LR", "0.001", "SGD learning rate")
     .option("momentum", "M", "0.9", "SGD momentum")
@@ -114,11 +120,7 @@ struct Settings {
 impl Settings {
     fn from_args(args: &Args) -> Result<Settings> {
         let quick = args.flag("quick");
-        let epochs = if quick && !args.was_given("epochs") {
-            1
-        } else {
-            args.get("epochs")?
-        };
+        let epochs = app::quick_or_given(args, "epochs", 1)?;
         let settings = Settings {
             quick,
             epochs,
@@ -130,6 +132,12 @@ impl Settings {
             augment: args.flag("augment"),
             out: app::out_dir(args)?,
         };
+        if settings.epochs == 0 {
+            return Err(Error::usage(
+                "--epochs must be at least 1: a run that trains nothing would replace the weights \
+                 saved in --out with untrained ones",
+            ));
+        }
         if settings.batch_size == 0 {
             return Err(Error::usage("--batch-size must be at least 1"));
         }
@@ -174,6 +182,17 @@ pub fn run(args: &Args) -> Result<()> {
     if let Some(limit) = settings.limit {
         data.train.truncate(limit);
     }
+    // What --batch-size asks for, checked before training: one batch of images through the network
+    // (im2col of the first convolution and the activations: about 1.2 MB an image).
+    let batch_images = settings
+        .batch_size
+        .min(data.train.len().max(data.test.len()));
+    app::MemoryPlan::new().add(
+        "--batch-size",
+        settings.batch_size,
+        "one batch's activations (about 1.2 MB an image)",
+        app::bytes_of(batch_images, 1_200_000),
+    )?;
     describe_data(&data, &settings)?;
 
     heading("12.2 定义模型 — the model");
@@ -413,7 +432,7 @@ fn train(
                          (e.g. {})",
                         loss.value,
                         i + 1,
-                        settings.learning_rate / 10.0
+                        dlfs::report::readable_number(f64::from(settings.learning_rate) / 10.0)
                     ),
                 });
             }

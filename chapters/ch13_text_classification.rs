@@ -34,7 +34,7 @@ use dlfs::probability::Rng;
 use dlfs::report::Table;
 use dlfs::train::resume::{SavedRun, TrainingRun};
 use dlfs::train::{self, FitConfig, Metric, TensorDataset};
-use dlfs::{Error, Result, Tensor, app, checkpoint, report};
+use dlfs::{Error, Result, Tensor, app, checkpoint, input, report};
 use std::path::{Path, PathBuf};
 
 /// The chapter's flags (`--quick`, `--out`, `--threads` come from `app::chapter_command`).
@@ -49,10 +49,20 @@ pub fn command() -> Command {
         "",
         "an aclImdb folder (train/pos, train/neg, test/pos, test/neg); default: the generated stand-in",
     )
-    .option("epochs", "N", "10", "passes over the training reviews")
+    .option("epochs", "N", "10", "passes over the training reviews (--quick: 2)")
     .option("batch-size", "N", "64", "reviews per mini-batch")
-    .option("maxlen", "N", "500", "ids per review after padding/truncating (at the front)")
-    .option("num-words", "N", "10000", "vocabulary size bound: every id is below N")
+    .option(
+        "maxlen",
+        "N",
+        "500",
+        "ids per review after padding/truncating (at the front) (--quick: 60)",
+    )
+    .option(
+        "num-words",
+        "N",
+        "10000",
+        "vocabulary size bound: every id is below N (--quick: 1000)",
+    )
     .option("lr", "RATE", "0.001", "Adam's learning rate for the LSTM")
     .option("seed", "S", "13", "seed for weights and shuffling")
     .option("limit", "N", "", "read at most N reviews per class and split (real data)")
@@ -113,12 +123,11 @@ struct Settings {
 }
 
 fn settings(args: &Args) -> Result<Settings> {
-    let quick = args.flag("quick");
     let s = Settings {
-        epochs: if quick { 2 } else { args.get("epochs")? },
+        epochs: app::quick_or_given(args, "epochs", 2)?,
         batch_size: args.get("batch-size")?,
-        maxlen: if quick { 60 } else { args.get("maxlen")? },
-        num_words: if quick { 1000 } else { args.get("num-words")? },
+        maxlen: app::quick_or_given(args, "maxlen", 60)?,
+        num_words: app::quick_or_given(args, "num-words", 1000)?,
         lr: args.get("lr")?,
         seed: args.get("seed")?,
         limit: args.get_opt("limit")?,
@@ -137,6 +146,14 @@ fn settings(args: &Args) -> Result<Settings> {
     if !(s.lr > 0.0 && s.lr.is_finite()) {
         return Err(Error::usage("--lr must be a positive number"));
     }
+    // What --num-words asks for, checked before anything is allocated: the embedding table (128
+    // floats a word) with its gradient and Adam's two moments, and the bag-of-words weights.
+    app::MemoryPlan::new().add(
+        "--num-words",
+        s.num_words,
+        "the embedding table with its gradient and Adam state (2 KB a word)",
+        app::bytes_of(s.num_words, 2100),
+    )?;
     Ok(s)
 }
 
@@ -148,6 +165,26 @@ fn tokenizer(args: &Args) -> Result<Tokenizer> {
             "--tokenizer must be words or punctuation, got '{name}'"
         ))
     })
+}
+
+/// What `--maxlen` and `--batch-size` ask for once the number of reviews is known: the padded ids,
+/// and one batch through the two LSTMs (about 2 KB a step and review: 64 units, four gates, cell
+/// and hidden states, forward and backward).
+fn check_memory(s: &Settings, reviews: usize) -> Result<()> {
+    let mut plan = app::MemoryPlan::new();
+    plan.add(
+        "--maxlen",
+        s.maxlen,
+        "the padded ids of every review (12 bytes an id)",
+        app::bytes_of(reviews, s.maxlen).and_then(|ids| ids.checked_mul(12)),
+    )?;
+    let batch = s.batch_size.min(reviews);
+    plan.add(
+        "--batch-size",
+        s.batch_size,
+        "one batch through the LSTMs (2 KB a step and review)",
+        app::bytes_of(batch, s.maxlen).and_then(|steps| steps.checked_mul(2048)),
+    )
 }
 
 /// The chapter itself.
@@ -174,6 +211,7 @@ pub fn run(args: &Args) -> Result<()> {
     println!("# 13. 自然语言处理项目实操 — text classification (IMDB)");
     heading("13.1 The data: movie reviews in folders");
     let data = load_reviews(args, &out, quick, s.limit)?;
+    check_memory(&s, data.train.len() + data.test.len())?;
 
     heading("13.2 Words to ids: tokenizer, vocabulary, padding");
     let prepared = prepare(&data, &s);
@@ -204,7 +242,7 @@ pub fn run(args: &Args) -> Result<()> {
 /// is useless without the ids it was trained on. The weights are saved after every epoch.
 fn save_vocabulary(vocabulary: &Vocabulary, out: &Path) -> Result<()> {
     let words = out.join(VOCABULARY_FILE);
-    report::write_atomic(&words, (vocabulary.words().join("\n") + "\n").as_bytes())?;
+    report::write_atomic(&words, vocabulary.to_file_text().as_bytes())?;
     println!(
         "wrote {} (line k is the word with id k + 4)",
         words.display()
@@ -314,11 +352,14 @@ struct Prepared {
 }
 
 fn prepare(data: &Imdb, s: &Settings) -> Prepared {
-    let tokenize = |r: &Review| s.tokenizer.tokenize(&r.text);
-    let train_tokens: Vec<Vec<String>> = data.train.iter().map(tokenize).collect();
-    let test_tokens: Vec<Vec<String>> = data.test.iter().map(tokenize).collect();
-    let vocabulary = Vocabulary::build(train_tokens.iter().map(|t| t.as_slice()), s.num_words);
-    if let Some(first) = train_tokens.first() {
+    // One review at a time: only the word counts, then at most maxlen ids per review, are kept.
+    let vocabulary = Vocabulary::build_from_texts(
+        data.train.iter().map(|r| r.text.as_str()),
+        s.tokenizer,
+        s.num_words,
+    );
+    if let Some(first) = data.train.first() {
+        let first = s.tokenizer.tokenize(&first.text);
         let how = match s.tokenizer {
             Tokenizer::Words => {
                 "lower-cased words with inner apostrophes, HTML tags and punctuation removed, as in \
@@ -346,19 +387,24 @@ fn prepare(data: &Imdb, s: &Settings) -> Prepared {
         .collect();
     println!("Most frequent: {}", top.join("  "));
 
-    let encode = |tokens: &[Vec<String>]| -> Vec<Vec<usize>> {
-        tokens.iter().map(|t| vocabulary.encode_tokens(t)).collect()
+    // Each review's ids cut to maxlen at the front (as pad_sequences would) and its full length.
+    let encode = |reviews: &[Review]| -> (Vec<Vec<usize>>, Vec<usize>) {
+        reviews
+            .iter()
+            .map(|r| vocabulary.encode_truncated(&r.text, s.tokenizer, s.maxlen, Side::Pre))
+            .unzip()
     };
-    let train_ids = encode(&train_tokens);
-    let test_ids = encode(&test_tokens);
-    if let Some(first) = train_ids.first() {
+    let (train_ids, train_lengths) = encode(&data.train);
+    let (test_ids, _) = encode(&data.test);
+    if let Some(first) = data.train.first() {
+        let first = vocabulary.encode_tokens(&s.tokenizer.tokenize(&first.text));
         println!(
             "\nEncoded: {:?}\nDecoded back: \"{}\"",
             &first[..first.len().min(16)],
-            shorten(&vocabulary.decode(first), 120)
+            shorten(&vocabulary.decode(&first[..first.len().min(200)]), 120)
         );
     }
-    let mut lengths: Vec<usize> = train_ids.iter().map(Vec::len).collect();
+    let mut lengths = train_lengths;
     lengths.sort_unstable();
     let longer = lengths.iter().filter(|&&l| l > s.maxlen).count();
     println!(
@@ -881,15 +927,9 @@ fn load_saved_model(args: &Args) -> Result<SavedModel> {
         )
     })?;
     let vocabulary_path = path.with_file_name(VOCABULARY_FILE);
-    let text = std::fs::read_to_string(&vocabulary_path).map_err(|e| {
-        Error::io(
-            &vocabulary_path,
-            e,
-            "the vocabulary the model was trained with must be beside its weights",
-        )
-    })?;
-    let vocabulary =
-        Vocabulary::from_lines(&text, num_words, &vocabulary_path.display().to_string())?;
+    // The vocabulary the model was trained with, saved beside its weights (read through the
+    // size-checked reader; its ids must stay below the model's num_words).
+    let vocabulary = Vocabulary::read(&vocabulary_path, Some(num_words))?;
     let mut model = tutorial_model(num_words, 0);
     checkpoint::load(&mut model, &path)?;
     Ok(SavedModel {
@@ -902,17 +942,19 @@ fn load_saved_model(args: &Args) -> Result<SavedModel> {
     })
 }
 
+/// What `--predict-file` accepts: a regular UTF-8 text file, one review per line, of at most
+/// 64 MB (checked before reading: a pipe, a device or a huge file is refused with its size).
+const REVIEWS_TO_SCORE: input::Cap = input::Cap {
+    what: "a text file of reviews (UTF-8, one review per line)",
+    max_bytes: 64_000_000,
+    hint: "split a bigger file into parts (e.g. split -l 100000)",
+};
+
 /// The reviews to score: every `--predict` value, then every non-empty line of `--predict-file`.
 fn reviews_to_score(args: &Args) -> Result<Vec<String>> {
     let mut reviews: Vec<String> = args.values("predict").to_vec();
     if let Some(path) = args.get_opt::<PathBuf>("predict-file")? {
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            Error::io(
-                &path,
-                e,
-                "--predict-file needs a UTF-8 text file, one review per line",
-            )
-        })?;
+        let text = input::read_text(&path, &REVIEWS_TO_SCORE)?;
         reviews.extend(
             text.lines()
                 .filter(|l| !l.trim().is_empty())

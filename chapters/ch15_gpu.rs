@@ -52,7 +52,8 @@ pub fn run(args: &Args) -> Result<()> {
         "cpu" => false,
         other => {
             return Err(Error::usage(format!(
-                "--device must be cuda or cpu, got '{other}'"
+                "--device must be cuda or cpu, got {}",
+                dlfs::input::excerpt(other)
             )));
         }
     };

@@ -35,7 +35,7 @@
 //! ## Module map (imports only go downward)
 //! | module | chapter | what it is |
 //! |---|---|---|
-//! | [`app`] | all | what every binary does around its chapter: flags, banner, exit codes |
+//! | [`app`] | all | what every binary does around its chapter: flags, banner, exit codes, sizes from flags checked against the memory |
 //! | [`checkpoint`] | 12–14 | save/load parameters as safetensors (PyTorch-compatible), validated |
 //! | [`check`] | tests | gradient checks and tolerant comparisons used by tests and exercises; the exercise checkers |
 //! | `exercises` | 2–11, 18 | (feature `exercises`) the learner's stubs, checked by `tests/exercises.rs` |
@@ -49,6 +49,7 @@
 //! | [`loss`] | 10 | losses returning value and gradient: MSE, cross-entropy, BCE, Huber; stable softmax |
 //! | [`linalg`] | 2, 18 | vectors, reference matmul, the fast GEMM (f32, and int8 for chapter 18), eigen, solve, PCA |
 //! | [`data`] | 1, 7, 12–14, 18 | datasets: generated toy sets, readers (CIFAR-10, aclImdb, CSV, time series), tokenizer, generated stand-ins, captioned shapes; the learner's pictures (PNG, PGM/PPM) |
+//! | [`input`] | 12–14 | reading files a user names: regular files only, a size cap per format, short excerpts in messages |
 //! | [`tensor`] | all | `Tensor`: a shape and a row-major `Vec<f32>` |
 //! | [`cli`] | all | the tiny command-line parser |
 //! | [`report`] | all | progress bars, terminal charts, SVG plots, PNG images, tables |
@@ -76,6 +77,7 @@ pub mod error;
 pub mod exercises;
 pub mod explain;
 pub mod gpu;
+pub mod input;
 pub mod linalg;
 pub mod loss;
 pub mod multimodal;

@@ -15,6 +15,10 @@
 //!   shape–colour pairs held out (chapter 18's image–text model).
 //! - [`mod@csv`], [`timeseries`], [`synthetic_prices`]: CSV files; dated series, windows, scaling and a
 //!   chronological split; the generator of the bundled price file (chapter 14).
+//! - [`standin`]: how a generated folder is written so that an interrupted run never leaves half of
+//!   one (a temporary folder, a marker written last, a rename).
+//!
+//! Every reader takes files through [`crate::input`]: regular files only, with a size cap per format.
 
 pub mod captioned_shapes;
 pub mod cifar10;
@@ -23,6 +27,7 @@ pub mod csv;
 pub mod image;
 pub mod imdb;
 pub mod regression;
+pub mod standin;
 pub mod synthetic_prices;
 pub mod synthetic_reviews;
 pub mod text;
