@@ -847,3 +847,85 @@ fn a_few_contrastive_steps_lower_the_loss() {
     }
     assert!(last < 0.7 * first, "loss {first} → {last}");
 }
+
+#[test]
+fn re_initialising_the_last_layer_changes_the_saliency_map() {
+    // Adebayo et al.'s randomisation check on a small scale: a map that explains the model must
+    // change when the model's top layer is replaced; the same model gives the same map.
+    let mut model = explainable_cnn(40);
+    let mut rng = Rng::new(41);
+    let x = Tensor::rand_uniform(&[1, 3, 32, 32], -1.0, 1.0, &mut rng);
+    let trained = explain::saliency(&mut model, &x, 3);
+    let again = explain::saliency(&mut model, &x, 3);
+    assert_eq!(explain::spearman(trained.data(), again.data()), 1.0);
+    model.fc3 = Linear::new(84, 10, &mut Rng::new(42));
+    let randomised = explain::saliency(&mut model, &x, 3);
+    let correlation = explain::spearman(trained.data(), randomised.data());
+    assert!(
+        correlation < 0.95,
+        "the saliency map hardly changed ({correlation}) when fc3 was re-initialised"
+    );
+}
+
+// ---- The binary: sizes refused before any work, explicit flags winning over --quick. ----
+
+fn run_chapter(args: &[&str]) -> (Option<i32>, String, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ch18_future_directions"))
+        .args(args)
+        .env("DLFS_PROGRESS", "0")
+        .env("DLFS_THREADS", "1")
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn huge_sizes_and_empty_sets_are_refused_by_name_before_any_work() {
+    let out = std::env::temp_dir().join(format!("dlfs-ch18-flags-{}", std::process::id()));
+    let out_text = out.display().to_string();
+    for (flag, value, needle) in [
+        ("--clip-pairs", "1000000000000", "would need"),
+        ("--latency-calls", "18446744073709551615", "would need"),
+        ("--limit", "0", "at least 1"),
+        ("--clip-pairs", "0", "at least 1"),
+    ] {
+        let (code, stdout, stderr) = run_chapter(&["--quick", "--out", &out_text, flag, value]);
+        assert_eq!(code, Some(2), "{flag} {value}: {stderr}");
+        assert!(
+            stderr.contains(flag) && stderr.contains(needle),
+            "{flag} {value}: {stderr}"
+        );
+        assert!(
+            !stdout.contains("## 18.0"),
+            "{flag} {value}: refused only after work began"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn explicit_flags_win_over_quick() {
+    let out = std::env::temp_dir().join(format!("dlfs-ch18-quick-{}", std::process::id()));
+    let out_text = out.display().to_string();
+    let (code, stdout, stderr) = run_chapter(&[
+        "--quick",
+        "--out",
+        &out_text,
+        "--sections",
+        "multimodal",
+        "--clip-pairs",
+        "70",
+        "--clip-epochs",
+        "1",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("Data: 70 generated pictures"), "{stdout}");
+    assert!(stdout.contains("epoch 1/1"), "{stdout}");
+    let results = std::fs::read_to_string(out.join("results.json")).unwrap();
+    assert!(results.contains("\"zero_shot_shape_acc\""), "{results}");
+    let _ = std::fs::remove_dir_all(&out);
+}
