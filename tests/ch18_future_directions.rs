@@ -929,3 +929,66 @@ fn explicit_flags_win_over_quick() {
     assert!(results.contains("\"zero_shot_shape_acc\""), "{results}");
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn a_resumed_clip_run_ends_where_the_uninterrupted_one_does() {
+    let base = std::env::temp_dir().join(format!("dlfs-ch18-resume-{}", std::process::id()));
+    let (straight, stopped) = (base.join("straight"), base.join("stopped"));
+    let run = |out: &std::path::Path, epochs: &str, resume: bool| {
+        let out_text = out.display().to_string();
+        let mut args = vec![
+            "--quick",
+            "--out",
+            &out_text,
+            "--sections",
+            "multimodal",
+            "--clip-pairs",
+            "128",
+            "--clip-epochs",
+            epochs,
+        ];
+        if resume {
+            args.push("--resume");
+        }
+        let (code, stdout, stderr) = run_chapter(&args);
+        assert_eq!(code, Some(0), "{stderr}");
+        (
+            stdout,
+            std::fs::read_to_string(out.join("results.json")).unwrap(),
+        )
+    };
+    let (_, expected) = run(&straight, "2", false);
+    run(&stopped, "1", false);
+    let (stdout, resumed) = run(&stopped, "2", true);
+    assert!(stdout.contains("after epoch 1"), "{stdout}");
+    // Only the second epoch ran: a run restarted from scratch would print epoch 1/2 again.
+    assert!(
+        stdout.contains("epoch 2/2") && !stdout.contains("epoch 1/2"),
+        "{stdout}"
+    );
+    let final_loss = |results: &str| {
+        let at = results.find("\"final_loss\"").unwrap();
+        results[at..].split([',', '\n']).next().unwrap().to_string()
+    };
+    assert_eq!(final_loss(&resumed), final_loss(&expected));
+    assert_eq!(
+        std::fs::read(straight.join("clip.safetensors")).unwrap(),
+        std::fs::read(stopped.join("clip.safetensors")).unwrap(),
+        "the resumed run's weights differ from the uninterrupted run's"
+    );
+    // A setting that defines the run may not change on --resume.
+    let stopped_text = stopped.display().to_string();
+    let (code, _, stderr) = run_chapter(&[
+        "--quick",
+        "--out",
+        &stopped_text,
+        "--sections",
+        "multimodal",
+        "--resume",
+        "--clip-pairs",
+        "256",
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--clip-pairs"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&base);
+}
