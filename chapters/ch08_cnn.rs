@@ -294,14 +294,14 @@ fn pooling() {
         ],
     );
     println!("Input 4×4:\n{}\n", x.clone().reshape(&[4, 4]));
-    let mut max_pool = MaxPool2d::new(2, 2);
+    let mut max_pool = MaxPool2d::new(2).stride(2);
     let y = max_pool.forward(&x, Mode::Train);
     println!(
         "{}: the largest value of each 2×2 window\n{}\n",
         max_pool.describe(),
         y.clone().reshape(&[2, 2])
     );
-    let mut avg_pool = AvgPool2d::new(2, 2);
+    let mut avg_pool = AvgPool2d::new(2).stride(2);
     let a = avg_pool.forward(&x, Mode::Eval);
     println!(
         "{}: the mean of each window\n{}\n",

@@ -1245,14 +1245,12 @@ fn export_int8(
     Ok(())
 }
 
-/// Chapter 12's CNN with the trained weights of `model`, whose first convolution also computes the
-/// gradient with respect to the image (chapter 12's skips it: training never needs it).
+/// A copy of chapter 12's CNN with the trained weights of `model`, whose first convolution also
+/// computes the gradient with respect to the image (chapter 12's skips it: training never needs
+/// it). The maps then come from `Mode::Eval` backward passes (see `explain`).
 fn with_input_gradients(model: &mut CifarCnn, seed: u64) -> Result<CifarCnn> {
-    let mut rng = Rng::new(seed);
-    let mut explained = CifarCnn::new(&mut rng);
-    explained.conv1 = Conv2d::builder(3, 6, 5)
-        .input_gradient(true)
-        .build(&mut rng);
+    let mut explained = CifarCnn::new(&mut Rng::new(seed));
+    explained.conv1.set_input_gradient(true);
     checkpoint::load_from_bytes(
         &mut explained,
         &checkpoint::to_bytes(model, &[]),

@@ -193,7 +193,7 @@ fn max_pool_gradients_match_finite_differences() {
         (3, 2, [2, 2, 7, 8]), // overlapping windows: gradients add up
         (2, 3, [1, 2, 7, 7]), // gaps between windows and a dropped last row/column
     ] {
-        let mut pool = MaxPool2d::new(kernel, stride);
+        let mut pool = MaxPool2d::new(kernel).stride(stride);
         let x = tie_free_input(&shape, &mut rng);
         let reports = assert_gradcheck_layer(&mut pool, &x, &config());
         print_reports(&pool.describe(), &reports);
@@ -203,7 +203,7 @@ fn max_pool_gradients_match_finite_differences() {
 #[test]
 fn max_pool_routes_the_gradient_to_the_arg_max_only() {
     let x = Tensor::from_vec(&[1, 1, 2, 4], vec![1.0, 5.0, 2.0, 2.0, 3.0, 4.0, 2.0, 0.0]);
-    let mut pool = MaxPool2d::new(2, 2);
+    let mut pool = MaxPool2d::new(2);
     let y = pool.forward(&x, Mode::Train);
     assert_eq!(y.data(), &[5.0, 2.0]);
     let dx = pool.backward(&Tensor::from_vec(&[1, 1, 1, 2], vec![10.0, 20.0]));
@@ -253,7 +253,7 @@ fn max_pool_matches_the_definition_including_ties() {
         (3, 3, [1, 3, 9, 10]),
     ] {
         let x = Tensor::from_fn(&shape, |_| rng.below(4) as f32);
-        let mut pool = MaxPool2d::new(k, stride);
+        let mut pool = MaxPool2d::new(k).stride(stride);
         let y = pool.forward(&x, Mode::Train);
         let dy = Tensor::randn(y.shape(), 0.0, 1.0, &mut rng);
         let dx = pool.backward(&dy);
@@ -282,8 +282,48 @@ fn max_pool_propagates_nan_like_pytorch() {
         vec![1.0, f32::NAN, 2.0, 3.0, 0.0, 0.0, 1.0, 1.0],
     );
     for (k, s) in [(2, 2), (1, 1)] {
-        let y = MaxPool2d::new(k, s).forward(&x, Mode::Eval);
+        let y = MaxPool2d::new(k).stride(s).forward(&x, Mode::Eval);
         assert!(y.data()[if k == 2 { 0 } else { 1 }].is_nan(), "{y:?}");
+    }
+}
+
+#[test]
+fn max_pool_gives_the_gradient_of_a_nan_window_to_its_last_nan_like_pytorch() {
+    // Expected gradients of sum(max_pool2d(x)) from PyTorch 2 (CPU), whose kernel takes a value
+    // when `val > max || isnan(val)`: a window's gradient goes to its last NaN in reading order.
+    let nan = f32::NAN;
+    // (image side, kernel, stride, image, expected ∂L/∂x)
+    type Case = (usize, usize, usize, Vec<f32>, Vec<f32>);
+    let cases: [Case; 4] = [
+        // The 2×2 / stride-2 fast path: two NaNs in the window.
+        (2, 2, 2, vec![1.0, nan, 3.0, nan], vec![0.0, 0.0, 0.0, 1.0]),
+        (2, 2, 2, vec![nan, 5.0, 3.0, 4.0], vec![1.0, 0.0, 0.0, 0.0]),
+        // The general path: a 3×3 window, and overlapping 2×2 windows of stride 1.
+        (
+            3,
+            3,
+            1,
+            vec![1.0, nan, 3.0, nan, 5.0, 6.0, 7.0, 8.0, 9.0],
+            vec![0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        ),
+        (
+            3,
+            2,
+            1,
+            vec![nan, 2.0, 3.0, nan, 5.0, 6.0, 7.0, 8.0, 9.0],
+            vec![0.0, 0.0, 0.0, 2.0, 0.0, 1.0, 0.0, 0.0, 1.0],
+        ),
+    ];
+    for (side, k, stride, values, expected) in cases {
+        let x = Tensor::from_vec(&[1, 1, side, side], values);
+        let mut pool = MaxPool2d::new(k).stride(stride);
+        let y = pool.forward(&x, Mode::Train);
+        let dx = pool.backward(&Tensor::ones(y.shape()));
+        assert_eq!(
+            dx.data(),
+            expected.as_slice(),
+            "k={k}, stride={stride}, y={y:?}"
+        );
     }
 }
 
@@ -291,7 +331,7 @@ fn max_pool_propagates_nan_like_pytorch() {
 fn avg_pool_gradients_match_finite_differences() {
     let mut rng = Rng::new(9);
     for (kernel, stride, shape) in [(2, 2, [2, 3, 6, 6]), (3, 1, [1, 2, 5, 6])] {
-        let mut pool = AvgPool2d::new(kernel, stride);
+        let mut pool = AvgPool2d::new(kernel).stride(stride);
         let x = Tensor::randn(&shape, 0.0, 1.0, &mut rng);
         let reports = assert_gradcheck_layer(&mut pool, &x, &config());
         print_reports(&pool.describe(), &reports);
@@ -367,7 +407,7 @@ fn conv_and_pool_results_are_bit_identical_for_1_and_2_threads() {
         parallel::set_num_threads(threads);
         let mut rng = Rng::new(13);
         let mut conv = Conv2d::builder(3, 6, 5).padding(1).build(&mut rng);
-        let mut pool = MaxPool2d::new(2, 2);
+        let mut pool = MaxPool2d::new(2);
         let x = Tensor::randn(&[11, 3, 16, 16], 0.0, 1.0, &mut rng);
         let y = pool.forward(&conv.forward(&x, Mode::Train), Mode::Train);
         let dy = Tensor::randn(y.shape(), 0.0, 1.0, &mut rng);
@@ -448,8 +488,8 @@ fn relu_and_max_pooling_commute_in_values_and_gradients() {
     use dlfs::nn::Relu;
     let mut rng = Rng::new(16);
     let x = tie_free_input(&[3, 4, 8, 10], &mut rng);
-    let (mut pool_a, mut relu_a) = (MaxPool2d::new(2, 2), Relu::new());
-    let (mut pool_b, mut relu_b) = (MaxPool2d::new(2, 2), Relu::new());
+    let (mut pool_a, mut relu_a) = (MaxPool2d::new(2), Relu::new());
+    let (mut pool_b, mut relu_b) = (MaxPool2d::new(2), Relu::new());
     let a = pool_a.forward(&relu_a.forward(&x, Mode::Train), Mode::Train);
     let b = relu_b.forward(&pool_b.forward(&x, Mode::Train), Mode::Train);
     assert_eq!(a, b, "forward");

@@ -8,7 +8,8 @@ use dlfs::Tensor;
 use dlfs::check::{GradCheckConfig, gradcheck, nudge_away_from};
 use dlfs::loss::{
     BceLoss, BceWithLogitsLoss, CrossEntropyLoss, HuberLoss, Loss, LossOutput, MseLoss, Reduction,
-    bce, bce_with_logits, cross_entropy, huber, log_softmax, mse, softmax,
+    SmoothL1Loss, bce, bce_with_logits, cross_entropy, huber, log_softmax, log_softmax_row, mse,
+    smooth_l1, softmax,
 };
 use dlfs::nn::{Layer, Linear, Mode, Relu, Sequential};
 use dlfs::probability::Rng;
@@ -37,38 +38,220 @@ fn check_loss_gradient(name: &str, output: &Tensor, loss_of: impl Fn(&Tensor) ->
     assert!(report.passed, "{report}");
 }
 
-#[test]
-fn every_loss_passes_the_gradient_check_with_both_reductions() {
+/// Every loss of the module at one reduction, as `(name, output, loss of an output)`.
+type LossCase<'a> = (String, Tensor, Box<dyn Fn(&Tensor) -> LossOutput + 'a>);
+
+fn every_loss(reduction: Reduction) -> Vec<LossCase<'static>> {
     let mut rng = Rng::new(10);
     let prediction = Tensor::randn(&[4, 3], 0.0, 1.0, &mut rng);
     let target = Tensor::randn(&[4, 3], 0.0, 1.0, &mut rng);
     let classes = [2usize, 0, 1, 2];
     let probabilities = Tensor::rand_uniform(&[4, 3], 0.1, 0.9, &mut rng);
     let binary_targets = Tensor::from_fn(&[4, 3], |i| (i % 2) as f32);
-    // Keep the Huber differences 2h away from the switch at |d| = δ = 1.
-    let mut huber_prediction = prediction.clone();
-    for (p, &t) in huber_prediction.data_mut().iter_mut().zip(target.data()) {
+    // Keep the differences 2h away from the switches: |d| = 1 (Huber δ = 1, smooth L1 β = 1),
+    // |d| = 0.5 (β = 0.5) and d = 0 (β = 0, the L1 loss's kink).
+    let mut away = prediction.clone();
+    for (p, &t) in away.data_mut().iter_mut().zip(target.data()) {
         let mut d = [*p - t];
-        nudge_away_from(&mut d, &[-1.0, 1.0], 0.05);
+        nudge_away_from(&mut d, &[-1.0, -0.5, 0.0, 0.5, 1.0], 0.05);
         *p = t + d[0];
     }
-    for reduction in [Reduction::Mean, Reduction::Sum] {
-        let r = reduction.name();
-        check_loss_gradient(&format!("mse ({r})"), &prediction, |p| {
-            mse(p, &target, reduction)
-        });
-        check_loss_gradient(&format!("cross_entropy ({r})"), &prediction, |p| {
-            cross_entropy(p, &classes, reduction)
-        });
-        check_loss_gradient(&format!("bce_with_logits ({r})"), &prediction, |p| {
-            bce_with_logits(p, &binary_targets, reduction)
-        });
-        check_loss_gradient(&format!("bce ({r})"), &probabilities, |p| {
-            bce(p, &binary_targets, reduction)
-        });
-        check_loss_gradient(&format!("huber δ=1 ({r})"), &huber_prediction, |p| {
-            huber(p, &target, 1.0, reduction)
-        });
+    let r = reduction.name();
+    let (t1, t2, t3, t4, t5) = (
+        target.clone(),
+        binary_targets.clone(),
+        binary_targets,
+        target.clone(),
+        target,
+    );
+    let mut cases: Vec<LossCase<'static>> = vec![
+        (
+            format!("mse ({r})"),
+            prediction.clone(),
+            Box::new(move |p| mse(p, &t1, reduction)),
+        ),
+        (
+            format!("cross_entropy ({r})"),
+            prediction.clone(),
+            Box::new(move |p| cross_entropy(p, &classes, reduction)),
+        ),
+        (
+            format!("bce_with_logits ({r})"),
+            prediction,
+            Box::new(move |p| bce_with_logits(p, &t2, reduction)),
+        ),
+        (
+            format!("bce ({r})"),
+            probabilities,
+            Box::new(move |p| bce(p, &t3, reduction)),
+        ),
+        (
+            format!("huber δ=1 ({r})"),
+            away.clone(),
+            Box::new(move |p| huber(p, &t4, 1.0, reduction)),
+        ),
+    ];
+    for beta in [1.0, 0.5, 0.0] {
+        let t = t5.clone();
+        cases.push((
+            format!("smooth_l1 β={beta} ({r})"),
+            away.clone(),
+            Box::new(move |p| smooth_l1(p, &t, beta, reduction)),
+        ));
+    }
+    cases
+}
+
+#[test]
+fn every_loss_passes_the_gradient_check_with_every_reduction() {
+    // For `none`, `value` is the sum of the terms and `grad` its gradient.
+    for reduction in [Reduction::Mean, Reduction::Sum, Reduction::None] {
+        for (name, output, loss_of) in every_loss(reduction) {
+            check_loss_gradient(&name, &output, loss_of);
+        }
+    }
+}
+
+#[test]
+fn reduction_none_keeps_each_term_and_each_terms_gradient_in_place() {
+    let means = every_loss(Reduction::Mean);
+    let sums = every_loss(Reduction::Sum);
+    for ((name, output, loss_of), ((_, _, mean_of), (_, _, sum_of))) in every_loss(Reduction::None)
+        .into_iter()
+        .zip(means.into_iter().zip(sums))
+    {
+        let none = loss_of(&output);
+        let terms = none
+            .terms
+            .clone()
+            .expect("reduction none returns the terms");
+        let per_example = name.starts_with("cross_entropy");
+        let expected_shape = if per_example { vec![4] } else { vec![4, 3] };
+        assert_eq!(terms.shape(), expected_shape.as_slice(), "{name}");
+        let (mean, sum) = (mean_of(&output), sum_of(&output));
+        assert!(mean.terms.is_none() && sum.terms.is_none(), "{name}");
+        let total: f64 = terms.data().iter().map(|&v| f64::from(v)).sum();
+        assert!(
+            (total - f64::from(sum.value)).abs() <= 1e-5 * total.abs().max(1.0),
+            "{name}"
+        );
+        assert!(
+            (f64::from(none.value) - f64::from(sum.value)).abs() <= 1e-6,
+            "{name}"
+        );
+        assert!(
+            (total / terms.len() as f64 - f64::from(mean.value)).abs() <= 1e-5,
+            "{name}"
+        );
+        assert_eq!(none.grad, sum.grad, "{name}: the gradient of the sum");
+        // Weighting the terms: ∂(Σ wᵢ·termᵢ)/∂output is grad scaled term by term — checked by
+        // finite differences of the weighted sum.
+        let weights = Tensor::rand_uniform(terms.shape(), 0.5, 2.0, &mut Rng::new(4));
+        let row = if per_example { 3 } else { 1 };
+        let weighted_grad: Vec<f32> = none
+            .grad
+            .data()
+            .iter()
+            .enumerate()
+            .map(|(i, &g)| g * weights.data()[i / row])
+            .collect();
+        let mut x = output.data().to_vec();
+        let report = gradcheck(
+            &name,
+            output.shape(),
+            &mut x,
+            &weighted_grad,
+            |values| {
+                let out = loss_of(&Tensor::from_vec(output.shape(), values.to_vec()));
+                let terms = out.terms.expect("terms");
+                terms
+                    .data()
+                    .iter()
+                    .zip(weights.data())
+                    .map(|(&t, &w)| f64::from(t) * f64::from(w))
+                    .sum()
+            },
+            &GradCheckConfig::default(),
+        );
+        assert!(report.passed, "{name}, weighted terms: {report}");
+    }
+}
+
+#[test]
+fn smooth_l1_matches_pytorch() {
+    // torch.nn.functional.smooth_l1_loss(p, 0, beta) for p = [0.2, −1, 0, 0.5]: value, gradient.
+    let p = Tensor::from_vec(&[4], vec![0.2, -1.0, 0.0, 0.5]);
+    let zero = Tensor::zeros(&[4]);
+    for (beta, value, grad, terms) in [
+        (0.5, 0.26, [0.1, -0.25, 0.0, 0.25], [0.04, 0.75, 0.0, 0.25]),
+        (0.0, 0.425, [0.25, -0.25, 0.0, 0.25], [0.2, 1.0, 0.0, 0.5]),
+        (
+            1.0,
+            0.16125,
+            [0.05, -0.25, 0.0, 0.125],
+            [0.02, 0.5, 0.0, 0.125],
+        ),
+    ] {
+        let out = smooth_l1(&p, &zero, beta, Reduction::Mean);
+        assert!((out.value - value).abs() < 1e-6, "β={beta}: {}", out.value);
+        for (g, e) in out.grad.data().iter().zip(grad) {
+            assert!((g - e).abs() < 1e-7, "β={beta}: {:?}", out.grad);
+        }
+        let none = smooth_l1(&p, &zero, beta, Reduction::None).terms.unwrap();
+        for (t, e) in none.data().iter().zip(terms) {
+            assert!((t - e).abs() < 1e-7, "β={beta}: {none:?}");
+        }
+    }
+    // Huber(δ) = β·SmoothL1(β) with β = δ.
+    let d = Tensor::from_vec(&[3], vec![0.3, -2.0, 1.2]);
+    let h = huber(&d, &Tensor::zeros(&[3]), 1.5, Reduction::Sum).value;
+    let s = smooth_l1(&d, &Tensor::zeros(&[3]), 1.5, Reduction::Sum).value;
+    assert!((h - 1.5 * s).abs() < 1e-6);
+    assert_eq!(
+        SmoothL1Loss::new(0.5).name(),
+        "SmoothL1Loss(beta=0.5, reduction=mean)"
+    );
+    let none = MseLoss {
+        reduction: Reduction::None,
+    };
+    assert_eq!(none.name(), "MSELoss(reduction=none)");
+}
+
+/// `ln Σ e^{z − m} − (z_class − m)` in f64: the exact cross-entropy of one row of f32 logits.
+fn exact_cross_entropy(row: &[f32], class: usize) -> f64 {
+    let m = row
+        .iter()
+        .map(|&v| f64::from(v))
+        .fold(f64::NEG_INFINITY, f64::max);
+    let s: f64 = row.iter().map(|&v| (f64::from(v) - m).exp()).sum();
+    s.ln() - (f64::from(row[class]) - m)
+}
+
+#[test]
+fn cross_entropy_and_log_softmax_are_exact_for_large_logits() {
+    // Logits near 10³ and 10⁵ (all exactly representable in f32). Rounding logsumexp = m + ln s to
+    // f32 first loses ln s's digits next to m (the f32 spacing is 6·10⁻⁵ at 10³, 8·10⁻³ at 10⁵);
+    // computing (z − m) − ln s keeps them, so the result is f32 rounding of a number near 1: a few
+    // units of 10⁻⁷.
+    for base in [0.0f32, 1000.0, 100_000.0, -100_000.0] {
+        let row = [base, base - 1.5, base - 3.0, base + 0.25];
+        for class in 0..4 {
+            let exact = exact_cross_entropy(&row, class);
+            let logits = Tensor::from_rows(&[&row]);
+            let got = f64::from(cross_entropy(&logits, &[class], Reduction::Sum).value);
+            assert!(
+                (got - exact).abs() <= 4e-7 * exact.abs().max(1.0),
+                "cross_entropy at logits near {base}, class {class}: got {got}, exact {exact}"
+            );
+            let mut log_p = row;
+            log_softmax_row(&mut log_p);
+            let got = f64::from(log_p[class]);
+            assert!(
+                (got + exact).abs() <= 1e-6 * exact.abs().max(1.0),
+                "log_softmax at logits near {base}, class {class}: got {got}, exact {}",
+                -exact
+            );
+        }
     }
 }
 
@@ -253,7 +436,7 @@ fn a_fresh_ten_class_classifier_starts_near_ln_10() {
 #[path = "../chapters/ch10_losses.rs"]
 mod ch10;
 
-use dlfs::loss::{log_softmax_row, naive_log_softmax_row, naive_softmax_row, softmax_row};
+use dlfs::loss::{naive_log_softmax_row, naive_softmax_row, softmax_row};
 
 /// The chapter's double-softmax numbers, against PyTorch 2.15:
 /// ```python

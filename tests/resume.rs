@@ -8,6 +8,11 @@
 //!   refused with a message naming the problem, and leaves the optimizer as it was.
 //! - `fit` with a checkpoint: 3 epochs straight and 1 + resume to 3 (1 thread, then 2) give the same
 //!   bits, with dropout (its generator is saved) and a learning-rate schedule.
+//! - Frozen parameters: no optimizer state while frozen, each parameter's own `step` after it is
+//!   unfrozen, and every optimizer resumes bit for bit whether stopped before or after unfreezing;
+//!   a saved entry without its tensors (SGD's momentum_buffer, Adam's step) is refused.
+//! - A 2-layer LSTM with dropout between its layers (its generator is saved) and a frozen bias,
+//!   resumed by `fit` after 1 of 3 epochs, ends with the uninterrupted run's bits.
 //! - A crash between the writes of a save leaves a loadable pair; a model file from elsewhere is
 //!   refused; flags given on resume with other values are usage errors naming the flag.
 
@@ -440,4 +445,184 @@ fn resume_keeps_the_saved_settings_and_names_a_flag_that_differs() {
         .unwrap_err()
         .to_string();
     assert!(m.contains("shapes the model"), "{m}");
+}
+
+// ---- Frozen parameters, per-parameter steps and stacked recurrent layers ----
+
+/// `steps` training steps from batch `first`, with layer 0 frozen before step `unfreeze_at` (a
+/// fine-tuning recipe: train the head first, then everything).
+fn train_steps_unfreezing(
+    model: &mut dyn Layer,
+    optimizer: &mut dyn Optimizer,
+    first: usize,
+    steps: usize,
+    unfreeze_at: usize,
+) {
+    for step in first..first + steps {
+        model.set_trainable("0", step >= unfreeze_at).unwrap();
+        train_steps(model, optimizer, step, 1);
+    }
+}
+
+#[test]
+fn frozen_parameters_have_no_state_and_resume_bit_for_bit() {
+    const UNFREEZE_AT: usize = 2;
+    for (name, make) in optimizers() {
+        let mut straight = model(1);
+        let mut optimizer = make();
+        train_steps_unfreezing(&mut straight, optimizer.as_mut(), 0, 7, UNFREEZE_AT);
+
+        // Stopped while layer 0 is frozen (it has no state yet), and after it was unfrozen (its
+        // own step count is behind the optimizer's).
+        for stop in [1, 4] {
+            let mut stopped = model(1);
+            let mut first = make();
+            train_steps_unfreezing(&mut stopped, first.as_mut(), 0, stop, UNFREEZE_AT);
+            let state = first.export_state().unwrap();
+            let names: Vec<&str> = state.params.iter().map(|p| p.name.as_str()).collect();
+            if stop < UNFREEZE_AT {
+                assert!(
+                    !names.contains(&"0.weight") && !names.contains(&"0.bias"),
+                    "{name}: a parameter frozen at every step has no state, as in PyTorch: {names:?}"
+                );
+            }
+            if let Some(p) = state.param("0.weight").filter(|p| p.get("step").is_some()) {
+                let own = (stop - UNFREEZE_AT) as f32;
+                assert_eq!(
+                    p.get("step").unwrap().data(),
+                    [own],
+                    "{name}: 0.weight's step"
+                );
+                let head = state.param("2.weight").unwrap().get("step").unwrap();
+                assert_eq!(head.data(), [stop as f32], "{name}: 2.weight's step");
+            }
+
+            let mut resumed = model(99);
+            let bytes = dlfs::checkpoint::to_bytes(&mut stopped, &[]);
+            dlfs::checkpoint::load_from_bytes(&mut resumed, &bytes, "memory").unwrap();
+            let mut second = make();
+            second.import_state(&mut resumed, &state).unwrap();
+            assert_eq!(
+                second.export_state().unwrap(),
+                state,
+                "{name}: import then export gives the saved state back (stopped at {stop})"
+            );
+            train_steps_unfreezing(&mut resumed, second.as_mut(), stop, 7 - stop, UNFREEZE_AT);
+            assert_eq!(
+                weights(&mut resumed),
+                weights(&mut straight),
+                "{name}: stopped at step {stop} with layer 0 frozen until step {UNFREEZE_AT}: \
+                 the resumed run's weights differ from the uninterrupted run's"
+            );
+            assert_eq!(
+                second.export_state().unwrap(),
+                optimizer.export_state().unwrap(),
+                "{name} (stopped at {stop})"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_saved_parameter_state_without_its_tensors_is_refused() {
+    let message = |result: dlfs::Result<()>| result.unwrap_err().to_string();
+    // SGD with momentum: every parameter listed has a momentum_buffer.
+    let mut net = model(3);
+    let mut sgd = Sgd::new(0.05).momentum(0.9);
+    train_steps(&mut net, &mut sgd, 0, 2);
+    let mut state = sgd.export_state().unwrap();
+    assert_eq!(state.params.len(), 4);
+    state.params[2].tensors.clear();
+    let mut fresh = Sgd::new(0.05).momentum(0.9);
+    let m = message(fresh.import_state(&mut model(3), &state));
+    assert!(
+        m.contains("2.weight") && m.contains("momentum_buffer"),
+        "{m}"
+    );
+    assert_eq!(fresh.steps_taken(), 0, "a refused import changes nothing");
+    assert!(fresh.export_state().unwrap().params.is_empty());
+
+    // Adam's per-parameter step: a whole number from 1 to the optimizer's count.
+    for bad in [0.0, 2.5, 3.0, f32::NAN] {
+        let mut state = adam_state_after(2);
+        state.params[1]
+            .tensors
+            .iter_mut()
+            .filter(|(k, _)| k == "step")
+            .for_each(|(_, t)| *t = Tensor::scalar(bad));
+        let m = message(Adam::new(0.01).import_state(&mut model(3), &state));
+        assert!(
+            m.contains("0.bias") && m.contains("step"),
+            "step {bad}: {m}"
+        );
+    }
+    let mut state = adam_state_after(2);
+    state.params[0].tensors.retain(|(k, _)| k != "step");
+    let m = message(Adam::new(0.01).import_state(&mut model(3), &state));
+    assert!(m.contains("0.weight") && m.contains("no step"), "{m}");
+}
+
+/// A 2-layer LSTM with dropout between its layers, then a linear head whose bias is frozen, trained
+/// by `fit` with Adam and a checkpoint in `folder`; returns the final weights and the losses.
+fn stacked_lstm_run(folder: &std::path::Path, epochs: usize, resume: bool) -> (Vec<u32>, Vec<f32>) {
+    use dlfs::nn::{LSTM, RecurrentOutput};
+    let mut rng = Rng::new(21);
+    let x = Tensor::randn(&[24, 5, 3], 0.0, 1.0, &mut rng);
+    let y = Tensor::from_fn(&[24, 2], |i| {
+        let sequence = &x.data()[(i / 2) * 15..(i / 2 + 1) * 15];
+        sequence.iter().skip(i % 2).step_by(2).sum::<f32>() * 0.2
+    });
+    let dataset = TensorDataset::new(&x, &y).unwrap();
+    let mut model_rng = Rng::new(4);
+    let lstm = LSTM::stacked(3, 6, 2, &mut model_rng)
+        .dropout(0.4)
+        .output(RecurrentOutput::LastStep);
+    let mut net = Sequential::new(vec![
+        Box::new(lstm),
+        Box::new(Linear::new(6, 2, &mut model_rng)),
+    ]);
+    net.set_trainable("1.bias", false).unwrap();
+    let mut adam = Adam::new(0.02);
+    let run = TrainingRun::new(folder, "lstm").epochs(epochs);
+    let saved = resume.then(|| run.load().unwrap().restore(&mut net, &mut adam).unwrap());
+    let mut config = FitConfig::new(epochs, 6)
+        .seed(3)
+        .checkpoint(&run)
+        .progress(None);
+    if let Some(progress) = &saved {
+        config = config.resume_from(progress);
+    }
+    let history = train::fit(&mut net, &mut adam, &MseLoss::new(), &dataset, &config).unwrap();
+    (weights(&mut net), history.losses())
+}
+
+#[test]
+fn a_stacked_lstm_with_dropout_resumed_mid_run_is_bit_identical() {
+    let (straight, straight_losses) = stacked_lstm_run(&temp_folder("lstm-straight"), 3, false);
+    let folder = temp_folder("lstm-resumed");
+    stacked_lstm_run(&folder, 1, false);
+    let (resumed, resumed_losses) = stacked_lstm_run(&folder, 3, true);
+    assert_eq!(
+        resumed, straight,
+        "a 2-layer LSTM with dropout, resumed after 1 of 3 epochs: other weights"
+    );
+    assert_eq!(resumed_losses, straight_losses);
+
+    let state = dlfs::checkpoint::read(&TrainingRun::new(&folder, "lstm").state_path()).unwrap();
+    assert!(
+        state
+            .metadata
+            .iter()
+            .any(|(k, _)| k == "rng.model.0.dropout_l0.rng"),
+        "the generator of the dropout between the LSTM's layers is saved"
+    );
+    let names: Vec<&str> = state.tensors.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(
+        names.contains(&"optimizer.0.weight_ih_l1.exp_avg"),
+        "{names:?}"
+    );
+    assert!(
+        !names.iter().any(|n| n.starts_with("optimizer.1.bias")),
+        "the frozen bias has no optimizer state: {names:?}"
+    );
 }

@@ -476,7 +476,7 @@ pub fn check_maxpool2d_backward(f: impl Fn(&[f32], &[f32], PoolShape) -> Vec<f32
         ),
     );
     let dx = check.run(|| f(&x, &dy, shape));
-    let mut pool = MaxPool2d::new(2, 2);
+    let mut pool = MaxPool2d::new(2);
     pool.forward(&Tensor::from_vec(&[1, 1, 4, 4], x.clone()), Mode::Train);
     let expected = pool.backward(&Tensor::from_vec(&[1, 1, 2, 2], dy.clone()));
     check.values(

@@ -4,7 +4,8 @@
 //! - [`compare`] / [`assert_close`]: two buffers agree within a tolerance; on failure the report names the
 //!   worst element (as a multi-index of the shape), expected vs got, and how many elements differ.
 //! - [`gradcheck`]: an analytic gradient agrees with central finite differences of the function.
-//! - [`gradcheck_layer`]: the same for a [`Layer`]'s input gradient and every parameter's gradient.
+//! - [`gradcheck_layer`]: the same for a [`Layer`]'s input gradient and every parameter's gradient;
+//!   [`gradcheck_input`] for the input gradient only (in [`Mode::Eval`]: a trained model's).
 //! - [`GradReport::diagnosis`]: what a failed gradient check's pattern suggests, judged from every
 //!   checked element (a transposed layout, a sign, a factor such as the batch size N, a few wrong
 //!   elements), never from the worst one alone.
@@ -236,6 +237,10 @@ pub struct GradCheckConfig {
     pub max_samples: usize,
     /// Seed for the sampled indices and for the random output weights of [`gradcheck_layer`].
     pub seed: u64,
+    /// The mode of every forward pass [`gradcheck_layer`] runs: [`Mode::Train`] (the default), or
+    /// [`Mode::Eval`] to check the gradients of the evaluated network (dropout the identity), e.g.
+    /// the input gradients of a trained model.
+    pub mode: Mode,
 }
 
 impl Default for GradCheckConfig {
@@ -246,6 +251,7 @@ impl Default for GradCheckConfig {
             floor: 1e-2,
             max_samples: 40,
             seed: 0x6772_6164, // "grad"
+            mode: Mode::Train,
         }
     }
 }
@@ -615,21 +621,32 @@ fn weighted_sum(y: &Tensor, r: &Tensor) -> f64 {
         .sum()
 }
 
-/// Gradient-checks a layer at input `x`: the input gradient returned by `backward` and every
-/// parameter's gradient, against central differences of `L = Σ y ⊙ r` for fixed random `r`.
+/// Gradient-checks only the input gradient of a layer at `x`: ∂L/∂x returned by `backward` against
+/// central differences of `L = Σ y ⊙ r` for fixed random `r`, forward passes in `config.mode`.
 ///
-/// Forward passes run in [`Mode::Train`] (the mode backward belongs to); a layer with randomness
-/// (dropout) must give the same mask on every call for this check to apply. Gradients are zeroed
-/// first. Returns one report per tensor (`input` first, then parameters in `visit_params` order);
-/// check `passed` on each, or use [`assert_gradcheck_layer`].
-pub fn gradcheck_layer(
+/// What a saliency map or an adversarial example needs (in [`Mode::Eval`]); it perturbs one input
+/// value at a time, so it crosses far fewer ReLU kinks than a check of a whole weight matrix.
+/// Gradients are zeroed first.
+pub fn gradcheck_input(layer: &mut dyn Layer, x: &Tensor, config: &GradCheckConfig) -> GradReport {
+    let (report, _) = check_input_gradient(layer, x, config);
+    report
+}
+
+/// The input part of [`gradcheck_layer`]; also returns the random output weights `r` it used.
+fn check_input_gradient(
     layer: &mut dyn Layer,
     x: &Tensor,
     config: &GradCheckConfig,
-) -> Vec<GradReport> {
+) -> (GradReport, Tensor) {
     let mut rng = Rng::new(config.seed ^ 0x5eed);
     layer.visit_params(&mut |_, p| p.zero_grad());
-    let y = layer.forward(x, Mode::Train);
+    let mode = config.mode;
+    assert!(
+        mode.keeps_cache(),
+        "gradcheck_layer: config.mode must be Mode::Train or Mode::Eval (backward needs the cache), \
+         got {mode:?}"
+    );
+    let y = layer.forward(x, mode);
     let r = Tensor::randn(y.shape(), 0.0, 1.0, &mut rng);
     let dx = layer.backward(&r);
     assert_eq!(
@@ -640,20 +657,37 @@ pub fn gradcheck_layer(
         dx.shape(),
         x.shape()
     );
-
-    let mut reports = Vec::new();
     let mut x_work = x.data().to_vec();
-    reports.push(gradcheck(
+    let report = gradcheck(
         "input",
         x.shape(),
         &mut x_work,
         dx.data(),
         |values| {
             let input = Tensor::from_vec(x.shape(), values.to_vec());
-            weighted_sum(&layer.forward(&input, Mode::Train), &r)
+            weighted_sum(&layer.forward(&input, mode), &r)
         },
         config,
-    ));
+    );
+    (report, r)
+}
+
+/// Gradient-checks a layer at input `x`: the input gradient returned by `backward` and every
+/// parameter's gradient, against central differences of `L = Σ y ⊙ r` for fixed random `r`.
+///
+/// Forward passes run in `config.mode` ([`Mode::Train`] by default; [`Mode::Eval`] checks the
+/// evaluated network, where dropout is the identity); a layer with randomness in that mode (dropout
+/// in training) must give the same mask on every call for this check to apply. Gradients are zeroed
+/// first. Returns one report per tensor (`input` first, then parameters in `visit_params` order);
+/// check `passed` on each, or use [`assert_gradcheck_layer`].
+pub fn gradcheck_layer(
+    layer: &mut dyn Layer,
+    x: &Tensor,
+    config: &GradCheckConfig,
+) -> Vec<GradReport> {
+    let mode = config.mode;
+    let (input_report, r) = check_input_gradient(layer, x, config);
+    let mut reports = vec![input_report];
 
     // Snapshot the analytic parameter gradients before the numeric passes run more forwards.
     let mut params: Vec<(String, Vec<usize>, Vec<f32>)> = Vec::new();
@@ -682,7 +716,7 @@ pub fn gradcheck_layer(
                         p.value.data_mut().copy_from_slice(v);
                     }
                 });
-                weighted_sum(&layer.forward(x, Mode::Train), &r)
+                weighted_sum(&layer.forward(x, mode), &r)
             },
             config,
         );

@@ -36,6 +36,12 @@
 //! Only after all of that are the data read (exactly the model's size) and copied into the model, so a
 //! failed load leaves the model as it was.
 //!
+//! # State dicts
+//! [`save`] and [`load`] move a whole model. To move a part of one, or a model whose names differ,
+//! go through a [`StateDict`]: [`read_state_dict`] reads a file's tensors, its key-renaming methods
+//! adapt the names, and [`crate::nn::Layer::load_state_dict`] loads it, strictly or not;
+//! [`save_state_dict`] writes one (e.g. `model.state_dict().add_prefix("backbone.")`).
+//!
 //! What it leaves out: dtypes other than F32 (F16/BF16/F64 files are rejected with a clear message —
 //! convert with `tensor.float()` in PyTorch), memory mapping, and lazy loading of single tensors.
 
@@ -43,7 +49,7 @@ pub mod json;
 
 use crate::error::{Error, Result};
 use crate::input::{self, Cap};
-use crate::nn::Layer;
+use crate::nn::{Layer, StateDict};
 use crate::report::write_atomic;
 use crate::tensor::Tensor;
 use json::Json;
@@ -552,6 +558,25 @@ pub fn load(model: &mut dyn Layer, path: &Path) -> Result<Vec<(String, String)>>
     file.read_exact(&mut data).map_err(io_error)?;
     assign(model, &header, &data);
     Ok(header.metadata)
+}
+
+impl Checkpoint {
+    /// The tensors as a [`StateDict`] (in file order), to rename keys or load non-strictly. A name
+    /// that the header lists twice is an error.
+    pub fn into_state_dict(self) -> Result<StateDict> {
+        StateDict::from_entries(self.tensors)
+    }
+}
+
+/// Reads a checkpoint file's tensors as a [`StateDict`] (the metadata is dropped; [`read`] keeps it).
+pub fn read_state_dict(path: &Path) -> Result<StateDict> {
+    read(path)?.into_state_dict()
+}
+
+/// Writes `state` to `path` in the safetensors format (atomically; parent folders are created), in
+/// the dict's order, with extra `__metadata__` string pairs.
+pub fn save_state_dict(state: &StateDict, path: &Path, metadata: &[(&str, &str)]) -> Result<()> {
+    write_atomic(path, &tensors_to_bytes(state.entries(), metadata))
 }
 
 /// Reads every tensor of a checkpoint file without a model (e.g. to list what a file holds).

@@ -17,6 +17,7 @@ pub fn bce_with_logits(logits: &Tensor, target: &Tensor, reduction: Reduction) -
     assert_same_layout("bce_with_logits", logits, target);
     let r = reduction.factor(logits.len());
     let mut sum = 0.0f64;
+    let mut terms = reduction.term_buffer(logits.len());
     let mut grad = logits.zeros_like();
     for ((g, &x), &y) in grad
         .data_mut()
@@ -25,7 +26,11 @@ pub fn bce_with_logits(logits: &Tensor, target: &Tensor, reduction: Reduction) -
         .zip(target.data())
     {
         let (x64, y64) = (f64::from(x), f64::from(y));
-        sum += x64.max(0.0) - x64 * y64 + (-x64.abs()).exp().ln_1p();
+        let term = x64.max(0.0) - x64 * y64 + (-x64.abs()).exp().ln_1p();
+        sum += term;
+        if let Some(terms) = terms.as_mut() {
+            terms.push(term as f32);
+        }
         let sigmoid = if x64 >= 0.0 {
             1.0 / (1.0 + (-x64).exp())
         } else {
@@ -37,6 +42,7 @@ pub fn bce_with_logits(logits: &Tensor, target: &Tensor, reduction: Reduction) -
     LossOutput {
         value: (sum * r) as f32,
         grad,
+        terms: terms.map(|t| Tensor::from_vec(logits.shape(), t)),
     }
 }
 
@@ -56,6 +62,7 @@ pub fn bce(probabilities: &Tensor, target: &Tensor, reduction: Reduction) -> Los
     assert_same_layout("bce", probabilities, target);
     let r = reduction.factor(probabilities.len());
     let mut sum = 0.0f64;
+    let mut terms = reduction.term_buffer(probabilities.len());
     let mut grad = probabilities.zeros_like();
     for (i, ((g, &p), &y)) in grad
         .data_mut()
@@ -72,19 +79,24 @@ pub fn bce(probabilities: &Tensor, target: &Tensor, reduction: Reduction) -> Los
         let (p64, y64) = (f64::from(p), f64::from(y));
         let log_p = p64.ln().max(LOG_CLAMP);
         let log_not_p = (1.0 - p64).ln().max(LOG_CLAMP);
-        sum -= y64 * log_p + (1.0 - y64) * log_not_p;
+        let term = -(y64 * log_p + (1.0 - y64) * log_not_p);
+        sum += term;
+        if let Some(terms) = terms.as_mut() {
+            terms.push(term as f32);
+        }
         *g = (r * (p64 - y64) / (p64 * (1.0 - p64)).max(GRADIENT_EPSILON)) as f32;
     }
     LossOutput {
         value: (sum * r) as f32,
         grad,
+        terms: terms.map(|t| Tensor::from_vec(probabilities.shape(), t)),
     }
 }
 
 /// [`bce_with_logits`] as a [`Loss`] value: the model outputs raw scores (no sigmoid layer).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct BceWithLogitsLoss {
-    /// Mean over elements (default) or sum.
+    /// Mean over elements (default), sum or none.
     pub reduction: Reduction,
 }
 
@@ -108,7 +120,7 @@ impl Loss for BceWithLogitsLoss {
 /// [`bce`] as a [`Loss`] value: the model ends in a sigmoid and outputs probabilities.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct BceLoss {
-    /// Mean over elements (default) or sum.
+    /// Mean over elements (default), sum or none.
     pub reduction: Reduction,
 }
 

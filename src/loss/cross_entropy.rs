@@ -1,6 +1,6 @@
 //! Cross-entropy on logits with integer class targets: the classification loss of chapters 8, 10, 12.
 
-use super::softmax::{log_sum_exp, softmax_row};
+use super::softmax::softmax_row;
 use super::{Loss, LossOutput, Reduction};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -8,11 +8,17 @@ use crate::tensor::Tensor;
 /// Cross-entropy of raw scores (logits) `z` of shape `[N, K]` against class indices `y` (N of them,
 /// each in `0..K`), like `nn.CrossEntropyLoss`:
 ///
-/// `Lₙ = −log softmax(zₙ)[yₙ] = logsumexp(zₙ) − zₙ[yₙ]`, `L = r · Σₙ Lₙ` with `r = 1/N` (mean) or 1.
+/// `Lₙ = −log softmax(zₙ)[yₙ] = logsumexp(zₙ) − zₙ[yₙ]`, `L = r · Σₙ Lₙ` with `r = 1/N` (mean) or 1
+/// (sum, and none, which also returns every `Lₙ` as a `[N]` tensor).
 ///
 /// Gradient: `∂L/∂zₙₖ = r · (softmax(zₙ)ₖ − [k = yₙ])` — the predicted probabilities minus the one-hot
-/// target, the simplest gradient in deep learning. Both use the stable log-sum-exp (see
-/// [`super::log_sum_exp`]), so logits of ±1000 give a finite loss. Panics if a target is not in `0..K`.
+/// target, the simplest gradient in deep learning.
+///
+/// Each term is computed as `Lₙ = ln Σₖ e^{zₙₖ − m} − (zₙ[yₙ] − m)` with m the row's maximum (in f64):
+/// the exponentials cannot overflow (logits of ±1000 give a finite loss), and the large m cancels
+/// *before* anything is rounded. Rounding `logsumexp = m + ln s` first, then subtracting `zₙ[yₙ]`,
+/// loses the digits of `ln s` that do not fit next to a large m in f32 (an error of 10⁻³ at logits
+/// near 10⁵). Panics if a target is not in `0..K`.
 pub fn cross_entropy(logits: &Tensor, targets: &[usize], reduction: Reduction) -> LossOutput {
     assert_eq!(
         logits.ndim(),
@@ -31,12 +37,17 @@ pub fn cross_entropy(logits: &Tensor, targets: &[usize], reduction: Reduction) -
     let r = reduction.factor(n);
     let mut grad = logits.clone();
     let mut sum = 0.0f64;
+    let mut terms = reduction.term_buffer(n);
     for (row_index, (row, &class)) in grad.data_mut().chunks_mut(k).zip(targets).enumerate() {
         assert!(
             class < k,
             "cross_entropy: target {class} of example {row_index} is not a class index in 0..{k}"
         );
-        sum += f64::from(log_sum_exp(row)) - f64::from(row[class]);
+        let term = cross_entropy_term(row, class);
+        sum += term;
+        if let Some(terms) = terms.as_mut() {
+            terms.push(term as f32);
+        }
         softmax_row(row);
         row[class] -= 1.0;
         for g in row.iter_mut() {
@@ -46,7 +57,16 @@ pub fn cross_entropy(logits: &Tensor, targets: &[usize], reduction: Reduction) -
     LossOutput {
         value: (sum * r) as f32,
         grad,
+        terms: terms.map(|t| Tensor::from_vec(&[n], t)),
     }
+}
+
+/// `−log softmax(z)[class] = ln Σₖ e^{zₖ − m} − (z_class − m)`, m = max z, in f64 (see
+/// [`cross_entropy`] for why the maximum is subtracted from `z_class` rather than added to the log).
+fn cross_entropy_term(row: &[f32], class: usize) -> f64 {
+    let m = f64::from(row.iter().copied().fold(f32::NEG_INFINITY, f32::max));
+    let sum: f64 = row.iter().map(|&z| (f64::from(z) - m).exp()).sum();
+    sum.ln() - (f64::from(row[class]) - m)
 }
 
 /// Reads class indices stored as floats (how targets travel in a [`Tensor`]). Panics on a value that
@@ -70,7 +90,7 @@ pub fn class_indices(target: &Tensor) -> Vec<usize> {
 /// as a float (`[N]` or `[N, 1]`), e.g. `Tensor::from_vec(&[3], vec![2.0, 0.0, 1.0])`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CrossEntropyLoss {
-    /// Mean over the examples (default) or sum.
+    /// Mean over the examples (default), sum or none.
     pub reduction: Reduction,
 }
 

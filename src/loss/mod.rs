@@ -13,17 +13,23 @@
 //! | [`bce_with_logits`] / [`BceWithLogitsLoss`] | logits, any shape | 0…1, same layout | `nn.BCEWithLogitsLoss` |
 //! | [`bce`] / [`BceLoss`] | probabilities, any shape | 0…1, same layout | `nn.BCELoss` |
 //! | [`huber`] / [`HuberLoss`] | any shape | same layout | `nn.HuberLoss` |
+//! | [`smooth_l1`] / [`SmoothL1Loss`] | any shape | same layout | `nn.SmoothL1Loss` |
 //!
 //! "Same layout" means the same number of elements in the same order; shapes may differ only by axes of
 //! size 1 (`[N, 1]` against `[N]` is accepted). PyTorch instead *broadcasts* `[N, 1]` against `[N]` to
 //! `[N, N]` and silently computes the wrong loss — a classic bug we refuse to reproduce.
 //!
-//! The functions take a [`Reduction`]: `Mean` (PyTorch's default) divides the summed loss by the number of
-//! terms (elements, or examples for the cross-entropy), `Sum` does not. The structs wrap the functions
-//! behind the [`Loss`] trait, which is how a training loop receives "some loss".
+//! The functions take a [`Reduction`], PyTorch's `reduction`: `Mean` (the default) divides the summed
+//! loss by the number of terms (elements, or examples for the cross-entropy), `Sum` does not, and
+//! `None` keeps every term: [`LossOutput::terms`] holds them (the output's shape, `[N]` for the
+//! cross-entropy), `value` is their sum and `grad` the gradient of that sum — which, since each
+//! output element belongs to exactly one term, is every term's own gradient in its place. Weighting
+//! the terms (per-example weights, an RL advantage) is then multiplying `grad` by the weights, term
+//! by term. The structs wrap the functions behind the [`Loss`] trait, which is how a training loop
+//! receives "some loss".
 //!
 //! What it leaves out: class weights, `ignore_index`, label smoothing, `pos_weight`, and
-//! cross-entropy over extra axes (`[N, K, d…]`); reduction `none` (use the per-element formulas).
+//! cross-entropy over extra axes (`[N, K, d…]`).
 //!
 //! This module sits on the same floor as `linalg` (it only needs [`Tensor`]), so the stable
 //! [`softmax`] and [`log_softmax`] live here and the `nn::Softmax` layer uses them.
@@ -36,7 +42,7 @@ mod softmax;
 
 pub use binary::{BceLoss, BceWithLogitsLoss, bce, bce_with_logits};
 pub use cross_entropy::{CrossEntropyLoss, class_indices, cross_entropy};
-pub use huber::{HuberLoss, huber};
+pub use huber::{HuberLoss, SmoothL1Loss, huber, smooth_l1};
 pub use mse::{MseLoss, mse};
 pub use softmax::{
     log_softmax, log_softmax_row, log_sum_exp, naive_log_softmax_row, naive_softmax_row, softmax,
@@ -46,7 +52,7 @@ pub use softmax::{
 use crate::error::Result;
 use crate::tensor::Tensor;
 
-/// How per-term losses are combined into one number.
+/// How per-term losses are combined (PyTorch's `reduction`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Reduction {
     /// The average over terms (PyTorch's default): the gradient of each term is divided by the count.
@@ -54,33 +60,46 @@ pub enum Reduction {
     Mean,
     /// The plain sum over terms.
     Sum,
+    /// No reduction: every term is kept in [`LossOutput::terms`]; `value` is their sum and `grad`
+    /// the gradient of the sum, i.e. each term's own gradient (see the module docs).
+    None,
 }
 
 impl Reduction {
-    /// The factor each term's loss (and gradient) is multiplied by: `1/count` or `1`.
+    /// The factor each term's loss (and gradient) is multiplied by: `1/count` for the mean, `1`
+    /// otherwise.
     pub fn factor(self, count: usize) -> f64 {
         match self {
             Reduction::Mean => 1.0 / count.max(1) as f64,
-            Reduction::Sum => 1.0,
+            Reduction::Sum | Reduction::None => 1.0,
         }
     }
 
-    /// `mean` or `sum`, as PyTorch spells it.
+    /// `mean`, `sum` or `none`, as PyTorch spells it.
     pub fn name(self) -> &'static str {
         match self {
             Reduction::Mean => "mean",
             Reduction::Sum => "sum",
+            Reduction::None => "none",
         }
+    }
+
+    /// A buffer for the terms when they are kept ([`Reduction::None`]), else `None`.
+    fn term_buffer(self, count: usize) -> Option<Vec<f32>> {
+        (self == Reduction::None).then(|| Vec::with_capacity(count))
     }
 }
 
 /// The value of a loss and its gradient with respect to the network's output.
 #[derive(Clone, Debug)]
 pub struct LossOutput {
-    /// The loss, one number.
+    /// The loss, one number: the mean or sum of the terms (their sum for [`Reduction::None`]).
     pub value: f32,
-    /// ∂loss/∂output, with the output's shape: what `Layer::backward` of the last layer receives.
+    /// ∂value/∂output, with the output's shape: what `Layer::backward` of the last layer receives.
     pub grad: Tensor,
+    /// Every term's loss, for [`Reduction::None`] only: shaped like the output for element-wise
+    /// losses, `[N]` (one per example) for the cross-entropy.
+    pub terms: Option<Tensor>,
 }
 
 /// A loss as a value, so a training loop can be handed any of them (or one of your own).

@@ -32,11 +32,20 @@ pub fn softmax_row(row: &mut [f32]) {
     }
 }
 
-/// Overwrites `row` with its log-softmax `xᵢ − logsumexp(x)`.
+/// Overwrites `row` with its log-softmax `xᵢ − logsumexp(x)`, computed as `(xᵢ − m) − ln Σⱼ e^{xⱼ − m}`
+/// (m the maximum): the large m cancels exactly in `xᵢ − m` before anything is rounded, where
+/// `xᵢ − (m + ln s)` would first round `m + ln s` to the few digits f32 has left next to a large m
+/// (an error of 10⁻³ at logits near 10⁵).
 pub fn log_softmax_row(row: &mut [f32]) {
-    let lse = log_sum_exp(row);
+    let m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    if m == f32::NEG_INFINITY {
+        // Every entry is −∞ (or the row is empty): as `xᵢ − logsumexp(x)` = −∞ − (−∞).
+        row.fill(f32::NAN);
+        return;
+    }
+    let log_sum: f32 = row.iter().map(|&v| (v - m).exp()).sum::<f32>().ln();
     for v in row.iter_mut() {
-        *v -= lse;
+        *v = (*v - m) - log_sum;
     }
 }
 

@@ -34,6 +34,7 @@ pub fn contrastive_loss(logits: &Tensor) -> LossOutput {
     LossOutput {
         value: 0.5 * (rows.value + columns.value),
         grad,
+        terms: None,
     }
 }
 

@@ -31,10 +31,10 @@ use crate::tensor::Tensor;
 pub fn plain_image_encoder(embedding: usize, rng: &mut Rng) -> Sequential {
     Sequential::new(vec![
         Box::new(Conv2d::builder(3, 8, 5).input_gradient(false).build(rng)),
-        Box::new(MaxPool2d::new(2, 2)),
+        Box::new(MaxPool2d::new(2)),
         Box::new(Relu::new()),
         Box::new(Conv2d::new(8, 16, 5, rng)),
-        Box::new(MaxPool2d::new(2, 2)),
+        Box::new(MaxPool2d::new(2)),
         Box::new(Relu::new()),
         Box::new(Flatten::new()),
         Box::new(Linear::new(400, 64, rng)),
@@ -62,10 +62,10 @@ impl FactorizedImageEncoder {
     pub fn new(embedding: usize, rng: &mut Rng) -> FactorizedImageEncoder {
         let shape = Sequential::new(vec![
             Box::new(Conv2d::builder(1, 8, 5).input_gradient(false).build(rng)),
-            Box::new(MaxPool2d::new(2, 2)),
+            Box::new(MaxPool2d::new(2)),
             Box::new(Relu::new()),
             Box::new(Conv2d::new(8, 16, 5, rng)),
-            Box::new(MaxPool2d::new(2, 2)),
+            Box::new(MaxPool2d::new(2)),
             Box::new(Relu::new()),
             Box::new(Flatten::new()),
             Box::new(Linear::new(400, 64, rng)),
@@ -74,7 +74,7 @@ impl FactorizedImageEncoder {
         let colour = Sequential::new(vec![
             Box::new(Conv2d::builder(3, 8, 1).input_gradient(false).build(rng)),
             Box::new(Relu::new()),
-            Box::new(MaxPool2d::new(32, 32)),
+            Box::new(MaxPool2d::new(32)),
             Box::new(Flatten::new()),
         ]);
         let head = Sequential::new(vec![

@@ -289,7 +289,7 @@ impl Layer for Identity {
 
     fn backward(&mut self, grad_output: &Tensor) -> Tensor {
         let shape = self.output_shape.as_ref().expect(
-            "Identity: backward called without a preceding forward in Mode::Train or Eval \
+            "Identity: backward called without a preceding forward in Mode::Train or Mode::Eval \
              (a Mode::Inference forward caches nothing)",
         );
         assert_grad_shape("Identity", grad_output, shape);

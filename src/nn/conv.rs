@@ -47,7 +47,7 @@
 //! What it leaves out: dilation, groups, padding modes other than zeros, `padding="same"`.
 
 use super::im2col::{ConvGeometry, col2im, col2im_wide, im2col, im2col_wide};
-use super::layer::{Layer, Mode, Param};
+use super::layer::{Layer, Mode, Param, panic_without_cache};
 use crate::linalg::gemm::{gemm_nn, gemm_nt, gemm_tn};
 use crate::parallel;
 use crate::probability::Rng;
@@ -275,6 +275,18 @@ impl Conv2d {
     /// Zero padding `(ph, pw)`.
     pub fn padding(&self) -> (usize, usize) {
         self.padding
+    }
+
+    /// Whether `backward` computes ∂L/∂x (see [`Conv2dBuilder::input_gradient`]).
+    pub fn input_gradient(&self) -> bool {
+        self.input_gradient
+    }
+
+    /// Switches the computation of ∂L/∂x on or off. A model's first layer skips it while training
+    /// (the data need no gradient); switch it on to take input gradients of a trained model
+    /// (saliency maps, adversarial examples): `model.conv1.set_input_gradient(true)`.
+    pub fn set_input_gradient(&mut self, input_gradient: bool) {
+        self.input_gradient = input_gradient;
     }
 
     /// The geometry for an input of shape `[N, C_in, H, W]`; panics (naming the shapes) otherwise.
@@ -535,12 +547,9 @@ impl Layer for Conv2d {
     }
 
     fn backward(&mut self, grad_output: &Tensor) -> Tensor {
-        let shape = self.input_shape.unwrap_or_else(|| {
-            panic!(
-                "{}: backward called without a training-mode forward before it",
-                self.describe()
-            )
-        });
+        let shape = self
+            .input_shape
+            .unwrap_or_else(|| panic_without_cache(&self.describe()));
         let g = self.geometry(&shape);
         let (n, c_out) = (shape[0], self.out_channels);
         let out_shape = [n, c_out, g.out_h(), g.out_w()];

@@ -86,7 +86,7 @@ impl Layer for Dropout {
 
     fn backward(&mut self, grad_output: &Tensor) -> Tensor {
         let shape = self.mask_shape.as_ref().expect(
-            "Dropout: backward called without a preceding forward in Mode::Train or Eval \
+            "Dropout: backward called without a preceding forward in Mode::Train or Mode::Eval \
              (a Mode::Inference forward caches nothing)",
         );
         assert_grad_shape("Dropout", grad_output, shape);

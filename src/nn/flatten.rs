@@ -12,7 +12,7 @@
 //!
 //! What it leaves out: PyTorch's `start_dim`/`end_dim` (it always keeps the first axis).
 
-use super::layer::{Layer, Mode};
+use super::layer::{Layer, Mode, panic_without_cache};
 use crate::tensor::Tensor;
 
 /// Flattens everything but the batch axis (see the module docs).
@@ -39,9 +39,10 @@ impl Layer for Flatten {
     }
 
     fn backward(&mut self, grad_output: &Tensor) -> Tensor {
-        let shape = self.input_shape.as_ref().unwrap_or_else(|| {
-            panic!("Flatten: backward called without a training-mode forward before it")
-        });
+        let shape = self
+            .input_shape
+            .as_ref()
+            .unwrap_or_else(|| panic_without_cache("Flatten"));
         assert_eq!(
             grad_output.len(),
             shape.iter().product::<usize>(),

@@ -1,14 +1,15 @@
-//! `GRU`: the gated recurrent unit (Cho et al., 2014), as `torch.nn.GRU` with `batch_first=True`.
-//! Chapter 9 explains its gates.
+//! `GRU`: the gated recurrent unit (Cho et al., 2014), as `torch.nn.GRU` with `batch_first=True`,
+//! one layer or a stack of them (`num_layers`). Chapter 9 explains its gates.
 //!
 //! PyTorch applies the reset gate *after* the recurrent product (`r ⊙ (W_hn·h + b_hn)`), not before
 //! it (`W_hn·(r ⊙ h)`, the paper's first form); this layer does the same, so weights move between the
-//! two unchanged. The shared machinery is in [`super::recurrent`].
+//! two unchanged. This file is one layer's pass (`GruLayer`); the shared machinery and the
+//! stacking are in [`super::recurrent`].
 
 use super::layer::{Layer, Mode, Param};
 use super::recurrent::{
-    RecurrentOutput, add_partials, check_input, check_output_grad, check_state, column_sums,
-    input_projection, output_grad_at, output_shape, run_tasks, sequence_chunks,
+    RecurrentCell, RecurrentOutput, Stack, add_partials, check_input, check_output_grad,
+    column_sums, input_projection, output_grad_at, output_shape, run_tasks, sequence_chunks,
     sequence_chunks_ref, set_initial, sigmoid_in_place, store_output, tanh_in_place, task_count,
     transpose_into, uniform_init,
 };
@@ -16,15 +17,17 @@ use crate::linalg::gemm::{MatMut, MatRef, gemm, gemm_nn, gemm_tn};
 use crate::probability::Rng;
 use crate::tensor::Tensor;
 
-/// A one-layer GRU over batch-first sequences.
+/// A GRU over batch-first sequences: one layer ([`GRU::new`]) or `num_layers` of them in a chain
+/// ([`GRU::stacked`]), like `nn.GRU(F, H, num_layers=L, batch_first=True, dropout=p)`.
 ///
-/// Shapes: input `x: [N, T, F]`, output `[N, T, H]` or `[N, H]` ([`RecurrentOutput`]), optional
-/// initial state `h₀: [N, H]` (zeros when not set).
+/// Shapes: input `x: [N, T, F]`, output `[N, T, H]` or `[N, H]` ([`RecurrentOutput`]) from the last
+/// layer, optional initial state `h₀: [L, N, H]` (`[N, H]` accepted when L = 1; zeros when not set).
 ///
-/// Parameters (PyTorch's names and layout, gate blocks in the order **r, z, n**): `weight_ih_l0 [3H, F]`,
-/// `weight_hh_l0 [3H, H]`, `bias_ih_l0 [3H]`, `bias_hh_l0 [3H]`, uniform on `[−1/√H, 1/√H]`.
+/// Parameters (PyTorch's names and layout, gate blocks in the order **r, z, n**), for each layer l:
+/// `weight_ih_l{l} [3H, F]` (`[3H, H]` for l ≥ 1), `weight_hh_l{l} [3H, H]`, `bias_ih_l{l} [3H]`,
+/// `bias_hh_l{l} [3H]`, uniform on `[−1/√H, 1/√H]`.
 ///
-/// Forward, for each step t:
+/// Forward of one layer, for each step t:
 /// ```text
 /// p_t  = x_t·W_ihᵀ + b_ih            q_t = h_{t−1}·W_hhᵀ + b_hh      [N, 3H] each, split r z n
 /// r = σ(p_r + q_r)                   reset gate: how much of the past the candidate sees
@@ -42,6 +45,114 @@ use crate::tensor::Tensor;
 /// ```
 #[allow(clippy::upper_case_acronyms)] // PyTorch's and Keras's name, kept so the code reads like theirs
 pub struct GRU {
+    stack: Stack<GruLayer>,
+}
+
+impl GRU {
+    /// A one-layer GRU from `input_size` features to `hidden_size` units, returning the whole
+    /// sequence (change with [`GRU::output`]), initialised as PyTorch does.
+    pub fn new(input_size: usize, hidden_size: usize, rng: &mut Rng) -> GRU {
+        GRU::stacked(input_size, hidden_size, 1, rng)
+    }
+
+    /// `num_layers` GRU layers in a chain (PyTorch's `num_layers`; see [`super::LSTM::stacked`]).
+    /// Panics unless every size is ≥ 1.
+    pub fn stacked(input_size: usize, hidden_size: usize, num_layers: usize, rng: &mut Rng) -> GRU {
+        GRU {
+            stack: Stack::new(input_size, hidden_size, num_layers, rng),
+        }
+    }
+
+    /// Chooses what `forward` returns: every hidden state of the last layer or only its last one.
+    pub fn output(mut self, output: RecurrentOutput) -> GRU {
+        self.stack.set_output(output);
+        self
+    }
+
+    /// Dropout with probability `p` on the outputs of every layer but the last, in [`Mode::Train`]
+    /// only (PyTorch's `dropout`; no effect with one layer). Panics unless `p` ∈ [0, 1].
+    pub fn dropout(mut self, p: f32) -> GRU {
+        self.stack.set_dropout(p);
+        self
+    }
+
+    /// Restarts the generators of the dropout between layers (layer l's from `seed + l`), so that
+    /// the next training passes draw the same masks again (gradient checks need that).
+    pub fn reseed_dropout(&mut self, seed: u64) {
+        self.stack.reseed_dropout(seed);
+    }
+
+    /// The number of features per input step (F).
+    pub fn input_size(&self) -> usize {
+        self.stack.input_size()
+    }
+
+    /// The number of hidden units of each layer (H).
+    pub fn hidden_size(&self) -> usize {
+        self.stack.hidden_size()
+    }
+
+    /// The number of layers (L).
+    pub fn num_layers(&self) -> usize {
+        self.stack.num_layers()
+    }
+
+    /// The dropout probability between layers.
+    pub fn dropout_probability(&self) -> f32 {
+        self.stack.dropout()
+    }
+
+    /// Sets the initial state `h₀` `[L, N, H]` (or `[N, H]` for one layer) for the following forward
+    /// passes; `None` means zeros.
+    pub fn set_initial_state(&mut self, state: Option<Tensor>) {
+        self.stack.set_initial_state(state.map(|h0| vec![h0]));
+    }
+
+    /// ∂L/∂h₀ `[L, N, H]` from the last `backward`; `None` before any backward.
+    pub fn initial_state_grad(&self) -> Option<&Tensor> {
+        self.stack.initial_state_grad().map(|g| &g[0])
+    }
+
+    /// The hidden state after the last step of the last forward pass, `[L, N, H]` (PyTorch's `h_n`).
+    pub fn final_state(&self) -> Tensor {
+        self.stack
+            .final_state()
+            .pop()
+            .expect("the GRU has one state")
+    }
+
+    /// The gate values of the last layer in the last forward pass, `[N, T, 3H]` in PyTorch's order
+    /// r, z, n (chapter 9 prints them).
+    pub fn gate_activations(&self) -> Tensor {
+        self.stack.last_layer().gate_activations()
+    }
+}
+
+impl Layer for GRU {
+    fn forward(&mut self, x: &Tensor, mode: Mode) -> Tensor {
+        self.stack.forward(x, mode)
+    }
+
+    fn backward(&mut self, grad_output: &Tensor) -> Tensor {
+        self.stack.backward(grad_output)
+    }
+
+    fn visit_params(&mut self, f: &mut dyn FnMut(&str, &mut Param)) {
+        self.stack.visit_params(f);
+    }
+
+    /// The generators of the dropout between layers: `dropout_l0.rng`, … (see [`Layer::visit_rngs`]).
+    fn visit_rngs(&mut self, f: &mut dyn FnMut(&str, &mut Rng)) {
+        self.stack.visit_rngs(f);
+    }
+
+    fn describe(&self) -> String {
+        self.stack.describe_with("")
+    }
+}
+
+/// One GRU layer: its parameters and what its forward pass keeps for backward.
+pub(crate) struct GruLayer {
     input_size: usize,
     hidden_size: usize,
     output: RecurrentOutput,
@@ -49,9 +160,15 @@ pub struct GRU {
     weight_hh: Param,
     bias_ih: Param,
     bias_hh: Param,
-    initial_state: Option<Tensor>,
-    initial_state_grad: Option<Tensor>,
     cache: Cache,
+}
+
+impl GruLayer {
+    /// The gate activations of the last forward pass, `[N, T, 3H]` (order r, z, n).
+    fn gate_activations(&self) -> Tensor {
+        let c = &self.cache;
+        Tensor::from_vec(&[c.batch, c.steps, 3 * self.hidden_size], c.gates.clone())
+    }
 }
 
 /// What forward keeps for backward, and backward's work buffers. Reused between calls.
@@ -79,59 +196,6 @@ struct Cache {
     dh_carry: Vec<f32>,
     /// Backward: each task's column sums of ∂L/∂p and of ∂L/∂q `[tasks, 2, 3H]`.
     bias_partials: Vec<f32>,
-}
-
-impl GRU {
-    /// A GRU from `input_size` features to `hidden_size` units, returning the whole sequence (change
-    /// with [`GRU::output`]), initialised as PyTorch does.
-    pub fn new(input_size: usize, hidden_size: usize, rng: &mut Rng) -> GRU {
-        assert!(
-            input_size > 0 && hidden_size > 0,
-            "GRU::new: sizes must be positive, got input {input_size}, hidden {hidden_size}"
-        );
-        let gates =
-            crate::tensor::size_product(&[3, hidden_size], "GRU::new: 3 gates × hidden_size");
-        GRU {
-            input_size,
-            hidden_size,
-            output: RecurrentOutput::Sequence,
-            weight_ih: Param::new(uniform_init(&[gates, input_size], hidden_size, rng)),
-            weight_hh: Param::new(uniform_init(&[gates, hidden_size], hidden_size, rng)),
-            bias_ih: Param::new(uniform_init(&[gates], hidden_size, rng)),
-            bias_hh: Param::new(uniform_init(&[gates], hidden_size, rng)),
-            initial_state: None,
-            initial_state_grad: None,
-            cache: Cache::default(),
-        }
-    }
-
-    /// Chooses what `forward` returns: every hidden state or only the last.
-    pub fn output(mut self, output: RecurrentOutput) -> GRU {
-        self.output = output;
-        self
-    }
-
-    /// The number of hidden units (H).
-    pub fn hidden_size(&self) -> usize {
-        self.hidden_size
-    }
-
-    /// Sets the initial state `h₀` `[N, H]` for the following forward passes; `None` means zeros.
-    pub fn set_initial_state(&mut self, state: Option<Tensor>) {
-        self.initial_state = state;
-    }
-
-    /// ∂L/∂h₀ `[N, H]` from the last `backward`; `None` before any backward.
-    pub fn initial_state_grad(&self) -> Option<&Tensor> {
-        self.initial_state_grad.as_ref()
-    }
-
-    /// The gate values of the last forward pass, `[N, T, 3H]` in PyTorch's order r, z, n
-    /// (chapter 9 prints them).
-    pub fn gate_activations(&self) -> Tensor {
-        let c = &self.cache;
-        Tensor::from_vec(&[c.batch, c.steps, 3 * self.hidden_size], c.gates.clone())
-    }
 }
 
 /// One GRU step for one sequence: `gates` holds `x_t·W_ihᵀ` (`[3H]`), gets `b_ih` added (making it
@@ -213,15 +277,50 @@ struct BackwardChunk<'a> {
     bias_sums: &'a mut [f32],
 }
 
-impl Layer for GRU {
-    fn forward(&mut self, x: &Tensor, mode: Mode) -> Tensor {
+impl RecurrentCell for GruLayer {
+    const NAME: &'static str = "GRU";
+    const STATES: &'static [&'static str] = &["h₀"];
+
+    fn new(input_size: usize, hidden_size: usize, rng: &mut Rng) -> GruLayer {
+        let gates = crate::tensor::size_product(&[3, hidden_size], "GRU: 3 gates × hidden_size");
+        GruLayer {
+            input_size,
+            hidden_size,
+            output: RecurrentOutput::Sequence,
+            weight_ih: Param::new(uniform_init(&[gates, input_size], hidden_size, rng)),
+            weight_hh: Param::new(uniform_init(&[gates, hidden_size], hidden_size, rng)),
+            bias_ih: Param::new(uniform_init(&[gates], hidden_size, rng)),
+            bias_hh: Param::new(uniform_init(&[gates], hidden_size, rng)),
+            cache: Cache::default(),
+        }
+    }
+
+    fn set_output(&mut self, output: RecurrentOutput) {
+        self.output = output;
+    }
+
+    fn initial_state_grad(&self, _state: usize) -> &[f32] {
+        &self.cache.dh_carry
+    }
+
+    fn final_state(&self, _state: usize) -> Vec<f32> {
+        self.cache.h_last.clone()
+    }
+
+    fn params_mut(&mut self) -> [&mut Param; 4] {
+        [
+            &mut self.weight_ih,
+            &mut self.weight_hh,
+            &mut self.bias_ih,
+            &mut self.bias_hh,
+        ]
+    }
+
+    fn forward(&mut self, x: &Tensor, initial: Option<&[&[f32]]>, mode: Mode) -> Tensor {
         let (batch, steps) = check_input("GRU", x, self.input_size);
         let (features, hidden) = (self.input_size, self.hidden_size);
         let gates = 3 * hidden;
         let per_sequence = steps * hidden;
-        if let Some(h0) = &self.initial_state {
-            check_state("GRU", "h₀", h0, batch, hidden);
-        }
         let keep = mode.keeps_cache();
         let cache = &mut self.cache;
         cache.batch = batch;
@@ -245,10 +344,7 @@ impl Layer for GRU {
         );
         let mut out = Tensor::zeros(&output_shape(self.output, batch, steps, hidden));
         let out_per_sequence = out.len() / batch;
-        let h0_rows = self
-            .initial_state
-            .as_ref()
-            .map(|h0| sequence_chunks_ref(h0.data(), hidden));
+        let h0_rows = initial.map(|states| sequence_chunks_ref(states[0], hidden));
         let mut x_cache: Vec<Option<&mut [f32]>> = if keep {
             sequence_chunks(&mut cache.x, steps * features)
                 .into_iter()
@@ -464,7 +560,6 @@ impl Layer for GRU {
             add_partials(&sums[..gates], self.bias_ih.grad.data_mut());
             add_partials(&sums[gates..], self.bias_hh.grad.data_mut());
         }
-        self.initial_state_grad = Some(Tensor::from_vec(&[batch, hidden], cache.dh_carry.clone()));
         let mut dx = Tensor::zeros(&[batch, steps, features]);
         gemm_nn(
             rows,
@@ -476,21 +571,5 @@ impl Layer for GRU {
             0.0,
         );
         dx
-    }
-
-    fn visit_params(&mut self, f: &mut dyn FnMut(&str, &mut Param)) {
-        f("weight_ih_l0", &mut self.weight_ih);
-        f("weight_hh_l0", &mut self.weight_hh);
-        f("bias_ih_l0", &mut self.bias_ih);
-        f("bias_hh_l0", &mut self.bias_hh);
-    }
-
-    fn describe(&self) -> String {
-        format!(
-            "GRU(input={}, hidden={}, returns {})",
-            self.input_size,
-            self.hidden_size,
-            self.output.describe()
-        )
     }
 }

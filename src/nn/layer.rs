@@ -1,7 +1,21 @@
 //! The [`Layer`] trait, trainable parameters ([`Param`]) and the train/eval [`Mode`].
+//!
+//! Besides `forward`, `backward` and `visit_params`, which every layer writes, the trait gives every
+//! layer, for free, what a user of a *trained* model needs (all built on `visit_params`):
+//! - [`Layer::state_dict`] / [`Layer::load_state_dict`]: the parameters as an ordered name → tensor
+//!   map, and loading one back, strictly or not (see [`super::state_dict`]);
+//! - [`Layer::freeze`], [`Layer::unfreeze`], [`Layer::set_trainable`]: mark parameters as not
+//!   trainable, so that optimizers leave them alone (fine-tuning only a head on a frozen backbone);
+//! - `Layer: Any`, so a `&mut dyn Layer` can be turned back into its concrete type
+//!   ([`downcast_mut`], [`super::Sequential::layer_mut`]) to reach methods only that type has, such
+//!   as an LSTM's initial state.
 
+use super::state_dict::{self, LoadReport, StateDict};
+use crate::error::Result;
 use crate::probability::Rng;
 use crate::tensor::Tensor;
+use std::any::Any;
+use std::fmt;
 
 /// How a forward pass behaves, and whether a `backward` may follow it.
 ///
@@ -43,20 +57,30 @@ impl Mode {
     }
 }
 
-/// A trainable parameter: its value and the gradient of the loss with respect to it (same shape).
+/// A parameter: its value, the gradient of the loss with respect to it (same shape), and whether an
+/// optimizer may change it.
 #[derive(Clone, Debug)]
 pub struct Param {
     /// The current value, updated by an optimizer.
     pub value: Tensor,
     /// ∂loss/∂value, *accumulated* by `backward` (`+=`) until [`Param::zero_grad`] resets it.
     pub grad: Tensor,
+    /// False for a *frozen* parameter (PyTorch's `requires_grad = False`): every optimizer skips it
+    /// entirely — no update, no weight decay, no optimizer state — and gradient clipping ignores its
+    /// gradient. `backward` still fills its `grad` (the layers do not check), which costs a little
+    /// time and changes nothing. True for a new parameter.
+    pub trainable: bool,
 }
 
 impl Param {
-    /// A parameter with this value and a zero gradient.
+    /// A trainable parameter with this value and a zero gradient.
     pub fn new(value: Tensor) -> Param {
         let grad = value.zeros_like();
-        Param { value, grad }
+        Param {
+            value,
+            grad,
+            trainable: true,
+        }
     }
 
     /// Sets the gradient to zero (call once per optimisation step, before `backward`).
@@ -85,7 +109,12 @@ impl Param {
 ///   differentiates the network as the last forward ran it (after `Eval`, dropout is the identity).
 ///   Calling it without a preceding caching forward is a programming error and panics.
 /// - `visit_params` calls `f(name, param)` for every parameter, in a fixed order, with PyTorch's names.
-pub trait Layer: Send {
+///
+/// The other methods are provided: a layer gets them by writing `visit_params`.
+///
+/// `Layer: Any` (every layer is a `'static` type) so that a `&mut dyn Layer` can be downcast to its
+/// concrete type with [`downcast_mut`].
+pub trait Layer: Any + Send {
     /// Computes the output for a batch of inputs.
     fn forward(&mut self, x: &Tensor, mode: Mode) -> Tensor;
 
@@ -103,6 +132,80 @@ pub trait Layer: Send {
 
     /// A one-line description, e.g. `Linear(in=10, out=5)`, used in model summaries.
     fn describe(&self) -> String;
+
+    /// Every parameter's value under its name, in `visit_params` order: PyTorch's
+    /// `model.state_dict()` (frozen parameters included). The tensors are copies.
+    fn state_dict(&mut self) -> StateDict {
+        let mut state = StateDict::new();
+        self.visit_params(&mut |name, p| state.push(name, p.value.clone()));
+        state
+    }
+
+    /// Copies the tensors of `state` into the parameters of the same names: PyTorch's
+    /// `model.load_state_dict(state, strict)`.
+    ///
+    /// - A tensor whose shape differs from its parameter's is always an error (as in PyTorch).
+    /// - `strict = true`: the names must match exactly; a parameter missing from `state` or a name
+    ///   in `state` that the model lacks is an error naming it (the behaviour of
+    ///   [`crate::checkpoint::load`]).
+    /// - `strict = false`: the parameters found are loaded, the others keep their values, and the
+    ///   returned [`LoadReport`] lists the missing and unexpected names.
+    ///
+    /// On error the model is unchanged (everything is checked before anything is copied). To load a
+    /// part of a bigger model, or a model whose names differ, rename the keys first
+    /// ([`StateDict::submodule`], [`StateDict::strip_prefix`], [`StateDict::map_keys`]).
+    fn load_state_dict(&mut self, state: &StateDict, strict: bool) -> Result<LoadReport> {
+        state_dict::load_into(&mut |f| self.visit_params(f), state, strict)
+    }
+
+    /// Marks every parameter as not trainable (see [`Param::trainable`]).
+    fn freeze(&mut self) {
+        self.visit_params(&mut |_, p| p.trainable = false);
+    }
+
+    /// Marks every parameter as trainable again.
+    fn unfreeze(&mut self) {
+        self.visit_params(&mut |_, p| p.trainable = true);
+    }
+
+    /// Sets [`Param::trainable`] on the parameters under `path` and returns how many there are: a
+    /// parameter name (`fc1.weight`), a module path (`fc1` means `fc1.*`, not `fc10.*`; `0` means a
+    /// [`super::Sequential`]'s first layer), or `""` for all. A path that matches nothing is an
+    /// [`crate::Error::Usage`] listing the names there are (a typo must not silently freeze
+    /// nothing).
+    fn set_trainable(&mut self, path: &str, trainable: bool) -> Result<usize> {
+        let mut matched = 0;
+        let mut names = Vec::new();
+        self.visit_params(&mut |name, p| {
+            if state_dict::is_under(name, path) {
+                p.trainable = trainable;
+                matched += 1;
+            }
+            names.push(name.to_string());
+        });
+        if matched == 0 {
+            return Err(crate::Error::usage(format!(
+                "set_trainable: no parameter is called \"{path}\" or lies under it; the model's \
+                 parameters are {}",
+                state_dict::name_list(&names)
+            )));
+        }
+        Ok(matched)
+    }
+}
+
+/// `layer` as its concrete type `L`, or `None` when it is another type: how to reach the methods
+/// only one layer type has (an LSTM's initial state, a Linear's weight) through a `&mut dyn Layer`,
+/// e.g. one element of [`super::CifarCnn::layers_mut`]. See also [`super::Sequential::layer_mut`].
+pub fn downcast_mut<L: Layer>(layer: &mut dyn Layer) -> Option<&mut L> {
+    let any: &mut dyn Any = layer;
+    any.downcast_mut::<L>()
+}
+
+/// `layer` as its concrete type `L`, or `None` (the shared-reference form of [`downcast_mut`]).
+pub fn downcast_ref<L: Layer>(layer: &dyn Layer) -> Option<&L> {
+    let any: &dyn Any = layer;
+    any.downcast_ref::<L>()
 }
 
 /// A tensor that a layer saves during a forward pass (Train or Eval) for its backward pass.
@@ -170,7 +273,7 @@ impl Cache {
         match (&self.tensor, self.valid) {
             (Some(t), true) => t,
             _ => panic!(
-                "{layer}: backward called without a preceding forward in Mode::Train or Eval \
+                "{layer}: backward called without a preceding forward in Mode::Train or Mode::Eval \
                  (a Mode::Inference forward caches nothing)"
             ),
         }
@@ -182,11 +285,64 @@ pub fn zero_grad(layer: &mut dyn Layer) {
     layer.visit_params(&mut |_, p| p.zero_grad());
 }
 
-/// The number of trainable scalars in `layer`.
+/// The number of scalars in all of `layer`'s parameters, trainable or frozen (PyTorch's
+/// `sum(p.numel() for p in model.parameters())`). [`param_counts`] tells the two apart.
 pub fn param_count(layer: &mut dyn Layer) -> usize {
-    let mut count = 0;
-    layer.visit_params(&mut |_, p| count += p.len());
-    count
+    param_counts(layer).total
+}
+
+/// How many scalars a model holds, and how many of them an optimizer may change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct ParamCounts {
+    /// Scalars in trainable parameters ([`Param::trainable`]).
+    pub trainable: usize,
+    /// Scalars in all parameters.
+    pub total: usize,
+}
+
+impl ParamCounts {
+    /// Scalars in frozen parameters: `total − trainable`.
+    pub fn frozen(&self) -> usize {
+        self.total - self.trainable
+    }
+}
+
+impl fmt::Display for ParamCounts {
+    /// `62006 parameters (all trainable)` or `62006 parameters (850 trainable, 61156 frozen)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.trainable == self.total {
+            write!(f, "{} parameters (all trainable)", self.total)
+        } else {
+            write!(
+                f,
+                "{} parameters ({} trainable, {} frozen)",
+                self.total,
+                self.trainable,
+                self.frozen()
+            )
+        }
+    }
+}
+
+/// The trainable and total number of scalars in `layer`'s parameters.
+pub fn param_counts(layer: &mut dyn Layer) -> ParamCounts {
+    let mut counts = ParamCounts::default();
+    layer.visit_params(&mut |_, p| {
+        counts.total += p.len();
+        if p.trainable {
+            counts.trainable += p.len();
+        }
+    });
+    counts
+}
+
+/// Panics with the message every layer gives when `backward` finds nothing cached: no forward pass
+/// in [`Mode::Train`] or [`Mode::Eval`] came before it (a [`Mode::Inference`] forward caches nothing).
+pub fn panic_without_cache(layer: &str) -> ! {
+    panic!(
+        "{layer}: backward called without a preceding forward in Mode::Train or Mode::Eval \
+         (a Mode::Inference forward caches nothing)"
+    )
 }
 
 /// Panics unless the gradient handed to `backward` has the shape of the layer's last training output

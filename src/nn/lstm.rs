@@ -1,29 +1,35 @@
 //! `LSTM`: the long short-term memory layer (Hochreiter & Schmidhuber, 1997), as `torch.nn.LSTM`
-//! with `batch_first=True`. Chapter 9 explains its gates; chapters 13 and 14 train it.
+//! with `batch_first=True`, one layer or a stack of them (`num_layers`). Chapter 9 explains its
+//! gates; chapters 13 and 14 train it.
 //!
-//! The shared machinery (output choice, chunked threading, the one-GEMM input projection) is in
-//! [`super::recurrent`]. What it leaves out: see there (no `num_layers`, no bidirectional, no masks).
+//! This file is one layer's forward and backward pass (`LstmLayer`); the shared machinery (output
+//! choice, chunked threading, the one-GEMM input projection) and the stacking of layers are in
+//! [`super::recurrent`]. What it leaves out: see there (no bidirectional layers, no masks).
 
 use super::layer::{Layer, Mode, Param};
 use super::recurrent::{
-    RecurrentOutput, add_partials, check_input, check_output_grad, check_state, column_sums,
-    fast_exp, input_projection, output_grad_at, output_shape, run_tasks, sequence_chunks,
-    sequence_chunks_ref, set_initial, store_output, task_count, transpose_into, uniform_init,
+    RecurrentCell, RecurrentOutput, Stack, add_partials, check_input, check_output_grad,
+    column_sums, fast_exp, input_projection, output_grad_at, output_shape, run_tasks,
+    sequence_chunks, sequence_chunks_ref, set_initial, store_output, task_count, transpose_into,
+    uniform_init,
 };
 use crate::linalg::gemm::{MatMut, MatRef, gemm, gemm_nn, gemm_tn};
 use crate::probability::Rng;
 use crate::tensor::Tensor;
 
-/// A one-layer LSTM over batch-first sequences.
+/// An LSTM over batch-first sequences: one layer ([`LSTM::new`]) or `num_layers` of them in a chain
+/// ([`LSTM::stacked`]), like `nn.LSTM(F, H, num_layers=L, batch_first=True, dropout=p)`.
 ///
 /// Shapes: input `x: [N, T, F]` (F = `input_size`), output `[N, T, H]` or `[N, H]`
-/// ([`RecurrentOutput`]); optional initial state `(h₀, c₀)`, each `[N, H]` (zeros when not set).
+/// ([`RecurrentOutput`]) from the last layer; optional initial state `(h₀, c₀)`, each
+/// `[L, N, H]` (layer l's at index l; `[N, H]` is accepted when L = 1; zeros when not set).
 ///
-/// Parameters, named and laid out as PyTorch's (gate blocks in the order **i, f, g, o**):
-/// `weight_ih_l0 [4H, F]`, `weight_hh_l0 [4H, H]`, `bias_ih_l0 [4H]`, `bias_hh_l0 [4H]`,
-/// all initialised uniform on `[−1/√H, 1/√H]`.
+/// Parameters, named and laid out as PyTorch's (gate blocks in the order **i, f, g, o**), for each
+/// layer l = 0 … L−1: `weight_ih_l{l} [4H, F]` (`[4H, H]` for l ≥ 1), `weight_hh_l{l} [4H, H]`,
+/// `bias_ih_l{l} [4H]`, `bias_hh_l{l} [4H]`, all initialised uniform on `[−1/√H, 1/√H]`. So the
+/// `state_dict` of `nn.LSTM(F, H, num_layers=2, batch_first=True)` loads unchanged.
 ///
-/// Forward, for each step t (σ the sigmoid, ⊙ the element-wise product):
+/// Forward of one layer, for each step t (σ the sigmoid, ⊙ the element-wise product):
 /// ```text
 /// a_t = x_t·W_ihᵀ + b_ih + h_{t−1}·W_hhᵀ + b_hh          [N, 4H], split into a_i a_f a_g a_o
 /// i = σ(a_i)   f = σ(a_f)   g = tanh(a_g)   o = σ(a_o)     input, forget, cell and output gates
@@ -39,10 +45,146 @@ use crate::tensor::Tensor;
 /// ∂L/∂c_{t−1} = dc ⊙ f                   ∂L/∂h_{t−1} = da_t·W_hh
 /// dW_ih += Σ_t da_tᵀ·x_t   dW_hh += Σ_t da_tᵀ·h_{t−1}   db_ih = db_hh += Σ_t da_t   ∂L/∂x_t = da_t·W_ih
 /// ```
-/// The gradient with respect to the initial state is kept and returned by
+/// A stack runs layer l on the hidden states of layer l − 1 (after dropout in training) and its
+/// backward in reverse order. The gradient with respect to the initial state is kept and returned by
 /// [`LSTM::initial_state_grad`].
+///
+/// ```
+/// use dlfs::nn::{Layer, Mode, LSTM, RecurrentOutput};
+/// use dlfs::probability::Rng;
+/// use dlfs::Tensor;
+/// let mut rng = Rng::new(0);
+/// // nn.LSTM(8, 16, num_layers=2, dropout=0.2, batch_first=True), keeping the last step only.
+/// let mut lstm = LSTM::stacked(8, 16, 2, &mut rng).dropout(0.2).output(RecurrentOutput::LastStep);
+/// let y = lstm.forward(&Tensor::zeros(&[3, 5, 8]), Mode::Eval);
+/// assert_eq!(y.shape(), &[3, 16]);
+/// let (h_n, c_n) = lstm.final_state();
+/// assert_eq!(h_n.shape(), &[2, 3, 16]); // [num_layers, N, H]
+/// let names: Vec<String> = lstm.state_dict().names().map(String::from).collect();
+/// assert_eq!(names[4], "weight_ih_l1");
+/// ```
 #[allow(clippy::upper_case_acronyms)] // PyTorch's and Keras's name, kept so the code reads like theirs
 pub struct LSTM {
+    stack: Stack<LstmLayer>,
+}
+
+impl LSTM {
+    /// A one-layer LSTM from `input_size` features to `hidden_size` units, returning the whole
+    /// sequence (change with [`LSTM::output`]), initialised as PyTorch does.
+    pub fn new(input_size: usize, hidden_size: usize, rng: &mut Rng) -> LSTM {
+        LSTM::stacked(input_size, hidden_size, 1, rng)
+    }
+
+    /// `num_layers` LSTM layers in a chain (PyTorch's `num_layers`): layer 0 reads the input, layer
+    /// l ≥ 1 the hidden states of layer l − 1. Layer 0's parameters are drawn from `rng` first, then
+    /// layer 1's, …; `stacked(F, H, 1, rng)` is [`LSTM::new`]. Panics unless every size is ≥ 1.
+    pub fn stacked(
+        input_size: usize,
+        hidden_size: usize,
+        num_layers: usize,
+        rng: &mut Rng,
+    ) -> LSTM {
+        LSTM {
+            stack: Stack::new(input_size, hidden_size, num_layers, rng),
+        }
+    }
+
+    /// Chooses what `forward` returns: every hidden state of the last layer or only its last one.
+    pub fn output(mut self, output: RecurrentOutput) -> LSTM {
+        self.stack.set_output(output);
+        self
+    }
+
+    /// Dropout with probability `p` on the outputs of every layer but the last, in [`Mode::Train`]
+    /// only (PyTorch's `dropout`; no effect with one layer). Panics unless `p` ∈ [0, 1].
+    pub fn dropout(mut self, p: f32) -> LSTM {
+        self.stack.set_dropout(p);
+        self
+    }
+
+    /// Restarts the generators of the dropout between layers (layer l's from `seed + l`), so that
+    /// the next training passes draw the same masks again (gradient checks need that).
+    pub fn reseed_dropout(&mut self, seed: u64) {
+        self.stack.reseed_dropout(seed);
+    }
+
+    /// The number of features per input step (F).
+    pub fn input_size(&self) -> usize {
+        self.stack.input_size()
+    }
+
+    /// The number of hidden units of each layer (H).
+    pub fn hidden_size(&self) -> usize {
+        self.stack.hidden_size()
+    }
+
+    /// The number of layers (L).
+    pub fn num_layers(&self) -> usize {
+        self.stack.num_layers()
+    }
+
+    /// The dropout probability between layers.
+    pub fn dropout_probability(&self) -> f32 {
+        self.stack.dropout()
+    }
+
+    /// Sets the initial state `(h₀, c₀)`, each `[L, N, H]` (or `[N, H]` for one layer), used by
+    /// every following forward pass until changed; `None` means zeros (the default). Panics on a
+    /// wrong shape; the batch size N is checked by `forward`.
+    pub fn set_initial_state(&mut self, state: Option<(Tensor, Tensor)>) {
+        self.stack
+            .set_initial_state(state.map(|(h0, c0)| vec![h0, c0]));
+    }
+
+    /// `(∂L/∂h₀, ∂L/∂c₀)` from the last `backward` (copies), each `[L, N, H]`; `None` before any
+    /// backward. Overwritten (not accumulated) by each backward pass.
+    pub fn initial_state_grad(&self) -> Option<(Tensor, Tensor)> {
+        self.stack
+            .initial_state_grad()
+            .map(|g| (g[0].clone(), g[1].clone()))
+    }
+
+    /// The state `(h_T, c_T)` after the last forward pass, each `[L, N, H]` (PyTorch's `h_n`,
+    /// `c_n`), e.g. to continue a sequence.
+    pub fn final_state(&self) -> (Tensor, Tensor) {
+        let mut states = self.stack.final_state().into_iter();
+        let h = states.next().expect("the LSTM has two states");
+        let c = states.next().expect("the LSTM has two states");
+        (h, c)
+    }
+
+    /// The gate activations of the last layer in the last forward pass, `[N, T, 4H]` in PyTorch's
+    /// order i, f, g, o (chapter 9 prints them to show what the gates do).
+    pub fn gate_activations(&self) -> Tensor {
+        self.stack.last_layer().gate_activations()
+    }
+}
+
+impl Layer for LSTM {
+    fn forward(&mut self, x: &Tensor, mode: Mode) -> Tensor {
+        self.stack.forward(x, mode)
+    }
+
+    fn backward(&mut self, grad_output: &Tensor) -> Tensor {
+        self.stack.backward(grad_output)
+    }
+
+    fn visit_params(&mut self, f: &mut dyn FnMut(&str, &mut Param)) {
+        self.stack.visit_params(f);
+    }
+
+    /// The generators of the dropout between layers: `dropout_l0.rng`, … (see [`Layer::visit_rngs`]).
+    fn visit_rngs(&mut self, f: &mut dyn FnMut(&str, &mut Rng)) {
+        self.stack.visit_rngs(f);
+    }
+
+    fn describe(&self) -> String {
+        self.stack.describe_with("")
+    }
+}
+
+/// One LSTM layer: its parameters and what its forward pass keeps for backward.
+pub(crate) struct LstmLayer {
     input_size: usize,
     hidden_size: usize,
     output: RecurrentOutput,
@@ -50,9 +192,15 @@ pub struct LSTM {
     weight_hh: Param,
     bias_ih: Param,
     bias_hh: Param,
-    initial_state: Option<(Tensor, Tensor)>,
-    initial_state_grad: Option<(Tensor, Tensor)>,
     cache: Cache,
+}
+
+impl LstmLayer {
+    /// The gate activations of the last forward pass, `[N, T, 4H]` (order i, f, g, o).
+    fn gate_activations(&self) -> Tensor {
+        let c = &self.cache;
+        Tensor::from_vec(&[c.batch, c.steps, 4 * self.hidden_size], c.gates.clone())
+    }
 }
 
 /// What forward keeps for backward, and backward's work buffers. Reused between calls, so a training
@@ -89,81 +237,6 @@ struct Cache {
     dc_carry: Vec<f32>,
     /// Backward: each task's sum of its rows of ∂L/∂a `[tasks, 4H]` (the bias gradient, in parts).
     bias_partials: Vec<f32>,
-}
-
-impl LSTM {
-    /// An LSTM from `input_size` features to `hidden_size` units, returning the whole sequence
-    /// (change with [`LSTM::output`]), initialised as PyTorch does.
-    pub fn new(input_size: usize, hidden_size: usize, rng: &mut Rng) -> LSTM {
-        assert!(
-            input_size > 0 && hidden_size > 0,
-            "LSTM::new: sizes must be positive, got input {input_size}, hidden {hidden_size}"
-        );
-        let gates =
-            crate::tensor::size_product(&[4, hidden_size], "LSTM::new: 4 gates × hidden_size");
-        LSTM {
-            input_size,
-            hidden_size,
-            output: RecurrentOutput::Sequence,
-            weight_ih: Param::new(uniform_init(&[gates, input_size], hidden_size, rng)),
-            weight_hh: Param::new(uniform_init(&[gates, hidden_size], hidden_size, rng)),
-            bias_ih: Param::new(uniform_init(&[gates], hidden_size, rng)),
-            bias_hh: Param::new(uniform_init(&[gates], hidden_size, rng)),
-            initial_state: None,
-            initial_state_grad: None,
-            cache: Cache::default(),
-        }
-    }
-
-    /// Chooses what `forward` returns: every hidden state or only the last.
-    pub fn output(mut self, output: RecurrentOutput) -> LSTM {
-        self.output = output;
-        self
-    }
-
-    /// The number of features per input step (F).
-    pub fn input_size(&self) -> usize {
-        self.input_size
-    }
-
-    /// The number of hidden units (H).
-    pub fn hidden_size(&self) -> usize {
-        self.hidden_size
-    }
-
-    /// Sets the initial state `(h₀, c₀)`, each `[N, H]`, used by every following forward pass until
-    /// changed; `None` means zeros (the default).
-    pub fn set_initial_state(&mut self, state: Option<(Tensor, Tensor)>) {
-        self.initial_state = state;
-    }
-
-    /// `(∂L/∂h₀, ∂L/∂c₀)` from the last `backward` (each `[N, H]`); `None` before any backward.
-    /// Overwritten (not accumulated) by each backward pass.
-    pub fn initial_state_grad(&self) -> Option<&(Tensor, Tensor)> {
-        self.initial_state_grad.as_ref()
-    }
-
-    /// The state `(h_T, c_T)` after the last forward pass (each `[N, H]`), e.g. to continue a sequence.
-    pub fn final_state(&self) -> (Tensor, Tensor) {
-        let cache = &self.cache;
-        let (n, t, h) = (cache.batch, cache.steps, self.hidden_size);
-        let mut c_last = Vec::with_capacity(n * h);
-        for s in 0..n {
-            let start = (s * t + t - 1) * h;
-            c_last.extend_from_slice(&cache.c[start..start + h]);
-        }
-        (
-            Tensor::from_vec(&[n, h], cache.h_last.clone()),
-            Tensor::from_vec(&[n, h], c_last),
-        )
-    }
-
-    /// The gate activations of the last forward pass, `[N, T, 4H]` in PyTorch's order i, f, g, o
-    /// (chapter 9 prints them to show what the gates do).
-    pub fn gate_activations(&self) -> Tensor {
-        let c = &self.cache;
-        Tensor::from_vec(&[c.batch, c.steps, 4 * self.hidden_size], c.gates.clone())
-    }
 }
 
 /// One LSTM step for one sequence: `gates` holds `x_t·W_ihᵀ + h_{t−1}·W_hhᵀ` (`[4H]`), gets the biases
@@ -278,16 +351,64 @@ struct BackwardChunk<'a> {
     bias_sum: &'a mut [f32],
 }
 
-impl Layer for LSTM {
-    fn forward(&mut self, x: &Tensor, mode: Mode) -> Tensor {
+impl RecurrentCell for LstmLayer {
+    const NAME: &'static str = "LSTM";
+    const STATES: &'static [&'static str] = &["h₀", "c₀"];
+
+    fn new(input_size: usize, hidden_size: usize, rng: &mut Rng) -> LstmLayer {
+        let gates = crate::tensor::size_product(&[4, hidden_size], "LSTM: 4 gates × hidden_size");
+        LstmLayer {
+            input_size,
+            hidden_size,
+            output: RecurrentOutput::Sequence,
+            weight_ih: Param::new(uniform_init(&[gates, input_size], hidden_size, rng)),
+            weight_hh: Param::new(uniform_init(&[gates, hidden_size], hidden_size, rng)),
+            bias_ih: Param::new(uniform_init(&[gates], hidden_size, rng)),
+            bias_hh: Param::new(uniform_init(&[gates], hidden_size, rng)),
+            cache: Cache::default(),
+        }
+    }
+
+    fn set_output(&mut self, output: RecurrentOutput) {
+        self.output = output;
+    }
+
+    fn initial_state_grad(&self, state: usize) -> &[f32] {
+        if state == 0 {
+            &self.cache.dh_carry
+        } else {
+            &self.cache.dc_carry
+        }
+    }
+
+    fn final_state(&self, state: usize) -> Vec<f32> {
+        let cache = &self.cache;
+        if state == 0 {
+            return cache.h_last.clone();
+        }
+        let (n, t, h) = (cache.batch, cache.steps, self.hidden_size);
+        let mut c_last = Vec::with_capacity(n * h);
+        for s in 0..n {
+            let start = (s * t + t - 1) * h;
+            c_last.extend_from_slice(&cache.c[start..start + h]);
+        }
+        c_last
+    }
+
+    fn params_mut(&mut self) -> [&mut Param; 4] {
+        [
+            &mut self.weight_ih,
+            &mut self.weight_hh,
+            &mut self.bias_ih,
+            &mut self.bias_hh,
+        ]
+    }
+
+    fn forward(&mut self, x: &Tensor, initial: Option<&[&[f32]]>, mode: Mode) -> Tensor {
         let (batch, steps) = check_input("LSTM", x, self.input_size);
         let (features, hidden) = (self.input_size, self.hidden_size);
         let gates = 4 * hidden;
         let per_sequence = steps * hidden;
-        if let Some((h0, c0)) = &self.initial_state {
-            check_state("LSTM", "h₀", h0, batch, hidden);
-            check_state("LSTM", "c₀", c0, batch, hidden);
-        }
         let keep = mode.keeps_cache();
         let cache = &mut self.cache;
         cache.batch = batch;
@@ -325,9 +446,8 @@ impl Layer for LSTM {
         // 2. The recurrence, one task per chunk of whole sequences.
         let mut out = Tensor::zeros(&output_shape(self.output, batch, steps, hidden));
         let out_per_sequence = out.len() / batch;
-        let state = self.initial_state.as_ref();
-        let h0_rows = state.map(|(h0, _)| sequence_chunks_ref(h0.data(), hidden));
-        let c0_rows = state.map(|(_, c0)| sequence_chunks_ref(c0.data(), hidden));
+        let h0_rows = initial.map(|states| sequence_chunks_ref(states[0], hidden));
+        let c0_rows = initial.map(|states| sequence_chunks_ref(states[1], hidden));
         let mut x_cache: Vec<Option<&mut [f32]>> = if keep {
             sequence_chunks(&mut cache.x, steps * features)
                 .into_iter()
@@ -550,10 +670,6 @@ impl Layer for LSTM {
         );
         add_partials(&cache.bias_partials, self.bias_ih.grad.data_mut());
         add_partials(&cache.bias_partials, self.bias_hh.grad.data_mut());
-        self.initial_state_grad = Some((
-            Tensor::from_vec(&[batch, hidden], cache.dh_carry.clone()),
-            Tensor::from_vec(&[batch, hidden], cache.dc_carry.clone()),
-        ));
         let mut dx = Tensor::zeros(&[batch, steps, features]);
         gemm_nn(
             rows,
@@ -565,21 +681,5 @@ impl Layer for LSTM {
             0.0,
         );
         dx
-    }
-
-    fn visit_params(&mut self, f: &mut dyn FnMut(&str, &mut Param)) {
-        f("weight_ih_l0", &mut self.weight_ih);
-        f("weight_hh_l0", &mut self.weight_hh);
-        f("bias_ih_l0", &mut self.bias_ih);
-        f("bias_hh_l0", &mut self.bias_hh);
-    }
-
-    fn describe(&self) -> String {
-        format!(
-            "LSTM(input={}, hidden={}, returns {})",
-            self.input_size,
-            self.hidden_size,
-            self.output.describe()
-        )
     }
 }

@@ -6,23 +6,32 @@
 //! llm.c style: no hidden graph, every backward pass written out next to its forward pass.
 //!
 //! Parameter names and layouts follow PyTorch (`weight` `[out, in]`, `bias` `[out]`, a [`Sequential`]
-//! prefixes its children's names with their index: `0.weight`, `2.bias`), so checkpoints load into
-//! the equivalent PyTorch module unchanged.
+//! prefixes its children's names with their index: `0.weight`, `2.bias`; a stacked LSTM numbers its
+//! layers: `weight_ih_l1`), so checkpoints load into the equivalent PyTorch module unchanged.
+//!
+//! # Using a trained model
+//! Every layer gets, from its `visit_params`: [`Layer::state_dict`] and [`Layer::load_state_dict`]
+//! (strict or not, with [`StateDict`]'s key renaming to load a part of a bigger model);
+//! [`Layer::freeze`] / [`Layer::set_trainable`] (optimizers skip frozen parameters;
+//! [`param_counts`] tells trainable from total); and backward after a [`Mode::Eval`] forward (input
+//! gradients of the evaluated network). [`Sequential::layer_mut`] and [`downcast_mut`] reach a
+//! layer's own type (an LSTM's initial state) through `dyn Layer`.
 //!
 //! | file | what it teaches |
 //! |---|---|
-//! | `layer.rs` | the [`Layer`] trait, [`Param`], [`Mode`], the reusable [`Cache`] |
+//! | `layer.rs` | the [`Layer`] trait, [`Param`] (trainable or frozen), [`Mode`], the reusable [`Cache`], [`downcast_mut`] |
+//! | `state_dict.rs` | [`StateDict`]: a model's parameters by name; loading strictly or not; renaming keys (chapters 12–18) |
 //! | `activation.rs` | element-wise activations and their derivatives, [`Softmax`] (chapter 6) |
 //! | `gelu.rs` | GELU, exact (`x·Φ(x)`, Φ from [`mod@crate::probability::erf`]) and tanh-approximated (chapter 6) |
 //! | `init.rs` | Xavier/Kaiming initialisation (chapter 7) |
 //! | `linear.rs` | [`Linear`], the fully connected layer, one GEMM per pass (chapter 7) |
 //! | `dropout.rs` | [`Dropout`], inverted and seeded (chapter 7) |
 //! | `sequential.rs` | [`Sequential`], layers in a chain (chapter 7) |
-//! | `recurrent.rs` | what [`RNN`], [`LSTM`], [`GRU`] share: [`RecurrentOutput`], threading, fast σ/tanh (chapter 9) |
+//! | `recurrent.rs` | what [`RNN`], [`LSTM`], [`GRU`] share: [`RecurrentOutput`], threading, fast σ/tanh, stacking `num_layers` layers (chapter 9) |
 //! | `rnn.rs`, `lstm.rs`, `gru.rs` | the recurrent layers, forward and backpropagation through time (chapter 9) |
 //! | `conv.rs` | [`Conv2d`], convolution by im2col + GEMM, threaded over the batch (chapter 8) |
 //! | `im2col.rs` | im2col / col2im: a convolution as a matrix product (chapter 8) |
-//! | `pool.rs` | [`MaxPool2d`], [`AvgPool2d`] (chapter 8) |
+//! | `pool.rs` | [`MaxPool2d`], [`AvgPool2d`], stride defaulting to the kernel size (chapter 8) |
 //! | `flatten.rs` | [`Flatten`], `[N, C, H, W] → [N, C·H·W]` (chapters 8, 12) |
 //! | `models.rs` | the tutorial's two `SimpleCNN` classes: [`SmallCnn`] (ch. 8), [`CifarCnn`] (ch. 12) |
 //! | `embedding.rs` | [`Embedding`], token ids to learned vectors (chapter 13) |
@@ -44,6 +53,7 @@ pub mod pool;
 pub mod recurrent;
 mod rnn;
 mod sequential;
+pub mod state_dict;
 
 pub use activation::{
     Gelu, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Tanh, leaky_relu, leaky_relu_derivative,
@@ -53,11 +63,15 @@ pub use conv::{Conv2d, Conv2dBuilder};
 pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use gelu::{gelu, gelu_derivative, gelu_tanh, gelu_tanh_derivative};
-pub use layer::{Cache, Layer, Mode, Param, assert_grad_shape, param_count, zero_grad};
+pub use layer::{
+    Cache, Layer, Mode, Param, ParamCounts, assert_grad_shape, downcast_mut, downcast_ref,
+    panic_without_cache, param_count, param_counts, zero_grad,
+};
 pub use linear::Linear;
 pub use models::{CifarCnn, SmallCnn};
 pub use pool::{AvgPool2d, MaxPool2d};
 pub use sequential::Sequential;
+pub use state_dict::{LoadReport, StateDict};
 
 pub use embedding::Embedding;
 pub use gru::GRU;

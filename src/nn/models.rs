@@ -61,10 +61,10 @@ impl CifarCnn {
     pub fn new(rng: &mut Rng) -> CifarCnn {
         CifarCnn {
             conv1: Conv2d::builder(3, 6, 5).input_gradient(false).build(rng),
-            pool1: MaxPool2d::new(2, 2),
+            pool1: MaxPool2d::new(2),
             relu1: Relu::new(),
             conv2: Conv2d::new(6, 16, 5, rng),
-            pool2: MaxPool2d::new(2, 2),
+            pool2: MaxPool2d::new(2),
             relu2: Relu::new(),
             flatten: Flatten::new(),
             fc1: Linear::new(16 * 5 * 5, 120, rng),
@@ -174,7 +174,7 @@ impl SmallCnn {
     pub fn new(rng: &mut Rng) -> SmallCnn {
         SmallCnn {
             conv1: Conv2d::builder(1, 32, 3).input_gradient(false).build(rng),
-            pool: MaxPool2d::new(2, 2),
+            pool: MaxPool2d::new(2),
             relu: Relu::new(),
             flatten: Flatten::new(),
             fc1: Linear::new(32 * 25 * 25, 10, rng),

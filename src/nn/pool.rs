@@ -2,14 +2,17 @@
 //! `nn.AvgPool2d`.
 //!
 //! Pooling shrinks each channel of an image by summarising every `kh × kw` window (moved by the
-//! stride) with one number: its maximum or its mean. It has no parameters. For an input
+//! stride) with one number: its maximum or its mean. It has no parameters. The stride defaults to
+//! the kernel size (non-overlapping windows), as in PyTorch: `MaxPool2d::new(2)` is
+//! `nn.MaxPool2d(2)`, and `MaxPool2d::new(3).stride(2)` is `nn.MaxPool2d(3, stride=2)`. For an input
 //! `[N, C, H, W]` the output is `[N, C, H_out, W_out]` with `H_out = (H − kh) / sh + 1` (rounded down:
 //! a last partial window is dropped, PyTorch's default `ceil_mode=False`), and the same for the width.
 //!
 //! # Backward
 //! - Max: the gradient of an output flows only to the input that was the maximum of its window (the
 //!   *arg-max*, recorded in the forward pass; the first one in reading order on a tie, as PyTorch; a
-//!   window holding a NaN outputs NaN, and its gradient goes to the largest of its other values):
+//!   window holding a NaN outputs NaN and its gradient goes to the NaN — the last one in reading
+//!   order if there are several —, as PyTorch's `val > max || isnan(val)` rule does):
 //!   `∂L/∂x[argmax(window)] += ∂L/∂y`. Every other input of the window gets nothing.
 //! - Average: every input of the window gets an equal share: `∂L/∂x[window] += ∂L/∂y / (kh·kw)`.
 //!
@@ -18,7 +21,7 @@
 //!
 //! What they leave out: padding, dilation, `ceil_mode=True`, `count_include_pad`.
 
-use super::layer::{Layer, Mode};
+use super::layer::{Layer, Mode, panic_without_cache};
 use crate::parallel;
 use crate::tensor::Tensor;
 
@@ -55,7 +58,7 @@ impl Window {
     }
 }
 
-/// Max pooling (see the module docs). `MaxPool2d::new(2, 2)` is the tutorial's `nn.MaxPool2d(2, 2)`.
+/// Max pooling (see the module docs). `MaxPool2d::new(2)` is the tutorial's `nn.MaxPool2d(2, 2)`.
 pub struct MaxPool2d {
     window: Window,
     /// For each output value of the last training batch: the index of its arg-max within its image.
@@ -64,9 +67,15 @@ pub struct MaxPool2d {
 }
 
 impl MaxPool2d {
-    /// Square windows of `kernel_size`, moved by `stride` (PyTorch's default stride is the kernel size).
-    pub fn new(kernel_size: usize, stride: usize) -> MaxPool2d {
-        MaxPool2d::with_window((kernel_size, kernel_size), (stride, stride))
+    /// Square windows of `kernel_size`, moved by `kernel_size` (PyTorch's default stride: windows
+    /// side by side). Change the stride with [`MaxPool2d::stride`].
+    pub fn new(kernel_size: usize) -> MaxPool2d {
+        MaxPool2d::with_window((kernel_size, kernel_size), (kernel_size, kernel_size))
+    }
+
+    /// The same windows moved by `stride` in both directions (`nn.MaxPool2d(k, stride=s)`).
+    pub fn stride(self, stride: usize) -> MaxPool2d {
+        MaxPool2d::with_window(self.window.kernel, (stride, stride))
     }
 
     /// Rectangular windows `(kh, kw)` with strides `(sh, sw)`.
@@ -126,17 +135,21 @@ fn max_pool_image(
                 }
                 let mut best_index = top * width + left;
                 let mut found = false;
+                let mut last_nan = best_index;
                 for i in 0..kh {
                     let start = (top + i) * width + left;
                     for (j, &v) in channel[start..start + kw].iter().enumerate() {
                         let hit = (v == best) & !found;
                         best_index = if hit { start + j } else { best_index };
                         found |= hit;
+                        last_nan = if v.is_nan() { start + j } else { last_nan };
                     }
                 }
                 if any_nan {
-                    // As PyTorch: a NaN in the window makes the output NaN.
+                    // As PyTorch: a NaN in the window makes the output NaN, and the gradient goes
+                    // to the (last) NaN.
                     best = f32::NAN;
+                    best_index = last_nan;
                 }
                 *y_value = best;
                 if let Some(argmax) = argmax.as_deref_mut() {
@@ -195,8 +208,19 @@ fn max_pool_2x2(
                         let best = t[0].max(t[1]).max(b[0].max(b[1]));
                         let nan = t[0].is_nan() | t[1].is_nan() | b[0].is_nan() | b[1].is_nan();
                         *y_value = if nan { f32::NAN } else { best };
-                        // The first position holding the maximum, in reading order.
-                        let offset = if t[0] == best {
+                        // The first position holding the maximum, in reading order; with a NaN,
+                        // the last NaN (PyTorch's rule, see the module docs).
+                        let offset = if nan {
+                            if b[1].is_nan() {
+                                width as u32 + 1
+                            } else if b[0].is_nan() {
+                                width as u32
+                            } else if t[1].is_nan() {
+                                1
+                            } else {
+                                0
+                            }
+                        } else if t[0] == best {
                             0
                         } else if t[1] == best {
                             1
@@ -254,9 +278,9 @@ impl Layer for MaxPool2d {
     }
 
     fn backward(&mut self, grad_output: &Tensor) -> Tensor {
-        let shape = self.input_shape.unwrap_or_else(|| {
-            panic!("MaxPool2d: backward called without a training-mode forward before it")
-        });
+        let shape = self
+            .input_shape
+            .unwrap_or_else(|| panic_without_cache("MaxPool2d"));
         let out = self.window.output_shape(&shape, "MaxPool2d");
         assert_eq!(
             grad_output.shape(),
@@ -307,9 +331,15 @@ pub struct AvgPool2d {
 }
 
 impl AvgPool2d {
-    /// Square windows of `kernel_size`, moved by `stride`.
-    pub fn new(kernel_size: usize, stride: usize) -> AvgPool2d {
-        AvgPool2d::with_window((kernel_size, kernel_size), (stride, stride))
+    /// Square windows of `kernel_size`, moved by `kernel_size` (PyTorch's default stride). Change
+    /// the stride with [`AvgPool2d::stride`].
+    pub fn new(kernel_size: usize) -> AvgPool2d {
+        AvgPool2d::with_window((kernel_size, kernel_size), (kernel_size, kernel_size))
+    }
+
+    /// The same windows moved by `stride` in both directions (`nn.AvgPool2d(k, stride=s)`).
+    pub fn stride(self, stride: usize) -> AvgPool2d {
+        AvgPool2d::with_window(self.window.kernel, (stride, stride))
     }
 
     /// Rectangular windows `(kh, kw)` with strides `(sh, sw)`.
@@ -357,9 +387,9 @@ impl Layer for AvgPool2d {
     }
 
     fn backward(&mut self, grad_output: &Tensor) -> Tensor {
-        let shape = self.input_shape.unwrap_or_else(|| {
-            panic!("AvgPool2d: backward called without a training-mode forward before it")
-        });
+        let shape = self
+            .input_shape
+            .unwrap_or_else(|| panic_without_cache("AvgPool2d"));
         let out = self.window.output_shape(&shape, "AvgPool2d");
         assert_eq!(
             grad_output.shape(),

@@ -38,10 +38,25 @@
 //! `[N, T, G]` gate buffer too; a per-step buffer would need less memory, at the price of a second
 //! code path.)
 //!
-//! What it leaves out: stacked layers inside one module (`num_layers > 1`: stack layers in a
-//! [`super::Sequential`] instead), bidirectional layers, dropout between steps, masks for
-//! variable-length sequences (pad them, see `data::text::pad_sequences`), projections (`proj_size`).
+//! # Stacked layers (`num_layers`), written once
+//! PyTorch's `nn.LSTM(F, H, num_layers=L, dropout=p)` is L one-layer LSTMs in a chain: layer 0 reads
+//! the input `[N, T, F]`, layer l > 0 reads the hidden states `[N, T, H]` of layer l − 1, after
+//! dropout with probability p in training (never after the last layer). Each layer has its own
+//! weights, named with its index (`weight_ih_l0`, `weight_ih_l1`, …), and its own initial state: the
+//! states of a stack are `[L, N, H]` tensors, layer l's state at index l (PyTorch's `h_0`, `h_n`).
+//!
+//! `Stack` does this chaining for the three layer types: forward through the layers (dropout in
+//! between), backward in reverse order, the per-layer initial states and their gradients gathered
+//! into `[L, N, H]`, the parameter names. Each layer type implements the one-layer pass once
+//! (the crate-private trait `RecurrentCell`) and is a `Stack` of itself: [`super::LSTM`] is a `Stack` of LSTM layers, and
+//! `LSTM::new` the special case L = 1.
+//!
+//! What it leaves out: bidirectional layers, dropout between steps (variational dropout), masks for
+//! variable-length sequences (pad them, see `data::text::pad_sequences`), projections (`proj_size`),
+//! the ReLU RNN, `bias=False`, time-first layout (`batch_first=False`).
 
+use super::dropout::Dropout;
+use super::layer::{Layer, Mode, Param};
 use crate::linalg::gemm::gemm_nt;
 use crate::parallel;
 use crate::probability::Rng;
@@ -151,13 +166,319 @@ pub(crate) fn check_input(layer: &str, x: &Tensor, input_size: usize) -> (usize,
     (x.dim(0), x.dim(1))
 }
 
-/// Checks one initial-state tensor `[N, H]`. Panics naming the layer and both shapes.
-pub(crate) fn check_state(layer: &str, what: &str, state: &Tensor, batch: usize, hidden: usize) {
+/// Checks one initial-state tensor `[L, N, H]` against the batch. Panics naming the layer and both
+/// shapes.
+fn check_state(
+    layer: &str,
+    what: &str,
+    state: &Tensor,
+    layers: usize,
+    batch: usize,
+    hidden: usize,
+) {
     assert!(
-        state.shape() == [batch, hidden],
-        "{layer}: the initial state {what} must have shape [{batch}, {hidden}] ([N, H]) for this batch, got {:?}",
+        state.shape() == [layers, batch, hidden],
+        "{layer}: the initial state {what} must have shape [{layers}, {batch}, {hidden}] \
+         ([num_layers, N, H]) for this batch, got {:?}",
         state.shape()
     );
+}
+
+/// One layer of a recurrent [`Stack`]: what [`super::LSTM`], [`super::GRU`] and [`super::RNN`] each
+/// write once (the cell's forward and backward through time; the stacking is the `Stack`'s).
+pub(crate) trait RecurrentCell: Send + 'static {
+    /// `LSTM`, `GRU` or `RNN`, for messages and descriptions.
+    const NAME: &'static str;
+    /// The names of the state tensors: `h₀` (and `c₀` for the LSTM); their number is the number of
+    /// state tensors a layer carries.
+    const STATES: &'static [&'static str];
+
+    /// One layer from `input_size` features to `hidden_size` units, initialised as PyTorch does
+    /// (draws `W_ih`, `W_hh`, `b_ih`, `b_hh` from `rng`, in that order).
+    fn new(input_size: usize, hidden_size: usize, rng: &mut Rng) -> Self;
+
+    /// Sets what `forward` returns.
+    fn set_output(&mut self, output: RecurrentOutput);
+
+    /// The forward pass of one layer. `initial`: one `[N·H]` slice per state tensor (see
+    /// [`RecurrentCell::STATES`]), or `None` for zeros.
+    fn forward(&mut self, x: &Tensor, initial: Option<&[&[f32]]>, mode: Mode) -> Tensor;
+
+    /// The backward pass of one layer; returns ∂L/∂x.
+    fn backward(&mut self, grad_output: &Tensor) -> Tensor;
+
+    /// ∂L/∂(initial state number `state`) `[N·H]` from the last backward pass.
+    fn initial_state_grad(&self, state: usize) -> &[f32];
+
+    /// State number `state` after the last step of the last forward pass `[N·H]`.
+    fn final_state(&self, state: usize) -> Vec<f32>;
+
+    /// `[W_ih, W_hh, b_ih, b_hh]`, in PyTorch's order.
+    fn params_mut(&mut self) -> [&mut Param; 4];
+}
+
+/// `L` recurrent layers in a chain, with dropout between them (see the module docs). What
+/// [`super::LSTM`], [`super::GRU`] and [`super::RNN`] are made of.
+pub(crate) struct Stack<C: RecurrentCell> {
+    layers: Vec<C>,
+    input_size: usize,
+    hidden_size: usize,
+    output: RecurrentOutput,
+    /// The drop probability between layers (0: none).
+    dropout: f32,
+    /// One dropout layer after each layer but the last (empty when `dropout` is 0).
+    dropouts: Vec<Dropout>,
+    /// Where the dropout layers' generators come from (forked from the constructor's generator;
+    /// `None` for one layer, which has no dropout).
+    dropout_rng: Option<Rng>,
+    /// One `[L, N, H]` tensor per state (h, and c for the LSTM); `None` means zeros.
+    initial_state: Option<Vec<Tensor>>,
+    /// ∂L/∂initial state, one `[L, N, H]` tensor per state, from the last backward pass.
+    initial_state_grad: Option<Vec<Tensor>>,
+    /// The batch size of the last forward pass.
+    batch: usize,
+    /// True when the last forward pass ran the dropout layers (training); evaluation skips them
+    /// (they are the identity there), and so does the backward pass that follows.
+    dropped: bool,
+}
+
+impl<C: RecurrentCell> Stack<C> {
+    /// `num_layers` layers from `input_size` features to `hidden_size` units, returning the
+    /// whole sequence; layer 0's parameters are drawn first, then layer 1's, …
+    pub(crate) fn new(
+        input_size: usize,
+        hidden_size: usize,
+        num_layers: usize,
+        rng: &mut Rng,
+    ) -> Stack<C> {
+        assert!(
+            input_size > 0 && hidden_size > 0 && num_layers > 0,
+            "{}: input size, hidden size and num_layers must be positive, got input {input_size}, \
+             hidden {hidden_size}, num_layers {num_layers}",
+            C::NAME
+        );
+        let layers = (0..num_layers)
+            .map(|l| {
+                C::new(
+                    if l == 0 { input_size } else { hidden_size },
+                    hidden_size,
+                    rng,
+                )
+            })
+            .collect();
+        Stack {
+            layers,
+            input_size,
+            hidden_size,
+            output: RecurrentOutput::Sequence,
+            dropout: 0.0,
+            dropouts: Vec::new(),
+            // Drawn only for a real stack, so `new(F, H, 1, rng)` leaves `rng` as a one-layer
+            // constructor always did.
+            dropout_rng: (num_layers > 1).then(|| rng.fork()),
+            initial_state: None,
+            initial_state_grad: None,
+            batch: 0,
+            dropped: false,
+        }
+    }
+
+    /// Sets what the last layer returns (the others always return the sequence).
+    pub(crate) fn set_output(&mut self, output: RecurrentOutput) {
+        self.output = output;
+        if let Some(last) = self.layers.last_mut() {
+            last.set_output(output);
+        }
+    }
+
+    /// Sets the dropout probability `p` ∈ [0, 1] between layers (training only; no effect with one
+    /// layer, as in PyTorch).
+    pub(crate) fn set_dropout(&mut self, p: f32) {
+        assert!(
+            (0.0..=1.0).contains(&p),
+            "{}: dropout must be a probability in [0, 1], got {p}",
+            C::NAME
+        );
+        self.dropout = p;
+        self.dropouts.clear();
+        if let Some(rng) = self.dropout_rng.as_mut().filter(|_| p > 0.0) {
+            let mut generator = rng.clone();
+            for _ in 1..self.layers.len() {
+                self.dropouts.push(Dropout::new(p, &mut generator));
+            }
+        }
+    }
+
+    /// Restarts the generator of the dropout after layer l from `seed + l` (see
+    /// [`Dropout::reseed`]): the next masks repeat for the same seed, as a gradient check needs.
+    pub(crate) fn reseed_dropout(&mut self, seed: u64) {
+        for (l, dropout) in self.dropouts.iter_mut().enumerate() {
+            dropout.reseed(seed.wrapping_add(l as u64));
+        }
+    }
+
+    /// The number of layers L.
+    pub(crate) fn num_layers(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// The features per step of the input (F).
+    pub(crate) fn input_size(&self) -> usize {
+        self.input_size
+    }
+
+    /// The hidden units per layer (H).
+    pub(crate) fn hidden_size(&self) -> usize {
+        self.hidden_size
+    }
+
+    /// The dropout probability between layers.
+    pub(crate) fn dropout(&self) -> f32 {
+        self.dropout
+    }
+
+    /// The last layer (whose output the stack returns).
+    pub(crate) fn last_layer(&self) -> &C {
+        self.layers.last().expect("a stack has at least one layer")
+    }
+
+    /// Sets the initial states, one tensor per state name: `[L, N, H]`, or `[N, H]` when L = 1.
+    /// Panics (naming the shapes) on any other rank or size; the batch size is checked by forward.
+    pub(crate) fn set_initial_state(&mut self, state: Option<Vec<Tensor>>) {
+        let layers = self.layers.len();
+        let hidden = self.hidden_size;
+        self.initial_state =
+            state.map(|tensors| {
+                assert_eq!(tensors.len(), C::STATES.len());
+                tensors
+                .into_iter()
+                .zip(C::STATES)
+                .map(|(t, what)| {
+                    let shape = t.shape().to_vec();
+                    match shape[..] {
+                        [l, _, h] if l == layers && h == hidden => t,
+                        [n, h] if layers == 1 && h == hidden => t.reshape(&[1, n, h]),
+                        _ => panic!(
+                            "{}: the initial state {what} must have shape [{layers}, N, {hidden}] \
+                             ([num_layers, N, H]{}), got {shape:?}",
+                            C::NAME,
+                            if layers == 1 { ", or [N, H] for one layer" } else { "" }
+                        ),
+                    }
+                })
+                .collect()
+            });
+    }
+
+    /// The gradients of the initial states from the last backward pass, each `[L, N, H]`.
+    pub(crate) fn initial_state_grad(&self) -> Option<&[Tensor]> {
+        self.initial_state_grad.as_deref()
+    }
+
+    /// The states after the last step of the last forward pass, each `[L, N, H]`.
+    pub(crate) fn final_state(&self) -> Vec<Tensor> {
+        let shape = [self.layers.len(), self.batch, self.hidden_size];
+        (0..C::STATES.len())
+            .map(|k| {
+                let data: Vec<f32> = self.layers.iter().flat_map(|l| l.final_state(k)).collect();
+                Tensor::from_vec(&shape, data)
+            })
+            .collect()
+    }
+
+    /// The description: `LSTM(input=8, hidden=16, returns …)`, with `num_layers` and `dropout` when
+    /// they are not 1 and 0, and `extra` (e.g. `, tanh`) after the sizes.
+    pub(crate) fn describe_with(&self, extra: &str) -> String {
+        let mut text = format!(
+            "{}(input={}, hidden={}{extra}",
+            C::NAME,
+            self.input_size,
+            self.hidden_size
+        );
+        if self.layers.len() > 1 {
+            text += &format!(", num_layers={}", self.layers.len());
+        }
+        if self.dropout > 0.0 {
+            text += &format!(", dropout={}", self.dropout);
+        }
+        text + &format!(", returns {})", self.output.describe())
+    }
+
+    /// Layer 0 on `x`, then each next layer on the previous one's hidden states (after dropout in
+    /// training), each from its own initial state.
+    pub(crate) fn forward(&mut self, x: &Tensor, mode: Mode) -> Tensor {
+        let (batch, _) = check_input(C::NAME, x, self.input_size);
+        let (layers, hidden) = (self.layers.len(), self.hidden_size);
+        if let Some(states) = &self.initial_state {
+            for (state, what) in states.iter().zip(C::STATES) {
+                check_state(C::NAME, what, state, layers, batch, hidden);
+            }
+        }
+        self.batch = batch;
+        self.dropped = mode.is_training();
+        let per_layer = batch * hidden;
+        let mut current: Option<Tensor> = None;
+        for (l, layer) in self.layers.iter_mut().enumerate() {
+            let initial: Option<Vec<&[f32]>> = self.initial_state.as_ref().map(|states| {
+                states
+                    .iter()
+                    .map(|s| &s.data()[l * per_layer..(l + 1) * per_layer])
+                    .collect()
+            });
+            let mut y = layer.forward(current.as_ref().unwrap_or(x), initial.as_deref(), mode);
+            if let Some(dropout) = self.dropouts.get_mut(l).filter(|_| self.dropped) {
+                y = dropout.forward(&y, mode);
+            }
+            current = Some(y);
+        }
+        current.expect("a stack has at least one layer")
+    }
+
+    /// The layers' backward passes in reverse order (through the dropout masks); gathers the
+    /// initial-state gradients into `[L, N, H]`.
+    pub(crate) fn backward(&mut self, grad_output: &Tensor) -> Tensor {
+        let last = self.layers.len() - 1;
+        let mut grad = self.layers[last].backward(grad_output);
+        for l in (0..last).rev() {
+            if let Some(dropout) = self.dropouts.get_mut(l).filter(|_| self.dropped) {
+                grad = dropout.backward(&grad);
+            }
+            grad = self.layers[l].backward(&grad);
+        }
+        let shape = [self.layers.len(), grad.dim(0), self.hidden_size];
+        self.initial_state_grad = Some(
+            (0..C::STATES.len())
+                .map(|k| {
+                    let mut data = Vec::with_capacity(shape.iter().product());
+                    for layer in &self.layers {
+                        data.extend_from_slice(layer.initial_state_grad(k));
+                    }
+                    Tensor::from_vec(&shape, data)
+                })
+                .collect(),
+        );
+        grad
+    }
+
+    /// PyTorch's names: `weight_ih_l{l}`, `weight_hh_l{l}`, `bias_ih_l{l}`, `bias_hh_l{l}` for each
+    /// layer l in order.
+    pub(crate) fn visit_params(&mut self, f: &mut dyn FnMut(&str, &mut Param)) {
+        for (l, layer) in self.layers.iter_mut().enumerate() {
+            let [weight_ih, weight_hh, bias_ih, bias_hh] = layer.params_mut();
+            f(&format!("weight_ih_l{l}"), weight_ih);
+            f(&format!("weight_hh_l{l}"), weight_hh);
+            f(&format!("bias_ih_l{l}"), bias_ih);
+            f(&format!("bias_hh_l{l}"), bias_hh);
+        }
+    }
+
+    /// The generator of the dropout after layer l as `dropout_l{l}.rng` (none without dropout), so
+    /// that a resumed run ([`crate::train::resume`]) draws the masks the uninterrupted run drew.
+    pub(crate) fn visit_rngs(&mut self, f: &mut dyn FnMut(&str, &mut Rng)) {
+        for (l, dropout) in self.dropouts.iter_mut().enumerate() {
+            dropout.visit_rngs(&mut |name, rng| f(&format!("dropout_l{l}.{name}"), rng));
+        }
+    }
 }
 
 /// `projection = X·W_ihᵀ` for all N·T rows at once, one GEMM: `x` is `[N·T, F]`, `weight_ih`

@@ -1,13 +1,15 @@
-//! `RNN`: the plain (Elman) recurrent layer with tanh, as `torch.nn.RNN` with `batch_first=True`.
-//! Chapter 9 steps it by hand and uses it to show why gradients vanish through time.
+//! `RNN`: the plain (Elman) recurrent layer with tanh, as `torch.nn.RNN` with `batch_first=True`,
+//! one layer or a stack of them (`num_layers`). Chapter 9 steps it by hand and uses it to show why
+//! gradients vanish through time.
 //!
-//! The shared machinery is in [`super::recurrent`]. What it leaves out: the ReLU non-linearity
-//! (`nonlinearity='relu'`), and what [`super::recurrent`] lists.
+//! This file is one layer's pass (`RnnLayer`); the shared machinery and the stacking are in
+//! [`super::recurrent`]. What it leaves out: the ReLU non-linearity (`nonlinearity='relu'`), and what
+//! [`super::recurrent`] lists.
 
 use super::layer::{Layer, Mode, Param};
 use super::recurrent::{
-    RecurrentOutput, add_partials, check_input, check_output_grad, check_state, column_sums,
-    input_projection, output_grad_at, output_shape, run_tasks, sequence_chunks,
+    RecurrentCell, RecurrentOutput, Stack, add_partials, check_input, check_output_grad,
+    column_sums, input_projection, output_grad_at, output_shape, run_tasks, sequence_chunks,
     sequence_chunks_ref, set_initial, store_output, tanh_in_place, task_count, transpose_into,
     uniform_init,
 };
@@ -15,15 +17,17 @@ use crate::linalg::gemm::{MatMut, MatRef, gemm, gemm_nn, gemm_tn};
 use crate::probability::Rng;
 use crate::tensor::Tensor;
 
-/// A one-layer tanh RNN over batch-first sequences.
+/// A tanh RNN over batch-first sequences: one layer ([`RNN::new`]) or `num_layers` of them in a
+/// chain ([`RNN::stacked`]), like `nn.RNN(F, H, num_layers=L, batch_first=True, dropout=p)`.
 ///
-/// Shapes: input `x: [N, T, F]`, output `[N, T, H]` or `[N, H]` ([`RecurrentOutput`]), optional
-/// initial state `h₀: [N, H]` (zeros when not set).
+/// Shapes: input `x: [N, T, F]`, output `[N, T, H]` or `[N, H]` ([`RecurrentOutput`]) from the last
+/// layer, optional initial state `h₀: [L, N, H]` (`[N, H]` accepted when L = 1; zeros when not set).
 ///
-/// Parameters (PyTorch's names and layout): `weight_ih_l0 [H, F]`, `weight_hh_l0 [H, H]`,
-/// `bias_ih_l0 [H]`, `bias_hh_l0 [H]`, uniform on `[−1/√H, 1/√H]`.
+/// Parameters (PyTorch's names and layout), for each layer l: `weight_ih_l{l} [H, F]` (`[H, H]` for
+/// l ≥ 1), `weight_hh_l{l} [H, H]`, `bias_ih_l{l} [H]`, `bias_hh_l{l} [H]`, uniform on
+/// `[−1/√H, 1/√H]`.
 ///
-/// Forward: `h_t = tanh(x_t·W_ihᵀ + b_ih + h_{t−1}·W_hhᵀ + b_hh)`.
+/// Forward of one layer: `h_t = tanh(x_t·W_ihᵀ + b_ih + h_{t−1}·W_hhᵀ + b_hh)`.
 ///
 /// Backward (t = T−1 … 0), with `dh` = ∂L/∂h_t from the output plus from step t+1:
 /// ```text
@@ -34,6 +38,108 @@ use crate::tensor::Tensor;
 /// below one the gradient shrinks geometrically with distance — the vanishing gradient of chapter 9.
 #[allow(clippy::upper_case_acronyms)] // PyTorch's and Keras's name, kept so the code reads like theirs
 pub struct RNN {
+    stack: Stack<RnnLayer>,
+}
+
+impl RNN {
+    /// A one-layer tanh RNN from `input_size` features to `hidden_size` units, returning the whole
+    /// sequence (change with [`RNN::output`]), initialised as PyTorch does.
+    pub fn new(input_size: usize, hidden_size: usize, rng: &mut Rng) -> RNN {
+        RNN::stacked(input_size, hidden_size, 1, rng)
+    }
+
+    /// `num_layers` RNN layers in a chain (PyTorch's `num_layers`; see [`super::LSTM::stacked`]).
+    /// Panics unless every size is ≥ 1.
+    pub fn stacked(input_size: usize, hidden_size: usize, num_layers: usize, rng: &mut Rng) -> RNN {
+        RNN {
+            stack: Stack::new(input_size, hidden_size, num_layers, rng),
+        }
+    }
+
+    /// Chooses what `forward` returns: every hidden state of the last layer or only its last one.
+    pub fn output(mut self, output: RecurrentOutput) -> RNN {
+        self.stack.set_output(output);
+        self
+    }
+
+    /// Dropout with probability `p` on the outputs of every layer but the last, in [`Mode::Train`]
+    /// only (PyTorch's `dropout`; no effect with one layer). Panics unless `p` ∈ [0, 1].
+    pub fn dropout(mut self, p: f32) -> RNN {
+        self.stack.set_dropout(p);
+        self
+    }
+
+    /// Restarts the generators of the dropout between layers (layer l's from `seed + l`), so that
+    /// the next training passes draw the same masks again (gradient checks need that).
+    pub fn reseed_dropout(&mut self, seed: u64) {
+        self.stack.reseed_dropout(seed);
+    }
+
+    /// The number of features per input step (F).
+    pub fn input_size(&self) -> usize {
+        self.stack.input_size()
+    }
+
+    /// The number of hidden units of each layer (H).
+    pub fn hidden_size(&self) -> usize {
+        self.stack.hidden_size()
+    }
+
+    /// The number of layers (L).
+    pub fn num_layers(&self) -> usize {
+        self.stack.num_layers()
+    }
+
+    /// The dropout probability between layers.
+    pub fn dropout_probability(&self) -> f32 {
+        self.stack.dropout()
+    }
+
+    /// Sets the initial state `h₀` `[L, N, H]` (or `[N, H]` for one layer) for the following forward
+    /// passes; `None` means zeros.
+    pub fn set_initial_state(&mut self, state: Option<Tensor>) {
+        self.stack.set_initial_state(state.map(|h0| vec![h0]));
+    }
+
+    /// ∂L/∂h₀ `[L, N, H]` from the last `backward`; `None` before any backward.
+    pub fn initial_state_grad(&self) -> Option<&Tensor> {
+        self.stack.initial_state_grad().map(|g| &g[0])
+    }
+
+    /// The hidden state after the last step of the last forward pass, `[L, N, H]` (PyTorch's `h_n`).
+    pub fn final_state(&self) -> Tensor {
+        self.stack
+            .final_state()
+            .pop()
+            .expect("the RNN has one state")
+    }
+}
+
+impl Layer for RNN {
+    fn forward(&mut self, x: &Tensor, mode: Mode) -> Tensor {
+        self.stack.forward(x, mode)
+    }
+
+    fn backward(&mut self, grad_output: &Tensor) -> Tensor {
+        self.stack.backward(grad_output)
+    }
+
+    fn visit_params(&mut self, f: &mut dyn FnMut(&str, &mut Param)) {
+        self.stack.visit_params(f);
+    }
+
+    /// The generators of the dropout between layers: `dropout_l0.rng`, … (see [`Layer::visit_rngs`]).
+    fn visit_rngs(&mut self, f: &mut dyn FnMut(&str, &mut Rng)) {
+        self.stack.visit_rngs(f);
+    }
+
+    fn describe(&self) -> String {
+        self.stack.describe_with(", tanh")
+    }
+}
+
+/// One tanh RNN layer: its parameters and what its forward pass keeps for backward.
+pub(crate) struct RnnLayer {
     input_size: usize,
     hidden_size: usize,
     output: RecurrentOutput,
@@ -41,8 +147,6 @@ pub struct RNN {
     weight_hh: Param,
     bias_ih: Param,
     bias_hh: Param,
-    initial_state: Option<Tensor>,
-    initial_state_grad: Option<Tensor>,
     cache: Cache,
 }
 
@@ -71,50 +175,6 @@ struct Cache {
     bias_partials: Vec<f32>,
 }
 
-impl RNN {
-    /// A tanh RNN from `input_size` features to `hidden_size` units, returning the whole sequence
-    /// (change with [`RNN::output`]), initialised as PyTorch does.
-    pub fn new(input_size: usize, hidden_size: usize, rng: &mut Rng) -> RNN {
-        assert!(
-            input_size > 0 && hidden_size > 0,
-            "RNN::new: sizes must be positive, got input {input_size}, hidden {hidden_size}"
-        );
-        RNN {
-            input_size,
-            hidden_size,
-            output: RecurrentOutput::Sequence,
-            weight_ih: Param::new(uniform_init(&[hidden_size, input_size], hidden_size, rng)),
-            weight_hh: Param::new(uniform_init(&[hidden_size, hidden_size], hidden_size, rng)),
-            bias_ih: Param::new(uniform_init(&[hidden_size], hidden_size, rng)),
-            bias_hh: Param::new(uniform_init(&[hidden_size], hidden_size, rng)),
-            initial_state: None,
-            initial_state_grad: None,
-            cache: Cache::default(),
-        }
-    }
-
-    /// Chooses what `forward` returns: every hidden state or only the last.
-    pub fn output(mut self, output: RecurrentOutput) -> RNN {
-        self.output = output;
-        self
-    }
-
-    /// The number of hidden units (H).
-    pub fn hidden_size(&self) -> usize {
-        self.hidden_size
-    }
-
-    /// Sets the initial state `h₀` `[N, H]` for the following forward passes; `None` means zeros.
-    pub fn set_initial_state(&mut self, state: Option<Tensor>) {
-        self.initial_state = state;
-    }
-
-    /// ∂L/∂h₀ `[N, H]` from the last `backward`; `None` before any backward.
-    pub fn initial_state_grad(&self) -> Option<&Tensor> {
-        self.initial_state_grad.as_ref()
-    }
-}
-
 struct ForwardChunk<'a> {
     x: &'a [f32],
     x_cache: Option<&'a mut [f32]>,
@@ -133,14 +193,48 @@ struct BackwardChunk<'a> {
     bias_sum: &'a mut [f32],
 }
 
-impl Layer for RNN {
-    fn forward(&mut self, x: &Tensor, mode: Mode) -> Tensor {
+impl RecurrentCell for RnnLayer {
+    const NAME: &'static str = "RNN";
+    const STATES: &'static [&'static str] = &["h₀"];
+
+    fn new(input_size: usize, hidden_size: usize, rng: &mut Rng) -> RnnLayer {
+        RnnLayer {
+            input_size,
+            hidden_size,
+            output: RecurrentOutput::Sequence,
+            weight_ih: Param::new(uniform_init(&[hidden_size, input_size], hidden_size, rng)),
+            weight_hh: Param::new(uniform_init(&[hidden_size, hidden_size], hidden_size, rng)),
+            bias_ih: Param::new(uniform_init(&[hidden_size], hidden_size, rng)),
+            bias_hh: Param::new(uniform_init(&[hidden_size], hidden_size, rng)),
+            cache: Cache::default(),
+        }
+    }
+
+    fn set_output(&mut self, output: RecurrentOutput) {
+        self.output = output;
+    }
+
+    fn initial_state_grad(&self, _state: usize) -> &[f32] {
+        &self.cache.dh_carry
+    }
+
+    fn final_state(&self, _state: usize) -> Vec<f32> {
+        self.cache.h_last.clone()
+    }
+
+    fn params_mut(&mut self) -> [&mut Param; 4] {
+        [
+            &mut self.weight_ih,
+            &mut self.weight_hh,
+            &mut self.bias_ih,
+            &mut self.bias_hh,
+        ]
+    }
+
+    fn forward(&mut self, x: &Tensor, initial: Option<&[&[f32]]>, mode: Mode) -> Tensor {
         let (batch, steps) = check_input("RNN", x, self.input_size);
         let (features, hidden) = (self.input_size, self.hidden_size);
         let per_sequence = steps * hidden;
-        if let Some(h0) = &self.initial_state {
-            check_state("RNN", "h₀", h0, batch, hidden);
-        }
         let keep = mode.keeps_cache();
         let cache = &mut self.cache;
         cache.batch = batch;
@@ -167,10 +261,7 @@ impl Layer for RNN {
         input_projection(x.data(), self.weight_ih.value.data(), hidden, &mut cache.h);
         let mut out = Tensor::zeros(&output_shape(self.output, batch, steps, hidden));
         let out_per_sequence = out.len() / batch;
-        let h0_rows = self
-            .initial_state
-            .as_ref()
-            .map(|h0| sequence_chunks_ref(h0.data(), hidden));
+        let h0_rows = initial.map(|states| sequence_chunks_ref(states[0], hidden));
         let mut x_cache: Vec<Option<&mut [f32]>> = if keep {
             sequence_chunks(&mut cache.x, steps * features)
                 .into_iter()
@@ -326,7 +417,6 @@ impl Layer for RNN {
         );
         add_partials(&cache.bias_partials, self.bias_ih.grad.data_mut());
         add_partials(&cache.bias_partials, self.bias_hh.grad.data_mut());
-        self.initial_state_grad = Some(Tensor::from_vec(&[batch, hidden], cache.dh_carry.clone()));
         let mut dx = Tensor::zeros(&[batch, steps, features]);
         gemm_nn(
             rows,
@@ -338,21 +428,5 @@ impl Layer for RNN {
             0.0,
         );
         dx
-    }
-
-    fn visit_params(&mut self, f: &mut dyn FnMut(&str, &mut Param)) {
-        f("weight_ih_l0", &mut self.weight_ih);
-        f("weight_hh_l0", &mut self.weight_hh);
-        f("bias_ih_l0", &mut self.bias_ih);
-        f("bias_hh_l0", &mut self.bias_hh);
-    }
-
-    fn describe(&self) -> String {
-        format!(
-            "RNN(input={}, hidden={}, tanh, returns {})",
-            self.input_size,
-            self.hidden_size,
-            self.output.describe()
-        )
     }
 }

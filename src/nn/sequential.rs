@@ -1,6 +1,6 @@
 //! `Sequential`: layers applied one after the other, like `torch.nn.Sequential`.
 
-use super::layer::{Layer, Mode, Param};
+use super::layer::{Layer, Mode, Param, downcast_mut, downcast_ref};
 use crate::probability::Rng;
 use crate::tensor::Tensor;
 
@@ -40,6 +40,36 @@ impl Sequential {
     /// The layers, mutable (e.g. to inspect one layer's weights).
     pub fn layers_mut(&mut self) -> &mut [Box<dyn Layer>] {
         &mut self.layers
+    }
+
+    /// Layer `index` as its concrete type `L` (its name in parameter names is `index`): `None` when
+    /// there is no such layer or it is of another type. Reaches what only that type offers, e.g.
+    /// an LSTM's initial state and its gradient:
+    ///
+    /// ```
+    /// use dlfs::nn::{Layer, Linear, Mode, Sequential, LSTM, RecurrentOutput};
+    /// use dlfs::probability::Rng;
+    /// use dlfs::Tensor;
+    /// let mut rng = Rng::new(0);
+    /// let mut model = Sequential::default();
+    /// model.push(LSTM::new(3, 4, &mut rng).output(RecurrentOutput::LastStep));
+    /// model.push(Linear::new(4, 1, &mut rng));
+    /// let h0 = Tensor::full(&[1, 2, 4], 0.5); // [num_layers, N, H]
+    /// let c0 = Tensor::zeros(&[1, 2, 4]);
+    /// model.layer_mut::<LSTM>(0).unwrap().set_initial_state(Some((h0, c0)));
+    /// let y = model.forward(&Tensor::ones(&[2, 5, 3]), Mode::Eval);
+    /// model.backward(&Tensor::ones(y.shape()));
+    /// let (dh0, _dc0) = model.layer::<LSTM>(0).unwrap().initial_state_grad().unwrap();
+    /// assert_eq!(dh0.shape(), &[1, 2, 4]);
+    /// assert!(model.layer::<LSTM>(1).is_none()); // layer 1 is a Linear
+    /// ```
+    pub fn layer<L: Layer>(&self, index: usize) -> Option<&L> {
+        downcast_ref::<L>(self.layers.get(index)?.as_ref())
+    }
+
+    /// Layer `index` as its concrete type `L`, mutable (see [`Sequential::layer`]).
+    pub fn layer_mut<L: Layer>(&mut self, index: usize) -> Option<&mut L> {
+        downcast_mut::<L>(self.layers.get_mut(index)?.as_mut())
     }
 
     /// Runs `x` through the layers in inference mode, recording each output shape: a model summary

@@ -1,6 +1,6 @@
 //! Adagrad: each parameter's step shrinks with the sum of all its past squared gradients.
 
-use super::state::{required, step_tensor};
+use super::state::{required, required_step, step_tensor};
 use super::{Optimizer, OptimizerState, ParamStates};
 use crate::error::Result;
 use crate::nn::Layer;
@@ -18,6 +18,9 @@ use crate::tensor::Tensor;
 ///
 /// Defaults as PyTorch: γ = 0.01, η = 0, λ = 0, s₀ = 0, ε = 10⁻¹⁰. Rarely-updated parameters keep
 /// large steps, frequent ones get small steps; the steps only ever shrink.
+///
+/// t is the parameter's own step count, as in PyTorch: it differs from the optimizer's for a
+/// parameter that was frozen ([`crate::nn::Param::trainable`]) at the first steps and unfrozen later.
 #[derive(Clone, Debug)]
 pub struct Adagrad {
     learning_rate: f32,
@@ -26,7 +29,14 @@ pub struct Adagrad {
     initial_accumulator_value: f32,
     eps: f32,
     steps: usize,
-    sums: ParamStates<Vec<f32>>,
+    sums: ParamStates<SumState>,
+}
+
+/// Adagrad's per-parameter state: the steps this parameter has taken (t) and the running sum s.
+#[derive(Clone, Debug)]
+struct SumState {
+    step: usize,
+    sum: Vec<f32>,
 }
 
 impl Adagrad {
@@ -84,17 +94,21 @@ impl Adagrad {
 impl Optimizer for Adagrad {
     fn step(&mut self, model: &mut dyn Layer) {
         self.steps += 1;
-        let decayed_lr = (f64::from(self.learning_rate)
-            / (1.0 + (self.steps - 1) as f64 * f64::from(self.lr_decay)))
-            as f32;
+        let (learning_rate, lr_decay) = (f64::from(self.learning_rate), f64::from(self.lr_decay));
         let (wd, eps, s0) = (self.weight_decay, self.eps, self.initial_accumulator_value);
         self.sums.for_each(
             model,
-            |param| vec![s0; param.len()],
-            |param, sums| {
+            |param| SumState {
+                step: 0,
+                sum: vec![s0; param.len()],
+            },
+            |param, state| {
+                state.step += 1;
+                let decayed_lr =
+                    (learning_rate / (1.0 + (state.step - 1) as f64 * lr_decay)) as f32;
                 let values = param.value.data_mut();
                 let grads = param.grad.data();
-                for ((theta, &g), s) in values.iter_mut().zip(grads).zip(sums.iter_mut()) {
+                for ((theta, &g), s) in values.iter_mut().zip(grads).zip(state.sum.iter_mut()) {
                     let g = if wd != 0.0 { g + wd * *theta } else { g };
                     *s += g * g;
                     *theta -= decayed_lr * (g / (s.sqrt() + eps));
@@ -117,16 +131,18 @@ impl Optimizer for Adagrad {
 
     /// `step` and `sum` (the running sum of squared gradients) per parameter.
     fn export_state(&self) -> Result<OptimizerState> {
-        let steps = self.steps;
         Ok(OptimizerState {
             kind: "Adagrad".to_string(),
-            steps,
+            steps: self.steps,
             learning_rate: self.learning_rate,
             hyperparameters: self.hyperparameters(),
-            params: self.sums.export(|sums, shape| {
+            params: self.sums.export(|state, shape| {
                 vec![
-                    ("step".to_string(), step_tensor(steps)),
-                    ("sum".to_string(), Tensor::from_vec(shape, sums.clone())),
+                    ("step".to_string(), step_tensor(state.step)),
+                    (
+                        "sum".to_string(),
+                        Tensor::from_vec(shape, state.sum.clone()),
+                    ),
                 ]
             }),
         })
@@ -136,7 +152,10 @@ impl Optimizer for Adagrad {
         state.check_matches("Adagrad", &self.hyperparameters())?;
         self.sums
             .restore(model, &state.params, state.steps, |saved, _| {
-                required(saved, "sum")
+                Ok(SumState {
+                    step: required_step(saved, state.steps)?,
+                    sum: required(saved, "sum")?,
+                })
             })?;
         self.steps = state.steps;
         self.learning_rate = state.learning_rate;

@@ -1,16 +1,20 @@
 //! Adam (with optional AMSGrad) and AdamW: momentum on the gradient plus a per-parameter step size
 //! from a running average of squared gradients.
 
-use super::state::{required, step_tensor};
+use super::state::{required, required_step, step_tensor};
 use super::{Optimizer, OptimizerState, ParamStates};
 use crate::error::Result;
 use crate::nn::Layer;
 use crate::tensor::Tensor;
 
-/// Adam's per-parameter state: the first moment m, the second moment v, and v's running maximum
-/// (AMSGrad only; empty otherwise).
+/// Adam's per-parameter state: the first moment m, the second moment v, v's running maximum
+/// (AMSGrad only; empty otherwise), and the number of steps this parameter has taken.
 #[derive(Clone, Debug, Default)]
 pub struct Moments {
+    /// The steps this parameter has been updated, t in the bias corrections (PyTorch keeps it per
+    /// parameter too: it differs from the optimizer's count for a parameter that was frozen at
+    /// first and unfrozen later).
+    pub step: usize,
     /// Running average of gradients, m.
     pub m: Vec<f32>,
     /// Running average of squared gradients, v.
@@ -20,7 +24,7 @@ pub struct Moments {
 }
 
 /// Adam exactly as PyTorch's `torch.optim.Adam` (Kingma & Ba, 2015). For every parameter θ with
-/// gradient g, at step t = 1, 2, 3, …:
+/// gradient g, at its step t = 1, 2, 3, … (counted per parameter, as PyTorch does; see [`Moments`]):
 ///
 /// ```text
 /// g ← g + λθ                                   (weight decay λ, if λ ≠ 0: L2, added to the gradient)
@@ -106,16 +110,16 @@ impl Adam {
     }
 
     /// The state under PyTorch's names: `step`, `exp_avg`, `exp_avg_sq` (and `max_exp_avg_sq`).
+    /// `step` is each parameter's own count ([`Moments::step`]), as in PyTorch.
     fn export_as(&self, kind: &str, weight_decay: f32) -> OptimizerState {
-        let steps = self.steps;
         OptimizerState {
             kind: kind.to_string(),
-            steps,
+            steps: self.steps,
             learning_rate: self.learning_rate,
             hyperparameters: self.hyperparameters(weight_decay),
             params: self.moments.export(|moments, shape| {
                 let mut tensors = vec![
-                    ("step".to_string(), step_tensor(steps)),
+                    ("step".to_string(), step_tensor(moments.step)),
                     (
                         "exp_avg".to_string(),
                         Tensor::from_vec(shape, moments.m.clone()),
@@ -149,6 +153,7 @@ impl Adam {
         self.moments
             .restore(model, &state.params, state.steps, |saved, _| {
                 Ok(Moments {
+                    step: required_step(saved, state.steps)?,
                     m: required(saved, "exp_avg")?,
                     v: required(saved, "exp_avg_sq")?,
                     v_max: if amsgrad {
@@ -166,21 +171,18 @@ impl Adam {
     /// One Adam step; `decoupled_decay` is AdamW's λ (θ ← θ(1 − γλ) before the update), 0 for Adam.
     fn step_with(&mut self, model: &mut dyn Layer, decoupled_decay: f32) {
         self.steps += 1;
-        let t = self.steps as i32;
         let (beta1, beta2) = (f64::from(self.beta1), f64::from(self.beta2));
-        let bias_correction1 = 1.0 - beta1.powi(t);
-        let bias_correction2 = 1.0 - beta2.powi(t);
-        let step_size = (f64::from(self.learning_rate) / bias_correction1) as f32;
-        let bias_correction2_sqrt = bias_correction2.sqrt() as f32;
+        let learning_rate = f64::from(self.learning_rate);
         let one_minus_beta1 = (1.0 - beta1) as f32;
         let one_minus_beta2 = (1.0 - beta2) as f32;
-        let beta2 = self.beta2;
+        let beta2_f32 = self.beta2;
         let (eps, l2, amsgrad) = (self.eps, self.weight_decay, self.amsgrad);
         let decay_factor =
             (1.0 - f64::from(self.learning_rate) * f64::from(decoupled_decay)) as f32;
         self.moments.for_each(
             model,
             |param| Moments {
+                step: 0,
                 m: vec![0.0; param.len()],
                 v: vec![0.0; param.len()],
                 v_max: if amsgrad {
@@ -190,6 +192,13 @@ impl Adam {
                 },
             },
             |param, state| {
+                // The bias corrections use this parameter's own step count t.
+                state.step += 1;
+                let t = state.step as i32;
+                let bias_correction1 = 1.0 - beta1.powi(t);
+                let bias_correction2 = 1.0 - beta2.powi(t);
+                let step_size = (learning_rate / bias_correction1) as f32;
+                let bias_correction2_sqrt = bias_correction2.sqrt() as f32;
                 let values = param.value.data_mut();
                 if decoupled_decay != 0.0 {
                     for theta in values.iter_mut() {
@@ -202,7 +211,7 @@ impl Adam {
                 let update_moments = |theta: f32, g: f32, m: &mut f32, v: &mut f32| {
                     let g = if l2 != 0.0 { g + l2 * theta } else { g };
                     *m += one_minus_beta1 * (g - *m);
-                    *v = beta2 * *v + one_minus_beta2 * g * g;
+                    *v = beta2_f32 * *v + one_minus_beta2 * g * g;
                 };
                 let per_element = values
                     .iter_mut()

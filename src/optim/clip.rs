@@ -11,6 +11,8 @@ use crate::nn::Layer;
 /// The direction of the step is kept; only its length shrinks. The norm is summed in f64, parameter
 /// by parameter in `visit_params` order (deterministic). A non-finite norm is returned unchanged and
 /// the gradients are left alone (the training loop reports the non-finite loss that caused it).
+/// Frozen parameters ([`crate::nn::Param::trainable`] false) take no part: their gradients are
+/// neither counted nor scaled (in PyTorch they have no gradient).
 pub fn clip_grad_norm(model: &mut dyn Layer, max_norm: f32) -> f32 {
     assert!(
         max_norm > 0.0,
@@ -18,6 +20,9 @@ pub fn clip_grad_norm(model: &mut dyn Layer, max_norm: f32) -> f32 {
     );
     let mut sum_of_squares = 0.0f64;
     model.visit_params(&mut |_, p| {
+        if !p.trainable {
+            return;
+        }
         sum_of_squares += p
             .grad
             .data()
@@ -33,6 +38,9 @@ pub fn clip_grad_norm(model: &mut dyn Layer, max_norm: f32) -> f32 {
     if coefficient < 1.0 {
         let c = coefficient as f32;
         model.visit_params(&mut |_, p| {
+            if !p.trainable {
+                return;
+            }
             for g in p.grad.data_mut() {
                 *g *= c;
             }
@@ -42,13 +50,16 @@ pub fn clip_grad_norm(model: &mut dyn Layer, max_norm: f32) -> f32 {
 }
 
 /// Clamps every gradient element to `[−clip_value, clip_value]`, like PyTorch's `clip_grad_value_`.
-/// Unlike [`clip_grad_norm`] this changes the direction of the step.
+/// Unlike [`clip_grad_norm`] this changes the direction of the step. Frozen parameters are left alone.
 pub fn clip_grad_value(model: &mut dyn Layer, clip_value: f32) {
     assert!(
         clip_value > 0.0,
         "clip_grad_value: clip_value must be > 0, got {clip_value}"
     );
     model.visit_params(&mut |_, p| {
+        if !p.trainable {
+            return;
+        }
         for g in p.grad.data_mut() {
             *g = g.clamp(-clip_value, clip_value);
         }

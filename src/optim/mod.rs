@@ -2,7 +2,8 @@
 //!
 //! An [`Optimizer`] sees a model's parameters through [`Layer::visit_params`], always in the same order,
 //! and keeps its own state per parameter (a momentum buffer, Adam's two moment estimates) in a
-//! [`ParamStates`], created on the first step. Each optimizer implements PyTorch's documented update
+//! [`ParamStates`], created on the first step. **Frozen** parameters ([`Param::trainable`] false,
+//! see [`Layer::freeze`]) are skipped entirely: no update, no weight decay, no state. Each optimizer implements PyTorch's documented update
 //! rule exactly — the rule is written in its doc comment — so a recipe from a PyTorch tutorial gives the
 //! same trajectory here (up to f32 rounding). The step counter `t` (used by Adam's bias correction)
 //! advances once per call to [`Optimizer::step`], not once per parameter.
@@ -33,6 +34,8 @@
 //! parameter, momentum still carries it, Adam's moments still decay. This matches PyTorch exactly for
 //! every parameter that takes part in the forward pass (e.g. a dead ReLU unit whose gradient is
 //! exactly 0); it differs only for a parameter that never takes part, which PyTorch would leave alone.
+//! To get PyTorch's skipping, freeze that parameter ([`Param::trainable`]): a frozen parameter is
+//! what a `None` gradient is in PyTorch — not updated, not decayed, no state.
 //!
 //! What it leaves out: parameter groups (per-layer learning rates), `maximize`, `foreach`/fused
 //! kernels, sparse gradients, LBFGS.
@@ -105,16 +108,22 @@ pub trait Optimizer {
 
 /// An optimizer's state for each parameter of a model, kept in `visit_params` order.
 ///
-/// The first [`ParamStates::for_each`] records every parameter's name and size and creates its state;
-/// later calls check that the model still has the same parameters in the same order and panic (naming
-/// the parameter) if not — an optimizer must not be reused for a different model.
+/// The first [`ParamStates::for_each`] records every parameter's name and size; later calls check
+/// that the model still has the same parameters in the same order and panic (naming the parameter)
+/// if not — an optimizer must not be reused for a different model.
+///
+/// **Frozen parameters** ([`Param::trainable`] false) are skipped entirely: `update` is not called
+/// for them and no state is created for them. A parameter gets its state at the first step at which
+/// it is trainable (so unfreezing a backbone mid-training starts its momentum from zero, as in
+/// PyTorch, where a parameter without a gradient has no state); a parameter frozen after that keeps
+/// its state, untouched, for when it is unfrozen again.
 #[derive(Clone, Debug)]
 pub struct ParamStates<S> {
     names: Vec<String>,
     lengths: Vec<usize>,
     /// Each parameter's shape (exported state tensors take it, as PyTorch's do).
     shapes: Vec<Vec<usize>>,
-    states: Vec<S>,
+    states: Vec<Option<S>>,
     initialised: bool,
 }
 
@@ -136,8 +145,8 @@ impl<S> ParamStates<S> {
         ParamStates::default()
     }
 
-    /// Calls `update(param, state)` for every parameter of `model`, creating each state with
-    /// `init(param)` the first time.
+    /// Calls `update(param, state)` for every *trainable* parameter of `model`, creating its state
+    /// with `init(param)` the first time it is trainable; frozen parameters are skipped.
     pub fn for_each(
         &mut self,
         model: &mut dyn Layer,
@@ -151,7 +160,7 @@ impl<S> ParamStates<S> {
                 self.names.push(name.to_string());
                 self.lengths.push(param.len());
                 self.shapes.push(param.value.shape().to_vec());
-                self.states.push(init(param));
+                self.states.push(None);
             }
             assert!(
                 index < self.names.len() && self.names[index] == name,
@@ -164,14 +173,17 @@ impl<S> ParamStates<S> {
                 self.lengths[index],
                 "optimizer: parameter {name:?} changed size since the optimizer started"
             );
-            assert_eq!(
-                param.grad.shape(),
-                param.value.shape(),
-                "optimizer: parameter {name:?} has a gradient of shape {:?} for a value of shape {:?}",
-                param.grad.shape(),
-                param.value.shape()
-            );
-            update(param, &mut self.states[index]);
+            if param.trainable {
+                assert_eq!(
+                    param.grad.shape(),
+                    param.value.shape(),
+                    "optimizer: parameter {name:?} has a gradient of shape {:?} for a value of shape {:?}",
+                    param.grad.shape(),
+                    param.value.shape()
+                );
+                let state = self.states[index].get_or_insert_with(|| init(param));
+                update(param, state);
+            }
             index += 1;
         });
         assert_eq!(
@@ -183,13 +195,23 @@ impl<S> ParamStates<S> {
         self.initialised = true;
     }
 
-    /// The names of the parameters seen, in order (empty before the first step).
+    /// The names of all the model's parameters, in order (empty before the first step).
     pub fn names(&self) -> &[String] {
         &self.names
     }
 
-    /// The state of each parameter, in the order of [`ParamStates::names`].
-    pub fn states(&self) -> &[S] {
+    /// The state of each parameter, in the order of [`ParamStates::names`]: `None` for a parameter
+    /// that has been frozen at every step so far (it has no state, as in PyTorch).
+    pub fn states(&self) -> &[Option<S>] {
         &self.states
+    }
+
+    /// The parameters that have a state, with it, in order (what PyTorch's optimizer `state_dict()`
+    /// lists under `state`).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &S)> {
+        self.names
+            .iter()
+            .zip(&self.states)
+            .filter_map(|(name, state)| state.as_ref().map(|s| (name.as_str(), s)))
     }
 }

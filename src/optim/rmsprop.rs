@@ -1,6 +1,6 @@
 //! RMSprop: divide each gradient by a running root-mean-square of its recent values.
 
-use super::state::{required, step_tensor};
+use super::state::{required, required_step, step_tensor};
 use super::{Optimizer, OptimizerState, ParamStates};
 use crate::error::Result;
 use crate::nn::Layer;
@@ -10,6 +10,9 @@ use crate::tensor::Tensor;
 /// zero when their variant is off: simpler loops for a little memory).
 #[derive(Clone, Debug, Default)]
 pub struct RmsState {
+    /// The steps this parameter has been updated (PyTorch's `step`, kept per parameter; RMSprop's
+    /// rule does not use it, but a saved state records it).
+    pub step: usize,
     /// Running average of squared gradients, v.
     pub square_average: Vec<f32>,
     /// Running average of gradients ḡ (used by the centered variant).
@@ -116,11 +119,13 @@ impl Optimizer for RmsProp {
         self.states.for_each(
             model,
             |param| RmsState {
+                step: 0,
                 square_average: vec![0.0; param.len()],
                 gradient_average: vec![0.0; param.len()],
                 momentum_buffer: vec![0.0; param.len()],
             },
             |param, state| {
+                state.step += 1;
                 let values = param.value.data_mut();
                 let grads = param.grad.data();
                 for ((((theta, &g), v), average), b) in values
@@ -164,16 +169,16 @@ impl Optimizer for RmsProp {
     /// `step` and `square_avg` per parameter, `momentum_buffer` with momentum, `grad_avg` when
     /// centered (the buffers a variant does not use are not saved, as in PyTorch).
     fn export_state(&self) -> Result<OptimizerState> {
-        let (steps, momentum, centered) = (self.steps, self.momentum > 0.0, self.centered);
+        let (momentum, centered) = (self.momentum > 0.0, self.centered);
         Ok(OptimizerState {
             kind: "RMSprop".to_string(),
-            steps,
+            steps: self.steps,
             learning_rate: self.learning_rate,
             hyperparameters: self.hyperparameters(),
             params: self.states.export(|state, shape| {
                 let tensor = |values: &Vec<f32>| Tensor::from_vec(shape, values.clone());
                 let mut tensors = vec![
-                    ("step".to_string(), step_tensor(steps)),
+                    ("step".to_string(), step_tensor(state.step)),
                     ("square_avg".to_string(), tensor(&state.square_average)),
                 ];
                 if momentum {
@@ -197,6 +202,7 @@ impl Optimizer for RmsProp {
             .restore(model, &state.params, state.steps, |saved, param| {
                 let zeros = || vec![0.0; param.len()];
                 Ok(RmsState {
+                    step: required_step(saved, state.steps)?,
                     square_average: required(saved, "square_avg")?,
                     gradient_average: if centered {
                         required(saved, "grad_avg")?

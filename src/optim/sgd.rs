@@ -165,16 +165,21 @@ impl Optimizer for Sgd {
 
     fn import_state(&mut self, model: &mut dyn Layer, state: &OptimizerState) -> Result<()> {
         state.check_matches("SGD", &self.hyperparameters())?;
-        let needs_buffer = self.momentum != 0.0 && state.steps > 0;
+        // A parameter listed in the saved state was updated with momentum, so it has a buffer
+        // (SGD without momentum lists none; a parameter not listed was frozen so far: no buffer).
+        let momentum = self.momentum != 0.0;
         self.buffers
             .restore(model, &state.params, state.steps, |saved, _| {
-                match saved.and_then(|p| p.get("momentum_buffer")) {
-                    Some(buffer) => Ok(buffer.data().to_vec()),
-                    None if needs_buffer => Err(
-                        "the saved state has no momentum_buffer (SGD with momentum has one after \
-                         its first step)"
+                match saved.get("momentum_buffer") {
+                    Some(buffer) if momentum => Ok(buffer.data().to_vec()),
+                    Some(_) => Err(
+                        "the saved state has a momentum_buffer, but this SGD has no \
+                                    momentum"
                             .to_string(),
                     ),
+                    None if momentum => Err("the saved state has no momentum_buffer (SGD with \
+                                             momentum has one from the parameter's first step)"
+                        .to_string()),
                     None => Ok(Vec::new()),
                 }
             })?;

@@ -12,7 +12,7 @@
 //! | optimizer (PyTorch) | state per parameter |
 //! |---|---|
 //! | `SGD` | `momentum_buffer` (only with momentum, after the first step) |
-//! | `Adam`, `AdamW` | `step` (a scalar), `exp_avg` (m), `exp_avg_sq` (v), `max_exp_avg_sq` (AMSGrad) |
+//! | `Adam`, `AdamW` | `step` (a scalar: this parameter's own count), `exp_avg` (m), `exp_avg_sq` (v), `max_exp_avg_sq` (AMSGrad) |
 //! | `RMSprop` | `step`, `square_avg`, `momentum_buffer` (momentum > 0), `grad_avg` (centered) |
 //! | `Adagrad` | `step`, `sum` |
 //!
@@ -21,6 +21,13 @@
 //! a state back after checking it against the model (every name, every shape) and against the
 //! optimizer (its kind and hyper-parameters): a state from another model or another optimizer is an
 //! [`Error`], never a silent mix.
+//!
+//! **Frozen parameters** ([`crate::nn::Param::trainable`] false) have no state until their first
+//! trainable step, as in PyTorch (where a parameter without a gradient gets none): the export leaves
+//! them out, the import gives them none, and a resumed run creates it at the same step the
+//! uninterrupted run did. That is also why `step` is kept per parameter: a parameter unfrozen later
+//! has taken fewer steps than the optimizer, and its bias corrections (Adam) or decayed learning rate
+//! (Adagrad) use its own count.
 //!
 //! What it leaves out: parameter groups (one learning rate for all), and the conversion into
 //! PyTorch's own `state_dict` layout (a few lines of Python, shown in the README).
@@ -108,7 +115,8 @@ pub(crate) fn step_tensor(steps: usize) -> Tensor {
 
 impl<S> ParamStates<S> {
     /// Every parameter's state as named tensors: `tensors(state, shape)` turns one state into
-    /// `(name, tensor)` pairs; parameters whose list is empty are left out.
+    /// `(name, tensor)` pairs. Parameters without a state (frozen at every step so far, as PyTorch
+    /// has none for them) and those whose list is empty are left out.
     pub fn export(
         &self,
         mut tensors: impl FnMut(&S, &[usize]) -> Vec<(String, Tensor)>,
@@ -118,7 +126,7 @@ impl<S> ParamStates<S> {
             .zip(&self.shapes)
             .zip(&self.states)
             .filter_map(|((name, shape), state)| {
-                let tensors = tensors(state, shape);
+                let tensors = tensors(state.as_ref()?, shape);
                 (!tensors.is_empty()).then(|| ParamState {
                     name: name.clone(),
                     tensors,
@@ -128,15 +136,17 @@ impl<S> ParamStates<S> {
     }
 
     /// Rebuilds every parameter's state from `saved`, checked against `model`: each saved name must
-    /// be a parameter of the model, and `make(saved state or None, param)` builds one parameter's
-    /// state (and says what is wrong with it). With `steps_taken == 0` and nothing saved, the
-    /// states stay uncreated, as before a first step. On error nothing changes.
+    /// be a parameter of the model, and `make(saved state, param)` builds the state of a parameter
+    /// that has one (and says what is wrong with it). A parameter that `saved` does not list gets no
+    /// state — it was frozen at every step so far — and starts from a fresh one at its first
+    /// trainable step, as it would have in the uninterrupted run. With `steps_taken == 0` and
+    /// nothing saved, the optimizer is as before a first step. On error nothing changes.
     pub fn restore(
         &mut self,
         model: &mut dyn Layer,
         saved: &[ParamState],
         steps_taken: usize,
-        mut make: impl FnMut(Option<&ParamState>, &Param) -> std::result::Result<S, String>,
+        mut make: impl FnMut(&ParamState, &Param) -> std::result::Result<S, String>,
     ) -> Result<()> {
         if steps_taken == 0 && saved.is_empty() {
             *self = ParamStates::new();
@@ -170,15 +180,18 @@ impl<S> ParamStates<S> {
                     }
                 }
             }
-            match make(entry, param) {
-                Ok(state) => {
-                    rebuilt.names.push(name.to_string());
-                    rebuilt.lengths.push(param.len());
-                    rebuilt.shapes.push(param.value.shape().to_vec());
-                    rebuilt.states.push(state);
+            let state = match entry.map(|entry| make(entry, param)) {
+                None => None,
+                Some(Ok(state)) => Some(state),
+                Some(Err(message)) => {
+                    problem = Some(format!("parameter \"{name}\": {message}"));
+                    return;
                 }
-                Err(message) => problem = Some(format!("parameter \"{name}\": {message}")),
-            }
+            };
+            rebuilt.names.push(name.to_string());
+            rebuilt.lengths.push(param.len());
+            rebuilt.shapes.push(param.value.shape().to_vec());
+            rebuilt.states.push(state);
         });
         if let Some(message) = problem {
             return Err(Error::data(format!(
@@ -204,12 +217,29 @@ impl<S> ParamStates<S> {
 }
 
 /// The saved tensor `key` of one parameter as a vector, or an error naming what is missing.
-pub(crate) fn required(
-    saved: Option<&ParamState>,
-    key: &str,
-) -> std::result::Result<Vec<f32>, String> {
+pub(crate) fn required(saved: &ParamState, key: &str) -> std::result::Result<Vec<f32>, String> {
     saved
-        .and_then(|p| p.get(key))
+        .get(key)
         .map(|t| t.data().to_vec())
         .ok_or_else(|| format!("the saved state has no {key}"))
+}
+
+/// One parameter's saved `step` (how many times it was updated), checked: a whole number from 1 to
+/// `steps_taken`, the optimizer's own count (a parameter with a state was updated at least once,
+/// and never more often than the optimizer stepped).
+pub(crate) fn required_step(
+    saved: &ParamState,
+    steps_taken: usize,
+) -> std::result::Result<usize, String> {
+    let value = *required(saved, "step")?
+        .first()
+        .ok_or_else(|| "the saved step is empty".to_string())?;
+    let whole = value.is_finite() && value.fract() == 0.0 && value >= 1.0;
+    if !whole || value as f64 > steps_taken as f64 {
+        return Err(format!(
+            "the saved step is {value}, but it must be a whole number from 1 to the optimizer's \
+             {steps_taken} steps"
+        ));
+    }
+    Ok(value as usize)
 }

@@ -79,6 +79,7 @@ pub fn distillation_loss(
     LossOutput {
         value: (total / n.max(1) as f64) as f32,
         grad,
+        terms: None,
     }
 }
 
@@ -165,10 +166,10 @@ pub fn teacher_targets(labels: &[usize], teacher_logits: &Tensor) -> Tensor {
 pub fn student_cnn(rng: &mut Rng) -> Sequential {
     let mut model = Sequential::default();
     model.push(Conv2d::builder(3, 4, 5).input_gradient(false).build(rng));
-    model.push(MaxPool2d::new(2, 2));
+    model.push(MaxPool2d::new(2));
     model.push(Relu::new());
     model.push(Conv2d::new(4, 8, 5, rng));
-    model.push(MaxPool2d::new(2, 2));
+    model.push(MaxPool2d::new(2));
     model.push(Relu::new());
     model.push(Flatten::new());
     model.push(Linear::new(200, 24, rng));

@@ -82,6 +82,7 @@ use super::history::{EpochRecord, History};
 use crate::checkpoint::{self, json};
 use crate::cli::Args;
 use crate::error::{Error, Result};
+use crate::input;
 use crate::nn::Layer;
 use crate::optim::{Optimizer, OptimizerState, ParamState};
 use crate::probability::Rng;
@@ -94,9 +95,14 @@ use std::path::{Path, PathBuf};
 /// The value of `dlfs.format` in a state file this module writes and reads.
 pub const STATE_FORMAT: &str = "training-state 1";
 
-/// The largest model or state file [`TrainingRun::load`] reads (4 GiB): far above any model of this
+/// What [`TrainingRun::load`] reads, for the model and for its state file: a regular file (a pipe
+/// or a device is refused, see [`crate::input`]) of at most 4 GiB — far above any model of this
 /// crate, and a bound on what a damaged or foreign file can make it allocate.
-pub const MAX_FILE_BYTES: u64 = 4 << 30;
+pub const SAVED_RUN_FILE: input::Cap = input::Cap {
+    what: "a saved run (NAME.safetensors or NAME.training_state.safetensors)",
+    max_bytes: 4 << 30,
+    hint: "resume from the --out folder of an earlier run of the same chapter",
+};
 
 /// Examples are stored as f32 in an order tensor: exact up to 2²⁴.
 const MAX_ORDER_LEN: usize = 1 << 24;
@@ -532,17 +538,9 @@ impl TrainingRun {
     }
 }
 
-/// Reads a whole file of at most [`MAX_FILE_BYTES`].
+/// Reads a whole saved-run file through the size-checked reader ([`SAVED_RUN_FILE`]).
 fn read_bounded(path: &Path) -> Result<Vec<u8>> {
-    let io = |e| Error::io(path, e, "could not read the saved run");
-    let size = std::fs::metadata(path).map_err(io)?.len();
-    if size > MAX_FILE_BYTES {
-        return Err(Error::format(
-            path.display().to_string(),
-            format!("{size} bytes, more than the {MAX_FILE_BYTES} a saved run may have"),
-        ));
-    }
-    std::fs::read(path).map_err(io)
+    input::read_bytes(path, &SAVED_RUN_FILE)
 }
 
 /// A run read back by [`TrainingRun::load`], ready to [`SavedRun::restore`].

@@ -59,7 +59,7 @@ pub fn conv2d_forward(x: &[f32], weight: &[f32], bias: &[f32], shape: ConvShape)
 
 pub fn maxpool2d_backward(x: &[f32], grad_output: &[f32], shape: PoolShape) -> Vec<f32> {
     use dlfs::nn::{Layer, MaxPool2d, Mode};
-    let mut pool = MaxPool2d::new(shape.kernel, shape.stride);
+    let mut pool = MaxPool2d::new(shape.kernel).stride(shape.stride);
     let input_shape = [shape.n, shape.channels, shape.height, shape.width];
     pool.forward(
         &dlfs::Tensor::from_vec(&input_shape, x.to_vec()),

@@ -16,14 +16,20 @@ pub mod png;
 pub mod pnm;
 
 use crate::error::{Error, Result};
+use crate::input;
 use std::path::Path;
 
 /// The most pixels an image may have (40 million, e.g. 7746 × 5164): enough for a camera's photo,
 /// and a bound on memory (at most about 12 bytes a pixel while decoding) whatever a header claims.
 pub const MAX_PIXELS: usize = 40_000_000;
 
-/// The largest image file [`read`] opens (256 MiB).
-pub const MAX_FILE_BYTES: u64 = 256 << 20;
+/// What [`read`] opens: a regular file (a folder, a pipe or a device is refused with what it is,
+/// see [`crate::input`]) of at most 256 MiB.
+pub const PICTURE_FILE: input::Cap = input::Cap {
+    what: "a picture (PNG, PGM or PPM)",
+    max_bytes: 256 << 20,
+    hint: "give the path of a PNG, PGM or PPM file; shrink a huge picture first",
+};
 
 /// A decoded picture: 8-bit RGBA, rows top to bottom.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -157,27 +163,9 @@ pub fn decode(bytes: &[u8], source: &str) -> Result<Image> {
     ))
 }
 
-/// Reads and decodes an image file: a regular file of at most [`MAX_FILE_BYTES`].
+/// Reads and decodes an image file: a regular file within [`PICTURE_FILE`]'s cap.
 pub fn read(path: &Path) -> Result<Image> {
-    let io = |e| Error::io(path, e, "could not read the picture (does the file exist?)");
-    let info = std::fs::metadata(path).map_err(io)?;
-    if !info.is_file() {
-        return Err(Error::data(format!(
-            "{} is not a regular file (a folder, a device or a pipe?): give the path of a PNG, \
-             PGM or PPM file",
-            path.display()
-        )));
-    }
-    if info.len() > MAX_FILE_BYTES {
-        return Err(Error::format(
-            path.display().to_string(),
-            format!(
-                "{} bytes, more than the {MAX_FILE_BYTES} a picture may have here",
-                info.len()
-            ),
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(io)?;
+    let bytes = input::read_bytes(path, &PICTURE_FILE)?;
     decode(&bytes, &path.display().to_string())
 }
 
