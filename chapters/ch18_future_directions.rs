@@ -86,10 +86,11 @@ pub fn command() -> Command {
         "limit",
         "N",
         "",
-        "use only the first N training images (the CNN, its calibration, fine-tuning, distillation)",
+        "use only the first N training images (the CNN, its calibration, fine-tuning, distillation; \
+         --quick: 1500)",
     )
     .option("epochs", "N", "10", "epochs of chapter 12's recipe for the CNN (--quick: 3)")
-    .option("lr", "LR", "0.001", "SGD learning rate of the CNN (--quick: 0.01)")
+    .option("lr", "LR", "0.001", "SGD learning rate of the CNN (--quick: 0.05)")
     .option("seed", "S", "0", "seed of every random choice")
     .switch(
         "resume",
@@ -186,10 +187,14 @@ impl Settings {
         let settings = Settings {
             quick,
             sections: Sections::parse(&args.get::<String>("sections")?)?,
-            limit: args.get_opt("limit")?,
+            limit: if quick && !args.was_given("limit") {
+                Some(1500)
+            } else {
+                args.get_opt("limit")?
+            },
             epochs: pick("epochs", 3)?,
             learning_rate: if quick && !args.was_given("lr") {
-                0.01
+                0.05
             } else {
                 args.get("lr")?
             },
