@@ -39,16 +39,19 @@
 //! | [`app`] | all | what every binary does around its chapter: flags, banner, exit codes, sizes from flags checked against the memory |
 //! | [`checkpoint`] | 12–14 | save/load parameters and state dicts as safetensors (PyTorch-compatible), validated |
 //! | [`check`] | tests | gradient checks and tolerant comparisons used by tests and exercises; the exercise checkers |
-//! | `exercises` | 2–11 | (feature `exercises`) the learner's stubs, checked by `tests/exercises.rs` |
 //! | [`rl`] | 17 | reinforcement learning: CartPole, REINFORCE, DQN, tic-tac-toe, minimax, MCTS, AlphaZero |
 //! | [`meta`] | 17 | meta-learning: Reptile, first-order MAML and the joint-training baseline on sine tasks |
+//! | `exercises` | 2–11, 17, 18 | (feature `exercises`) the learner's stubs, checked by `tests/exercises.rs` |
+//! | [`explain`] | 18 | attribution maps: saliency, integrated gradients, Grad-CAM, occlusion; their checks and overlays |
+//! | [`multimodal`] | 18 | a CLIP-style image–text model: encoders, L2 normalisation, the symmetric contrastive loss |
 //! | [`train`] | 5, 7, 12–14 | `fit`/`evaluate`/`predict` over shuffled mini-batches, `History`, metrics; saving and resuming a run ([`train::resume`]) |
+//! | [`quant`] | 18 | int8 quantization and calibration, the int8 CNN, pruning, distillation, the safetensors and edge exports |
 //! | [`optim`] | 11 | optimizers (SGD, Adam, …) that update the trainable parameters from their gradients |
 //! | [`nn`] | 6–9 | the `Layer` trait, parameters (trainable or frozen), state dicts, `Sequential` and the layers |
 //! | [`gpu`] | 15 | CUDA without a toolkit: the driver loaded at run time, PTX kernels, device buffers, an MLP trained on the GPU |
 //! | [`loss`] | 10 | losses returning value and gradient: MSE, cross-entropy, BCE, Huber, smooth L1; stable softmax |
-//! | [`linalg`] | 2 | vectors, reference matmul, the fast GEMM, eigen, solve, PCA |
-//! | [`data`] | 1, 7, 12–14, 17 | datasets: generated toy sets, readers (CIFAR-10, aclImdb, CSV, time series), tokenizer, generated stand-ins, few-shot sine tasks; the learner's pictures (PNG, PGM/PPM) |
+//! | [`linalg`] | 2, 18 | vectors, reference matmul, the fast GEMM (f32, and int8 for chapter 18), eigen, solve, PCA |
+//! | [`data`] | 1, 7, 12–14, 17, 18 | datasets: generated toy sets, readers (CIFAR-10, aclImdb, CSV, time series), tokenizer, generated stand-ins, few-shot sine tasks, captioned shapes; the learner's pictures (PNG, PGM/PPM) |
 //! | [`input`] | 12–14 | reading files a user names: regular files only, a size cap per format, short excerpts in messages |
 //! | [`tensor`] | all | `Tensor`: a shape and a row-major `Vec<f32>` |
 //! | [`cli`] | all | the tiny command-line parser |
@@ -75,15 +78,18 @@ pub mod data;
 pub mod error;
 #[cfg(feature = "exercises")]
 pub mod exercises;
+pub mod explain;
 pub mod gpu;
 pub mod input;
 pub mod linalg;
 pub mod loss;
 pub mod meta;
+pub mod multimodal;
 pub mod nn;
 pub mod optim;
 pub mod parallel;
 pub mod probability;
+pub mod quant;
 pub mod report;
 pub mod rl;
 pub mod tensor;

@@ -58,6 +58,9 @@ mod ch15_gpu;
 #[allow(dead_code)]
 #[path = "../chapters/ch17_meta_and_rl.rs"]
 mod ch17_meta_and_rl;
+#[allow(dead_code)]
+#[path = "../chapters/ch18_future_directions.rs"]
+mod ch18_future_directions;
 
 /// One chapter of the book: its binary name, the tutorial's section title, its flags and its body.
 struct Chapter {
@@ -164,6 +167,12 @@ const CHAPTERS: &[Chapter] = &[
         title: "深度学习的未来趋势 — meta-learning and reinforcement learning",
         command: ch17_meta_and_rl::command,
         run: ch17_meta_and_rl::run,
+    },
+    Chapter {
+        name: "ch18_future_directions",
+        title: "深度学习的未来趋势 — where deep learning is going (efficiency, interpretability, multimodal, edge)",
+        command: ch18_future_directions::command,
+        run: ch18_future_directions::run,
     },
 ];
 

@@ -21,7 +21,7 @@ mod implementation;
 mod exercise_table;
 
 use dlfs::check::exercise::{Check, CheckResult, Exercise, Outcome, Status, Summary};
-use dlfs::check::{ch02, ch03, ch04, ch06, ch07, ch08, ch09, ch10, ch11, ch17};
+use dlfs::check::{ch02, ch03, ch04, ch06, ch07, ch08, ch09, ch10, ch11, ch17, ch18};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -1096,6 +1096,130 @@ fn reptile_that_forgets_the_outer_step_size_is_caught() {
         ch17::check_reptile_outer_step(reptile_jumping_to_phi),
         "one inner step",
         &["θ ← θ + ε·(φ − θ)"],
+    );
+}
+
+fn quantize_by_truncation(values: &[f32]) -> (Vec<i8>, f32) {
+    let (_, scale) = implementation::ch18::quantize_symmetric(values);
+    (values.iter().map(|&x| (x / scale) as i8).collect(), scale)
+}
+
+#[test]
+fn quantization_that_truncates_instead_of_rounding_is_caught() {
+    expect_failure(
+        ch18::check_quantize_symmetric(quantize_by_truncation),
+        "the integers",
+        &["`as i8` alone truncates"],
+    );
+}
+
+fn quantize_with_128_steps(values: &[f32]) -> (Vec<i8>, f32) {
+    let max = values.iter().fold(0.0f32, |m, &v| m.max(v.abs()));
+    let scale = if max > 0.0 { max / 128.0 } else { 1.0 };
+    (
+        values
+            .iter()
+            .map(|&x| (x / scale).round().clamp(-128.0, 127.0) as i8)
+            .collect(),
+        scale,
+    )
+}
+
+#[test]
+fn quantization_with_a_scale_of_max_over_128_is_caught() {
+    expect_failure(
+        ch18::check_quantize_symmetric(quantize_with_128_steps),
+        "the scale, a hand example",
+        &["max|x| / 127"],
+    );
+}
+
+fn ig_with_the_left_rule(
+    gradient: &dyn Fn(&[f32]) -> Vec<f32>,
+    x: &[f32],
+    baseline: &[f32],
+    steps: usize,
+) -> Vec<f32> {
+    let mut sum = vec![0.0f32; x.len()];
+    for k in 0..steps {
+        let alpha = k as f32 / steps as f32;
+        let point: Vec<f32> = x
+            .iter()
+            .zip(baseline)
+            .map(|(&x, &b)| b + alpha * (x - b))
+            .collect();
+        for (s, g) in sum.iter_mut().zip(gradient(&point)) {
+            *s += g;
+        }
+    }
+    x.iter()
+        .zip(baseline)
+        .zip(&sum)
+        .map(|((&x, &b), &s)| (x - b) * s / steps as f32)
+        .collect()
+}
+
+#[test]
+fn integrated_gradients_with_the_left_rule_are_caught() {
+    expect_failure(
+        ch18::check_integrated_gradients(ig_with_the_left_rule),
+        "F(x) = Σ sin(aᵢxᵢ) + x₀x₁, n = 2, 1 step",
+        &["*middles*"],
+    );
+}
+
+fn ig_without_the_displacement(
+    gradient: &dyn Fn(&[f32]) -> Vec<f32>,
+    x: &[f32],
+    baseline: &[f32],
+    steps: usize,
+) -> Vec<f32> {
+    let attributions = implementation::ch18::integrated_gradients(gradient, x, baseline, steps);
+    attributions
+        .iter()
+        .zip(x.iter().zip(baseline))
+        .map(|(&a, (&x, &b))| if x != b { a / (x - b) } else { 0.0 })
+        .collect()
+}
+
+#[test]
+fn integrated_gradients_that_forget_x_minus_the_baseline_are_caught() {
+    expect_failure(
+        ch18::check_integrated_gradients(ig_without_the_displacement),
+        "a linear function",
+        &["times x − x′"],
+    );
+}
+
+fn contrastive_over_the_rows_only(logits: &[f32], n: usize) -> (f32, Vec<f32>) {
+    let out = dlfs::loss::cross_entropy(
+        &dlfs::Tensor::from_vec(&[n, n], logits.to_vec()),
+        &(0..n).collect::<Vec<_>>(),
+        dlfs::loss::Reduction::Mean,
+    );
+    (out.value, out.grad.into_data())
+}
+
+#[test]
+fn a_one_sided_contrastive_loss_is_caught() {
+    expect_failure(
+        ch18::check_contrastive_loss(contrastive_over_the_rows_only),
+        "the loss value, a batch of 4",
+        &["over the columns"],
+    );
+}
+
+fn contrastive_summed_not_averaged(logits: &[f32], n: usize) -> (f32, Vec<f32>) {
+    let (value, grad) = implementation::ch18::contrastive_loss(logits, n);
+    (2.0 * value, grad.iter().map(|g| 2.0 * g).collect())
+}
+
+#[test]
+fn a_contrastive_loss_without_the_half_is_caught() {
+    expect_failure(
+        ch18::check_contrastive_loss(contrastive_summed_not_averaged),
+        "the loss value, equal logits give ln N",
+        &["L = ½·"],
     );
 }
 

@@ -282,3 +282,25 @@ fn ch17_reptile_outer_step() -> Result<(), Verdict> {
 fn ch17_summary() -> Result<(), Summary> {
     summary("ch17")
 }
+
+// Chapter 18: future directions (src/exercises/ch18.rs).
+
+#[test]
+fn ch18_quantize_symmetric() -> Result<(), Verdict> {
+    run("ch18_quantize_symmetric")
+}
+
+#[test]
+fn ch18_integrated_gradients() -> Result<(), Verdict> {
+    run("ch18_integrated_gradients")
+}
+
+#[test]
+fn ch18_contrastive_loss() -> Result<(), Verdict> {
+    run("ch18_contrastive_loss")
+}
+
+#[test]
+fn ch18_summary() -> Result<(), Summary> {
+    summary("ch18")
+}

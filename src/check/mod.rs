@@ -31,6 +31,7 @@
 //! | [`ch10`] | 10 | MSE, cross-entropy, binary cross-entropy on logits (value and gradient) |
 //! | [`ch11`] | 11 | SGD-momentum step, Adam step, cosine schedule, gradient clipping |
 //! | [`ch17`] | 17 | discounted returns, the REINFORCE gradient, the PUCT score, a Reptile outer step |
+//! | [`ch18`] | 18 | symmetric int8 quantization, integrated gradients, the contrastive loss |
 //!
 //! # Finite differences in f32
 //! The numeric derivative is `(f(x + h) − f(x − h)) / (2h)`. Its truncation error shrinks like h², but
@@ -56,6 +57,7 @@ pub mod ch09;
 pub mod ch10;
 pub mod ch11;
 pub mod ch17;
+pub mod ch18;
 pub mod exercise;
 
 use crate::nn::{Layer, Mode, Param};

@@ -152,7 +152,7 @@ fn random_grey(rng: &mut Rng) -> [f32; 3] {
 }
 
 /// The RGB colour (0…255) of hue `h` (degrees), saturation and value in [0, 1].
-fn hsv(h: f32, s: f32, v: f32) -> [f32; 3] {
+pub fn hsv(h: f32, s: f32, v: f32) -> [f32; 3] {
     let h = h.rem_euclid(360.0) / 60.0;
     let c = v * s;
     let x = c * (1.0 - (h % 2.0 - 1.0).abs());
@@ -311,11 +311,91 @@ fn triangular_noise(rng: &mut Rng) -> f32 {
 
 /// Draws one picture of class `class` (0…9) into `out` (3,072 bytes: red, green, blue planes).
 pub fn draw(class: usize, palette: Palette, rng: &mut Rng, out: &mut [u8]) {
+    draw_with_mask(class, palette, rng, out, None);
+}
+
+/// [`draw`], and where the object is: `mask` (1,024 values, row-major) is set true on the pixels
+/// the shape covers (any part of them) or, for a texture class, inside the textured patch's
+/// outline. The picture is the same as [`draw`] gives with the same generator (chapter 18 checks
+/// whether attribution maps point at the object).
+pub fn draw_with_mask(
+    class: usize,
+    palette: Palette,
+    rng: &mut Rng,
+    out: &mut [u8],
+    mask: Option<&mut [bool]>,
+) {
     assert!(class < CLASSES, "draw: class {class} is not in 0…9");
     assert_eq!(out.len(), IMAGE_BYTES, "draw: needs a 3072-byte buffer");
     let scene = Scene::random(class, rng, palette);
+    if let Some(mask) = mask {
+        assert_eq!(
+            mask.len(),
+            SIDE * SIDE,
+            "draw_with_mask: needs a 1024-value mask"
+        );
+        for (p, inside) in mask.iter_mut().enumerate() {
+            let (x, y) = ((p % SIDE) as f32, (p / SIDE) as f32);
+            *inside = if class < 5 {
+                [(0.25, 0.25), (0.75, 0.25), (0.25, 0.75), (0.75, 0.75)]
+                    .iter()
+                    .any(|&(sx, sy)| scene.inside(class, x + sx, y + sy))
+            } else {
+                scene.in_patch(x + 0.5 - scene.center.0, y + 0.5 - scene.center.1)
+            };
+        }
+    }
     // Grey pictures get the same noise in every channel, so that they stay grey.
-    let same_noise = palette == Palette::Grey;
+    render(&scene, class, palette == Palette::Grey, rng, out);
+}
+
+/// One object of a shape class (0…4) placed and coloured by the caller: the stand-in painter's
+/// shapes for chapter 18's captioned pictures ("a red ring on the left").
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ObjectSpec {
+    /// The shape class, 0…4 (disk, ring, square, triangle, cross).
+    pub class: usize,
+    /// Its RGB colour, 0…255.
+    pub colour: [f32; 3],
+    /// Its centre in pixels.
+    pub center: (f32, f32),
+    /// Its size (the radius of the circle around it), in pixels.
+    pub radius: f32,
+}
+
+/// Draws `spec` on a plain grey background at least 100 grey levels away from the object's
+/// brightness-weighted colour (no gradient, no distracting blob), with the stand-in's rotation and
+/// pixel noise, into `out` (3,072 bytes: red, green, blue planes).
+pub fn draw_object(spec: &ObjectSpec, rng: &mut Rng, out: &mut [u8]) {
+    assert!(
+        spec.class < 5,
+        "draw_object: class {} is not a shape (0…4)",
+        spec.class
+    );
+    assert_eq!(
+        out.len(),
+        IMAGE_BYTES,
+        "draw_object: needs a 3072-byte buffer"
+    );
+    let mut scene = Scene::random(spec.class, rng, Palette::Colour);
+    scene.foreground = spec.colour;
+    scene.center = spec.center;
+    scene.radius = spec.radius;
+    scene.distractor = None;
+    scene.gradient = (0.0, 0.0);
+    scene.noise_std = rng.uniform(2.0, 8.0);
+    let brightness = (spec.colour[0] + spec.colour[1] + spec.colour[2]) / 3.0;
+    let mut grey = rng.uniform(0.0, 255.0);
+    while (grey - brightness).abs() < 100.0 {
+        grey = rng.uniform(0.0, 255.0);
+    }
+    scene.background = [grey; 3];
+    render(&scene, spec.class, false, rng, out);
+}
+
+/// Paints `scene` (an object of class `class`) into `out`, with the same noise in every channel
+/// when `same_noise` (grey pictures stay grey).
+fn render(scene: &Scene, class: usize, same_noise: bool, rng: &mut Rng, out: &mut [u8]) {
     let plane = SIDE * SIDE;
     for y in 0..SIDE {
         for x in 0..SIDE {
@@ -394,8 +474,32 @@ pub fn generate_with(count: usize, seed: u64, palette: Palette) -> ImageSet {
     ImageSet::new(pixels, labels)
 }
 
-/// The seed of the test pictures, derived from the stand-in's seed.
-fn test_seed(seed: u64) -> u64 {
+/// The first `count` colour pictures of [`generate`]`(total, seed)` (the same pictures and labels)
+/// with where their objects are: `count × 1024` flags, see [`draw_with_mask`].
+pub fn generate_with_masks(total: usize, seed: u64, count: usize) -> (ImageSet, Vec<bool>) {
+    let mut labels = shuffled_labels(total, seed);
+    labels.truncate(count.min(total));
+    let mut pixels = vec![0u8; labels.len() * IMAGE_BYTES];
+    let mut masks = vec![false; labels.len() * SIDE * SIDE];
+    for (i, (image, mask)) in pixels
+        .chunks_exact_mut(IMAGE_BYTES)
+        .zip(masks.chunks_exact_mut(SIDE * SIDE))
+        .enumerate()
+    {
+        let mut rng = picture_rng(seed, i);
+        draw_with_mask(
+            usize::from(labels[i]),
+            Palette::Colour,
+            &mut rng,
+            image,
+            Some(mask),
+        );
+    }
+    (ImageSet::new(pixels, labels), masks)
+}
+
+/// The seed of the test pictures of a stand-in written by [`ensure`] with `seed`.
+pub fn test_seed(seed: u64) -> u64 {
     seed ^ 0x7e57_7e57
 }
 

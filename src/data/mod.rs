@@ -11,6 +11,8 @@
 //! - [`regression`]: a generated regression task, y = Σ wᵢ·sin(xᵢ) + noise (chapter 7).
 //! - [`text`], [`imdb`], [`synthetic_reviews`]: tokenizer, vocabulary and padding; the aclImdb folders;
 //!   a generated stand-in where word order decides the label (chapter 13).
+//! - [`captioned_shapes`]: generated pictures with captions ("a red ring on the left"), some
+//!   shape–colour pairs held out (chapter 18's image–text model).
 //! - [`mod@csv`], [`timeseries`], [`synthetic_prices`]: CSV files; dated series, windows, scaling and a
 //!   chronological split; the generator of the bundled price file (chapter 14).
 //! - [`sine_tasks`]: the few-shot sine-wave tasks of meta-learning, with the best task-agnostic
@@ -20,6 +22,7 @@
 //!
 //! Every reader takes files through [`crate::input`]: regular files only, with a size cap per format.
 
+pub mod captioned_shapes;
 pub mod cifar10;
 pub mod cifar10_standin;
 pub mod csv;

@@ -29,6 +29,7 @@
 //! | `ch10.rs` | 10, losses | 10.1 `mse`, 10.2 `cross_entropy`, 10.3 `bce_with_logits` |
 //! | `ch11.rs` | 11, optimizers | 11.1 `sgd_momentum_step`, 11.2 `adam_step`, 11.3 `cosine_annealing_lr`, 11.4 `clip_grad_norm` |
 //! | `ch17.rs` | 17, meta-learning and RL | 17.1 `discounted_returns`, 17.2 `reinforce_logit_gradient`, 17.3 `puct_score`, 17.4 `reptile_outer_step` |
+//! | `ch18.rs` | 18, future directions | 18.1 `quantize_symmetric`, 18.2 `integrated_gradients`, 18.3 `contrastive_loss` |
 
 pub mod ch02;
 pub mod ch03;
@@ -40,3 +41,4 @@ pub mod ch09;
 pub mod ch10;
 pub mod ch11;
 pub mod ch17;
+pub mod ch18;

@@ -19,3 +19,4 @@ pub mod ch09;
 pub mod ch10;
 pub mod ch11;
 pub mod ch17;
+pub mod ch18;

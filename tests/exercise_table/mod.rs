@@ -6,7 +6,7 @@
 //! (`tests/exercise_solutions/`). One list for both means the learner's functions are checked
 //! exactly as the solutions are.
 
-use crate::implementation::{ch02, ch03, ch04, ch06, ch07, ch08, ch09, ch10, ch11, ch17};
+use crate::implementation::{ch02, ch03, ch04, ch06, ch07, ch08, ch09, ch10, ch11, ch17, ch18};
 use dlfs::check;
 use dlfs::check::exercise::Exercise;
 
@@ -128,6 +128,16 @@ pub fn all() -> Vec<Exercise> {
         }),
         Exercise::new("ch17_reptile_outer_step", "17.4", || {
             check::ch17::check_reptile_outer_step(ch17::reptile_outer_step)
+        }),
+        // Chapter 18: future directions.
+        Exercise::new("ch18_quantize_symmetric", "18.1", || {
+            check::ch18::check_quantize_symmetric(ch18::quantize_symmetric)
+        }),
+        Exercise::new("ch18_integrated_gradients", "18.2", || {
+            check::ch18::check_integrated_gradients(ch18::integrated_gradients)
+        }),
+        Exercise::new("ch18_contrastive_loss", "18.3", || {
+            check::ch18::check_contrastive_loss(ch18::contrastive_loss)
         }),
     ]
 }

@@ -106,10 +106,12 @@
 //! time and [`gemm_with`] runs one product with a given kernel and thread count (tests use both).
 //!
 //! # What it leaves out
-//! `f32` only; no complex numbers, no `f64`, no batched or triangular variants; no special path for
+//! `f32` only (the int8 × int8 → int32 product of quantized inference, chapter 18, is [`int8`],
+//! with its own kernels: AVX-512 VNNI, AVX2, portable); no complex numbers, no `f64`, no batched or triangular variants; no special path for
 //! matrix-vector products (`n = 1` runs through the narrow kernel with padding); NEON and scalar
 //! have no narrow kernel; prefetching only for A's rows on x86-64.
 
+pub mod int8;
 mod kernel_scalar;
 mod pack;
 mod peak;
@@ -119,6 +121,10 @@ mod view;
 #[cfg(target_arch = "x86_64")]
 mod dot;
 #[cfg(target_arch = "x86_64")]
+mod int8_avx2;
+#[cfg(target_arch = "x86_64")]
+mod int8_vnni;
+#[cfg(target_arch = "x86_64")]
 mod kernel_avx2;
 #[cfg(target_arch = "x86_64")]
 mod kernel_avx512;
@@ -127,6 +133,7 @@ mod kernel_neon;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
+pub use int8::{I8Matrix, Int8Kernel, PackedInt8, gemm_i8, gemm_i8_reference};
 pub use peak::measure_peak_gflops;
 pub use view::{MatMut, MatRef};
 

@@ -1,0 +1,96 @@
+//! Activation calibration (chapter 18): choosing each layer's input scale from a few training batches.
+//!
+//! Weights are known before inference; activations are not, so their scales are fixed in advance
+//! from the values the float model produces on a few batches of training images ("post-training"
+//! calibration). Two rules:
+//!
+//! - [`Calibration::MaxAbs`], the naive one: the largest magnitude seen. Nothing is clipped, but a
+//!   single outlier stretches the steps for every other value.
+//! - [`Calibration::Mse`]: the clipping threshold `t` (scale `t / 127`) that minimises the mean
+//!   squared quantization error over every value seen, clipping included. Activations after a ReLU
+//!   are mostly small with a long tail, so clipping the rare largest values buys finer steps for
+//!   all the others. The search tries 128 thresholds between `max/128` and `max`.
+//!
+//! What it leaves out: percentile and entropy (KL) calibration, per-channel activation scales.
+
+use super::quantize::{QMAX, max_abs, quantize_value, symmetric_scale};
+
+/// How an activation scale is chosen from the observed values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Calibration {
+    /// The largest magnitude seen (no clipping): the naive min/max rule.
+    MaxAbs,
+    /// The clipping threshold with the smallest mean squared error.
+    Mse,
+}
+
+impl Calibration {
+    /// A short name for tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Calibration::MaxAbs => "max |x|",
+            Calibration::Mse => "min MSE",
+        }
+    }
+}
+
+/// The mean squared error of quantizing `values` with threshold `t` (scale `t / 127`, values beyond
+/// `±t` clipped), computed in f64.
+pub fn quantization_mse(values: &[f32], threshold: f32) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let scale = threshold / QMAX;
+    let sum: f64 = values
+        .iter()
+        .map(|&x| {
+            let q = f32::from(quantize_value(x, scale));
+            let error = f64::from(x) - f64::from(q) * f64::from(scale);
+            error * error
+        })
+        .sum();
+    sum / values.len() as f64
+}
+
+/// The scale that `calibration` chooses for the observed `values`.
+pub fn choose_scale(values: &[f32], calibration: Calibration) -> f32 {
+    let max = max_abs(values);
+    match calibration {
+        Calibration::MaxAbs => symmetric_scale(max),
+        Calibration::Mse => {
+            if !(max > 0.0 && max.is_finite()) {
+                return symmetric_scale(max);
+            }
+            // At most 64 Ki values are scored (an even subsample), so the search stays fast.
+            let stride = values.len().div_ceil(1 << 16).max(1);
+            let sample: Vec<f32> = values.iter().step_by(stride).copied().collect();
+            let mut best = (f64::INFINITY, max);
+            for i in 1..=128 {
+                let threshold = max * i as f32 / 128.0;
+                let error = quantization_mse(&sample, threshold);
+                if error < best.0 {
+                    best = (error, threshold);
+                }
+            }
+            symmetric_scale(best.1)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outlier_sets_the_naive_scale_but_is_clipped_by_mse() {
+        let mut values: Vec<f32> = (0..10_000).map(|i| (i % 100) as f32 / 100.0).collect();
+        values.push(1000.0);
+        assert_eq!(choose_scale(&values, Calibration::MaxAbs), 1000.0 / 127.0);
+        let mse = choose_scale(&values, Calibration::Mse);
+        assert!(
+            mse < 1000.0 / 127.0 / 4.0,
+            "the outlier should be clipped: scale {mse}"
+        );
+        assert!(quantization_mse(&values, mse * 127.0) < quantization_mse(&values, 1000.0));
+    }
+}
