@@ -12,14 +12,14 @@
 //! | [`app`] | all | what every binary does around its chapter: flags, banner, exit codes |
 //! | [`checkpoint`] | 12–14 | save/load parameters as safetensors (PyTorch-compatible), validated |
 //! | [`check`] | tests | gradient checks and tolerant comparisons used by tests and exercises; the exercise checkers |
-//! | `exercises` | 2–11 | (feature `exercises`) the learner's stubs, checked by `tests/exercises.rs` |
+//! | `exercises` | 2–11, 16 | (feature `exercises`) the learner's stubs, checked by `tests/exercises.rs` |
 //! | [`train`] | 5, 7, 12–14 | `fit`/`evaluate`/`predict` over shuffled mini-batches, `History`, metrics |
 //! | [`optim`] | 11 | optimizers (SGD, Adam, …) that update parameters from their gradients |
-//! | [`nn`] | 6–9 | the `Layer` trait, parameters, `Sequential` and the layers |
+//! | [`nn`] | 6–9, 16 | the `Layer` trait, parameters, `Sequential` and the layers; the transformer (LayerNorm, attention, blocks, GPT) |
 //! | [`gpu`] | 15 | CUDA without a toolkit: the driver loaded at run time, PTX kernels, device buffers, an MLP trained on the GPU |
 //! | [`loss`] | 10 | losses returning value and gradient: MSE, cross-entropy, BCE, Huber; stable softmax |
 //! | [`linalg`] | 2 | vectors, reference matmul, the fast GEMM, eigen, solve, PCA |
-//! | [`data`] | 1, 7, 12–14 | datasets: generated toy sets, readers (CIFAR-10, aclImdb, CSV, time series), tokenizer, generated stand-ins |
+//! | [`data`] | 1, 7, 12–14, 16 | datasets: generated toy sets, readers (CIFAR-10, aclImdb, CSV, time series), tokenizer, generated stand-ins, a grammar with a known optimum |
 //! | [`tensor`] | all | `Tensor`: a shape and a row-major `Vec<f32>` |
 //! | [`cli`] | all | the tiny command-line parser |
 //! | [`report`] | all | progress bars, terminal charts, SVG plots, PNG images, tables |
@@ -31,7 +31,9 @@
 //! ## Shape letters
 //! Used in every doc comment and name: **N** batch size, **C** channels, **H** height, **W** width,
 //! **T** time steps, **F** features, **K** classes (or the inner dimension of a matrix product),
-//! **H** also the hidden size of a recurrent layer where no image is involved.
+//! **H** also the hidden size of a recurrent layer where no image is involved, **E** the embedding
+//! width of a token (a transformer's model width), **D** the width of one attention head, **V** the
+//! vocabulary size, **R** the number of rows of a batch viewed as a matrix (N·T for sequences).
 //! Images are `[N, C, H, W]`, sequences batch-first `[N, T, F]`, weights as in PyTorch.
 
 #![warn(missing_docs)]

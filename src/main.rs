@@ -55,6 +55,9 @@ mod ch14_time_series;
 #[allow(dead_code)]
 #[path = "../chapters/ch15_gpu.rs"]
 mod ch15_gpu;
+#[allow(dead_code)]
+#[path = "../chapters/ch16_pretraining.rs"]
+mod ch16_pretraining;
 
 /// One chapter of the book: its binary name, the tutorial's section title, its flags and its body.
 struct Chapter {
@@ -155,6 +158,12 @@ const CHAPTERS: &[Chapter] = &[
         title: "硬件加速 — hardware acceleration (GPU)",
         command: ch15_gpu::command,
         run: ch15_gpu::run,
+    },
+    Chapter {
+        name: "ch16_pretraining",
+        title: "深度学习的未来趋势 — self-supervised pretraining and transfer learning",
+        command: ch16_pretraining::command,
+        run: ch16_pretraining::run,
     },
 ];
 

@@ -622,3 +622,266 @@ fn a_gpt_learns_a_deterministic_sequence() {
     let continuation = model.generate(&[3], 5, 0.01, &mut Rng::new(0));
     assert_eq!(continuation, vec![4, 5, 6, 0, 1]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// AdamW on matrices only
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn adamw_can_decay_the_matrices_only() {
+    // With zero gradients Adam's update is zero, so only the decay moves a parameter.
+    let mut layer = dlfs::nn::Linear::new(3, 2, &mut Rng::new(0));
+    let (weight, bias) = (
+        layer.weight().value.clone(),
+        layer.bias().unwrap().value.clone(),
+    );
+    let mut optimizer = AdamW::new(0.1).weight_decay(0.5).decay_matrices_only();
+    optimizer.step(&mut layer);
+    let shrunk: Vec<f32> = weight
+        .data()
+        .iter()
+        .map(|w| w * (1.0 - 0.1 * 0.5))
+        .collect();
+    assert_close(
+        "weight",
+        &[2, 3],
+        layer.weight().value.data(),
+        &shrunk,
+        Tolerance::F32,
+    );
+    assert_eq!(
+        layer.bias().unwrap().value.data(),
+        bias.data(),
+        "the bias is not decayed"
+    );
+    assert!(optimizer.describe().contains("matrices only"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The generated grammar
+// ---------------------------------------------------------------------------------------------
+
+use dlfs::data::tiny_grammar::{MAX_SENTENCE_CHARS, TinyGrammar};
+
+#[test]
+fn the_grammar_is_a_distribution_of_short_unambiguous_sentences() {
+    let grammar = TinyGrammar::new();
+    let sentences = grammar.sentences();
+    assert_eq!(sentences.len(), 19_440);
+    let total: f64 = sentences.iter().map(|(_, p)| p).sum();
+    assert!((total - 1.0).abs() < 1e-12, "probabilities sum to {total}");
+    let longest = sentences.iter().map(|(t, _)| t.len()).max().unwrap();
+    assert!(
+        longest <= MAX_SENTENCE_CHARS,
+        "a sentence of {longest} characters"
+    );
+    // Unambiguous: no text is made twice (else its probability would be a sum of derivations).
+    let mut texts: Vec<&str> = sentences.iter().map(|(t, _)| t.as_str()).collect();
+    texts.sort_unstable();
+    texts.dedup();
+    assert_eq!(texts.len(), sentences.len());
+    assert!(sentences.iter().all(|(t, _)| t.ends_with(".\n")));
+}
+
+#[test]
+fn the_optimal_loss_of_a_sentence_is_its_negative_log_probability() {
+    let grammar = TinyGrammar::new();
+    for (text, p) in grammar.sentences().iter().step_by(997) {
+        let losses = grammar.optimal_losses(text).unwrap();
+        let total: f64 = losses.iter().sum();
+        assert!(
+            (total + p.ln()).abs() < 1e-9,
+            "{text:?}: {total} vs {}",
+            -p.ln()
+        );
+    }
+    // A text cut in the middle of a sentence is not the grammar's.
+    assert!(grammar.optimal_losses("cat sees").is_none());
+    // Long texts average to the entropy rate.
+    let text = grammar.text(200_000, 3);
+    let losses = grammar.optimal_losses(&text).unwrap();
+    let mean = losses.iter().sum::<f64>() / losses.len() as f64;
+    let rate = grammar.entropy_per_character();
+    assert!(
+        (mean - rate).abs() < 0.01,
+        "sample {mean}, entropy rate {rate}"
+    );
+    assert!(rate > 0.2 && rate < 0.6, "entropy rate {rate}");
+    assert_eq!(grammar.text(1000, 3), grammar.text(1000, 3));
+    assert_ne!(grammar.text(1000, 3), grammar.text(1000, 4));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The chapter
+// ---------------------------------------------------------------------------------------------
+
+#[allow(dead_code)]
+#[path = "../chapters/ch16_pretraining.rs"]
+mod ch16;
+
+fn temp_folder(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("dlfs-ch16-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create a temporary folder");
+    dir
+}
+
+fn run_chapter(words: &[&str]) -> dlfs::Result<()> {
+    let args = dlfs::app::parse_for(ch16::command(), words)?;
+    ch16::run(&args)
+}
+
+#[test]
+fn the_chapter_reports_bad_flags_and_files() {
+    for words in [
+        &["--quick", "--steps", "0"][..],
+        &["--quick", "--part", "everything"],
+        &["--quick", "--seeds", "0"],
+        &["--quick", "--steps", "many"],
+    ] {
+        let error = run_chapter(words).unwrap_err();
+        assert_eq!(error.exit_code(), 2, "{words:?}: {error}");
+    }
+    let dir = temp_folder("bad-files");
+    let out = dir.join("out");
+    let missing = run_chapter(&[
+        "--quick",
+        "--part",
+        "gpt",
+        "--text",
+        "/no/such/text.txt",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .unwrap_err();
+    assert_eq!(missing.exit_code(), 1);
+    assert!(
+        missing.to_string().contains("/no/such/text.txt"),
+        "{missing}"
+    );
+    let short = dir.join("short.txt");
+    std::fs::write(&short, "too short").unwrap();
+    let error = run_chapter(&[
+        "--quick",
+        "--part",
+        "gpt",
+        "--text",
+        short.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .unwrap_err();
+    assert!(error.to_string().contains("too little text"), "{error}");
+    let binary = dir.join("binary.txt");
+    std::fs::write(&binary, [0xffu8, 0xfe, 0x00, 0x41].repeat(500)).unwrap();
+    let error = run_chapter(&[
+        "--quick",
+        "--part",
+        "gpt",
+        "--text",
+        binary.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .unwrap_err();
+    assert!(error.to_string().contains("not UTF-8"), "{error}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The value of `key` (dotted) in a results.json text, as written by `report::Results`.
+fn json_number(json: &str, key: &str) -> Option<f64> {
+    let (group, name) = key.split_once('.')?;
+    let group_start = json.find(&format!("\"{group}\": {{"))?;
+    let rest = &json[group_start..];
+    let at = rest.find(&format!("\"{name}\": "))?;
+    rest[at + name.len() + 4..]
+        .split([',', '\n', '}'])
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+#[test]
+fn the_chapter_runs_in_quick_mode_and_writes_every_result() {
+    let dir = temp_folder("quick");
+    let out = dir.join("out");
+    run_chapter(&[
+        "--quick",
+        "--steps",
+        "30",
+        "--pretrain-steps",
+        "20",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .unwrap();
+    for file in [
+        "gpt_loss.svg",
+        "gpt_attention.svg",
+        "review_lm.safetensors",
+        "results.json",
+    ] {
+        assert!(out.join(file).is_file(), "{file} was not written");
+    }
+    let json = std::fs::read_to_string(out.join("results.json")).unwrap();
+    for key in [
+        "gpt.val_loss_nats",
+        "gpt.train_tokens_per_s",
+        "gpt.params",
+        "transfer_text.pretrained_100_acc",
+        "transfer_text.scratch_100_acc",
+        "transfer_text.scratch_1000_acc",
+    ] {
+        let value = json_number(&json, key).unwrap_or_else(|| panic!("{key} missing:\n{json}"));
+        assert!(value.is_finite() && value > 0.0, "{key} = {value}");
+    }
+    let loss = json_number(&json, "gpt.val_loss_nats").unwrap();
+    let uniform = json_number(&json, "gpt.baseline_uniform_nats").unwrap();
+    let optimum = json_number(&json, "gpt.optimum_nats").unwrap();
+    assert!(
+        optimum < loss && loss < uniform,
+        "{optimum} < {loss} < {uniform}"
+    );
+    for key in [
+        "transfer_text.pretrained_100_acc",
+        "transfer_text.scratch_1000_acc",
+    ] {
+        let accuracy = json_number(&json, key).unwrap();
+        assert!((0.0..=1.0).contains(&accuracy), "{key} = {accuracy}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_chapter_trains_on_a_text_file() {
+    let dir = temp_folder("text");
+    let text_path = dir.join("text.txt");
+    let line = "the quick brown fox jumps over the lazy dog; pack my box with five dozen jugs.\n";
+    std::fs::write(&text_path, line.repeat(200)).unwrap();
+    let out = dir.join("out");
+    run_chapter(&[
+        "--quick",
+        "--part",
+        "gpt",
+        "--steps",
+        "40",
+        "--text",
+        text_path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .unwrap();
+    let json = std::fs::read_to_string(out.join("results.json")).unwrap();
+    let loss = json_number(&json, "gpt.val_loss_nats").unwrap();
+    let unigram = json_number(&json, "gpt.baseline_unigram_nats").unwrap();
+    assert!(
+        loss < unigram,
+        "a repeated line is learnable: {loss} vs unigram {unigram}"
+    );
+    assert!(
+        json_number(&json, "gpt.optimum_nats").is_none(),
+        "no optimum for a file"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

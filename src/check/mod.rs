@@ -26,6 +26,7 @@
 //! | [`ch09`] | 9 | RNN cell step forward and backward, LSTM cell step forward |
 //! | [`ch10`] | 10 | MSE, cross-entropy, binary cross-entropy on logits (value and gradient) |
 //! | [`ch11`] | 11 | SGD-momentum step, Adam step, cosine schedule, gradient clipping |
+//! | [`ch16`] | 16 | LayerNorm backward, causal attention forward, attention backward |
 //!
 //! # Finite differences in f32
 //! The numeric derivative is `(f(x + h) − f(x − h)) / (2h)`. Its truncation error shrinks like h², but
@@ -50,6 +51,7 @@ pub mod ch08;
 pub mod ch09;
 pub mod ch10;
 pub mod ch11;
+pub mod ch16;
 pub mod exercise;
 
 use crate::nn::{Layer, Mode, Param};

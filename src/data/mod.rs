@@ -11,6 +11,8 @@
 //!   a generated stand-in where word order decides the label (chapter 13).
 //! - [`mod@csv`], [`timeseries`], [`synthetic_prices`]: CSV files; dated series, windows, scaling and a
 //!   chronological split; the generator of the bundled price file (chapter 14).
+//! - [`tiny_grammar`]: text from a small probabilistic grammar whose best achievable next-character
+//!   loss is known exactly (chapter 16).
 
 pub mod cifar10;
 pub mod cifar10_standin;
@@ -21,4 +23,5 @@ pub mod synthetic_prices;
 pub mod synthetic_reviews;
 pub mod text;
 pub mod timeseries;
+pub mod tiny_grammar;
 pub mod toy;

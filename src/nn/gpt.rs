@@ -38,7 +38,7 @@ use super::layer_norm::LayerNorm;
 use super::positional::PositionalEmbedding;
 use super::transformer::{BlockScratch, TransformerBlock};
 use crate::linalg::gemm::{gemm_nn, gemm_nt, gemm_tn};
-use crate::loss::softmax_row;
+use crate::loss::{LossOutput, Reduction, cross_entropy, softmax_row};
 use crate::probability::Rng;
 use crate::tensor::Tensor;
 
@@ -331,6 +331,26 @@ impl Gpt {
             tokens.push(rng.categorical(&weights));
         }
         tokens.split_off(prompt.len())
+    }
+}
+
+/// The language-modelling loss: the mean cross-entropy of the next token over all N·T positions,
+/// for logits `[N, T, V]` and `targets` (N·T token ids, row-major: the token that follows each
+/// input position). The gradient comes back shaped `[N, T, V]`, ready for [`Gpt`]'s `backward`
+/// (nanoGPT's `F.cross_entropy(logits.view(-1, V), targets.view(-1))`).
+pub fn next_token_loss(logits: &Tensor, targets: &[usize]) -> LossOutput {
+    assert!(
+        logits.ndim() == 3 && targets.len() == logits.dim(0) * logits.dim(1),
+        "next_token_loss: logits {:?} must be [N, T, V] with one target per position, got {} targets",
+        logits.shape(),
+        targets.len()
+    );
+    let shape = logits.shape().to_vec();
+    let flat = logits.clone().reshape(&[targets.len(), shape[2]]);
+    let out = cross_entropy(&flat, targets, Reduction::Mean);
+    LossOutput {
+        value: out.value,
+        grad: out.grad.reshape(&shape),
     }
 }
 

@@ -82,7 +82,7 @@ pub use recurrent::RecurrentOutput;
 pub use rnn::RNN;
 
 pub use attention::AttentionMask;
-pub use gpt::{Gpt, GptConfig};
+pub use gpt::{Gpt, GptConfig, next_token_loss};
 pub use layer_norm::LayerNorm;
 pub use multihead_attention::{AttentionScratch, MultiheadAttention};
 pub use positional::PositionalEmbedding;

@@ -88,8 +88,9 @@ impl Adam {
         &self.moments
     }
 
-    /// One Adam step; `decoupled_decay` is AdamW's λ (θ ← θ(1 − γλ) before the update), 0 for Adam.
-    fn step_with(&mut self, model: &mut dyn Layer, decoupled_decay: f32) {
+    /// One Adam step; `decoupled_decay` is AdamW's λ (θ ← θ(1 − γλ) before the update), 0 for Adam;
+    /// with `matrices_only` it shrinks only parameters of two or more dimensions.
+    fn step_with(&mut self, model: &mut dyn Layer, decoupled_decay: f32, matrices_only: bool) {
         self.steps += 1;
         let t = self.steps as i32;
         let (beta1, beta2) = (f64::from(self.beta1), f64::from(self.beta2));
@@ -115,8 +116,9 @@ impl Adam {
                 },
             },
             |param, state| {
+                let decays = !matrices_only || param.value.ndim() >= 2;
                 let values = param.value.data_mut();
-                if decoupled_decay != 0.0 {
+                if decoupled_decay != 0.0 && decays {
                     for theta in values.iter_mut() {
                         *theta *= decay_factor;
                     }
@@ -155,7 +157,7 @@ impl Adam {
 
 impl Optimizer for Adam {
     fn step(&mut self, model: &mut dyn Layer) {
-        self.step_with(model, 0.0);
+        self.step_with(model, 0.0, false);
     }
 
     fn learning_rate(&self) -> f32 {
@@ -187,10 +189,16 @@ impl Optimizer for Adam {
 /// then Adam's update of m, v, m̂, v̂ (AMSGrad optional) with the plain gradient g, and
 /// θ ← θ − γ·m̂ / (√v̂ + ε)
 /// ```
+///
+/// [`AdamW::decay_matrices_only`] applies the decay to weight matrices and embeddings only, not to
+/// biases and normalisation scales (what nanoGPT and most transformer recipes do with two PyTorch
+/// parameter groups): shrinking a bias or a γ towards 0 does not make a model simpler, it only
+/// shifts or silences a unit.
 #[derive(Clone, Debug)]
 pub struct AdamW {
     adam: Adam,
     weight_decay: f32,
+    matrices_only: bool,
 }
 
 impl AdamW {
@@ -199,6 +207,7 @@ impl AdamW {
         AdamW {
             adam: Adam::new(learning_rate),
             weight_decay: 0.01,
+            matrices_only: false,
         }
     }
 
@@ -225,11 +234,20 @@ impl AdamW {
         self.adam = self.adam.amsgrad();
         self
     }
+
+    /// Decays only parameters with two or more dimensions (weight matrices, embeddings); biases and
+    /// norm parameters (one dimension) are updated without decay. PyTorch does this with two
+    /// parameter groups, `weight_decay=λ` and `weight_decay=0`.
+    pub fn decay_matrices_only(mut self) -> AdamW {
+        self.matrices_only = true;
+        self
+    }
 }
 
 impl Optimizer for AdamW {
     fn step(&mut self, model: &mut dyn Layer) {
-        self.adam.step_with(model, self.weight_decay);
+        self.adam
+            .step_with(model, self.weight_decay, self.matrices_only);
     }
 
     fn learning_rate(&self) -> f32 {
@@ -246,12 +264,17 @@ impl Optimizer for AdamW {
 
     fn describe(&self) -> String {
         format!(
-            "AdamW(lr={}, betas=({}, {}), eps={}, weight_decay={}, amsgrad={})",
+            "AdamW(lr={}, betas=({}, {}), eps={}, weight_decay={}{}, amsgrad={})",
             self.adam.learning_rate,
             self.adam.beta1,
             self.adam.beta2,
             self.adam.eps,
             self.weight_decay,
+            if self.matrices_only {
+                " on matrices only"
+            } else {
+                ""
+            },
             self.adam.amsgrad
         )
     }
