@@ -99,6 +99,24 @@ pub fn gelu_into(input: &[f32], output: &mut [f32]) {
     }
 }
 
+/// `output[i] = GELU(input[i])` and `slope[i] = GELU′(input[i]) = Φ(x) + x·φ(x)` in one pass: a
+/// layer that keeps the slope for its backward pass (one multiplication there) needs neither the
+/// input nor a second evaluation of Φ and φ.
+pub fn gelu_with_slope_into(input: &[f32], output: &mut [f32], slope: &mut [f32]) {
+    assert!(
+        input.len() == output.len() && input.len() == slope.len(),
+        "gelu_with_slope_into: {} inputs, {} outputs, {} slopes",
+        input.len(),
+        output.len(),
+        slope.len()
+    );
+    for ((y, s), &x) in output.iter_mut().zip(slope.iter_mut()).zip(input) {
+        let (cdf, pdf) = normal_cdf_pdf_fast(x);
+        *y = x * cdf;
+        *s = cdf + x * pdf;
+    }
+}
+
 /// `grad[i] *= GELU′(input[i]) = Φ(x) + x·φ(x)`: turns ∂L/∂GELU(x) into ∂L/∂x in place.
 pub fn gelu_backward_in_place(input: &[f32], grad: &mut [f32]) {
     assert_eq!(
@@ -125,6 +143,10 @@ mod tests {
         gelu_into(&xs, &mut fast);
         let mut slope = vec![1.0; xs.len()];
         gelu_backward_in_place(&xs, &mut slope);
+        let (mut again, mut slope_again) = (vec![0.0; xs.len()], vec![0.0; xs.len()]);
+        gelu_with_slope_into(&xs, &mut again, &mut slope_again);
+        assert_eq!(again, fast);
+        assert_eq!(slope_again, slope);
         for ((&x, &y), &d) in xs.iter().zip(&fast).zip(&slope) {
             assert!(
                 (y - gelu(x)).abs() < 1e-6,

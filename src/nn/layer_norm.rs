@@ -33,7 +33,12 @@
 //! (`normalized_shape` with several dimensions), `bias=False`.
 
 use super::layer::{Layer, Mode, Param, assert_grad_shape};
+use crate::parallel;
 use crate::tensor::Tensor;
+
+/// Rows per task on the thread pool. A constant, so the parameter gradients are summed in the same
+/// pieces — and rounded the same way — for any number of threads.
+pub const ROWS_PER_TASK: usize = 64;
 
 /// Layer normalisation over the last axis with a learned scale and shift (see the module docs).
 #[derive(Clone, Debug)]
@@ -46,6 +51,8 @@ pub struct LayerNorm {
     mean: Vec<f32>,
     /// r = 1/√(σ² + ε) of every row of the last caching forward pass.
     rstd: Vec<f32>,
+    /// Backward: each task's share of dγ and dβ, `[tasks, 2E]`.
+    partials: Vec<f32>,
     /// The input of the last caching forward pass (the [`Layer`] API only; see the module docs).
     input: Vec<f32>,
     input_shape: Vec<usize>,
@@ -64,6 +71,7 @@ impl LayerNorm {
             bias: Param::new(Tensor::zeros(&[features])),
             mean: Vec::new(),
             rstd: Vec::new(),
+            partials: Vec::new(),
             input: Vec::new(),
             input_shape: Vec::new(),
             valid: false,
@@ -106,7 +114,8 @@ impl LayerNorm {
     }
 
     /// Normalises every E-long row of `x` into `out` (same length). With `keep`, remembers each
-    /// row's μ and r for [`LayerNorm::backward_rows`].
+    /// row's μ and r for [`LayerNorm::backward_rows`]. Rows run in parallel, in tasks of
+    /// [`ROWS_PER_TASK`] rows.
     pub fn forward_rows(&mut self, x: &[f32], out: &mut [f32], keep: bool) {
         let e = self.features;
         assert!(
@@ -119,17 +128,31 @@ impl LayerNorm {
         self.mean.resize(rows, 0.0);
         self.rstd.resize(rows, 0.0);
         let (gamma, beta) = (self.weight.value.data(), self.bias.value.data());
+        let eps = self.eps;
         let inv_e = 1.0 / e as f32;
-        for (r, (row, y)) in x.chunks_exact(e).zip(out.chunks_exact_mut(e)).enumerate() {
-            let mean = row.iter().sum::<f32>() * inv_e;
-            let variance = row.iter().map(|&v| (v - mean) * (v - mean)).sum::<f32>() * inv_e;
-            let rstd = 1.0 / (variance + self.eps).sqrt();
-            for (((y, &v), &g), &b) in y.iter_mut().zip(row).zip(gamma).zip(beta) {
-                *y = (v - mean) * rstd * g + b;
+        let tasks: Vec<_> = x
+            .chunks(ROWS_PER_TASK * e)
+            .zip(out.chunks_mut(ROWS_PER_TASK * e))
+            .zip(self.mean.chunks_mut(ROWS_PER_TASK))
+            .zip(self.rstd.chunks_mut(ROWS_PER_TASK))
+            .collect();
+        parallel::for_each_item(tasks, |(((x, out), means), rstds)| {
+            for (((row, y), mean_slot), rstd_slot) in x
+                .chunks_exact(e)
+                .zip(out.chunks_exact_mut(e))
+                .zip(means.iter_mut())
+                .zip(rstds.iter_mut())
+            {
+                let mean = row.iter().sum::<f32>() * inv_e;
+                let variance = row.iter().map(|&v| (v - mean) * (v - mean)).sum::<f32>() * inv_e;
+                let rstd = 1.0 / (variance + eps).sqrt();
+                for (((y, &v), &g), &b) in y.iter_mut().zip(row).zip(gamma).zip(beta) {
+                    *y = (v - mean) * rstd * g + b;
+                }
+                *mean_slot = mean;
+                *rstd_slot = rstd;
             }
-            self.mean[r] = mean;
-            self.rstd[r] = rstd;
-        }
+        });
         self.valid = keep;
     }
 
@@ -137,6 +160,9 @@ impl LayerNorm {
     /// pass's input again, `dy` = ∂L/∂y. Adds ∂L/∂γ and ∂L/∂β into the parameters' gradients and
     /// writes ∂L/∂x into `dx` — or adds it there with `accumulate` (a residual connection's
     /// gradient arriving by two paths). Formulas in the module docs.
+    ///
+    /// Rows run in parallel in tasks of [`ROWS_PER_TASK`] rows; each task sums its rows' share of
+    /// dγ and dβ, and the shares are added in task order — the same sums for any number of threads.
     pub fn backward_rows(&mut self, x: &[f32], dy: &[f32], dx: &mut [f32], accumulate: bool) {
         assert!(
             self.valid,
@@ -155,38 +181,59 @@ impl LayerNorm {
         );
         let gamma = self.weight.value.data();
         let inv_e = 1.0 / e as f32;
-        let mut x_hat = vec![0.0f32; e];
-        let mut g = vec![0.0f32; e];
-        let d_gamma = self.weight.grad.data_mut();
-        let d_beta = self.bias.grad.data_mut();
-        for (r, ((row, dy_row), dx_row)) in x
-            .chunks_exact(e)
-            .zip(dy.chunks_exact(e))
-            .zip(dx.chunks_exact_mut(e))
-            .enumerate()
-        {
-            let (mean, rstd) = (self.mean[r], self.rstd[r]);
-            let mut g_mean = 0.0f32;
-            let mut g_x_hat_mean = 0.0f32;
-            for i in 0..e {
-                let xh = (row[i] - mean) * rstd;
-                let gi = dy_row[i] * gamma[i];
-                x_hat[i] = xh;
-                g[i] = gi;
-                g_mean += gi;
-                g_x_hat_mean += gi * xh;
-                d_gamma[i] += dy_row[i] * xh;
-                d_beta[i] += dy_row[i];
-            }
-            g_mean *= inv_e;
-            g_x_hat_mean *= inv_e;
-            for i in 0..e {
-                let d = rstd * (g[i] - g_mean - x_hat[i] * g_x_hat_mean);
-                if accumulate {
-                    dx_row[i] += d;
-                } else {
-                    dx_row[i] = d;
+        let tasks_count = rows.div_ceil(ROWS_PER_TASK);
+        // Each task's [dγ | dβ] share, 2E values.
+        self.partials.clear();
+        self.partials.resize(tasks_count * 2 * e, 0.0);
+        let tasks: Vec<_> = x
+            .chunks(ROWS_PER_TASK * e)
+            .zip(dy.chunks(ROWS_PER_TASK * e))
+            .zip(dx.chunks_mut(ROWS_PER_TASK * e))
+            .zip(self.mean.chunks(ROWS_PER_TASK))
+            .zip(self.rstd.chunks(ROWS_PER_TASK))
+            .zip(self.partials.chunks_mut(2 * e))
+            .collect();
+        parallel::for_each_item(tasks, |(((((x, dy), dx), means), rstds), partial)| {
+            let (d_gamma, d_beta) = partial.split_at_mut(e);
+            for ((((row, dy_row), dx_row), &mean), &rstd) in x
+                .chunks_exact(e)
+                .zip(dy.chunks_exact(e))
+                .zip(dx.chunks_exact_mut(e))
+                .zip(means)
+                .zip(rstds)
+            {
+                // First pass: the two means of the formula, and the parameter gradients.
+                let mut g_mean = 0.0f32;
+                let mut g_x_hat_mean = 0.0f32;
+                for i in 0..e {
+                    let x_hat = (row[i] - mean) * rstd;
+                    let g = dy_row[i] * gamma[i];
+                    g_mean += g;
+                    g_x_hat_mean += g * x_hat;
+                    d_gamma[i] += dy_row[i] * x_hat;
+                    d_beta[i] += dy_row[i];
                 }
+                g_mean *= inv_e;
+                g_x_hat_mean *= inv_e;
+                // Second pass: dx = r·(g − mean(g) − x̂·mean(g ⊙ x̂)).
+                for i in 0..e {
+                    let x_hat = (row[i] - mean) * rstd;
+                    let d = rstd * (dy_row[i] * gamma[i] - g_mean - x_hat * g_x_hat_mean);
+                    if accumulate {
+                        dx_row[i] += d;
+                    } else {
+                        dx_row[i] = d;
+                    }
+                }
+            }
+        });
+        let (d_gamma, d_beta) = (self.weight.grad.data_mut(), self.bias.grad.data_mut());
+        for partial in self.partials.chunks_exact(2 * e) {
+            for (g, &p) in d_gamma.iter_mut().zip(&partial[..e]) {
+                *g += p;
+            }
+            for (g, &p) in d_beta.iter_mut().zip(&partial[e..]) {
+                *g += p;
             }
         }
     }

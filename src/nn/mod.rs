@@ -67,7 +67,7 @@ pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use gelu::{
     gelu, gelu_backward_in_place, gelu_derivative, gelu_into, gelu_tanh, gelu_tanh_derivative,
-    normal_cdf_fast, normal_cdf_pdf_fast,
+    gelu_with_slope_into, normal_cdf_fast, normal_cdf_pdf_fast,
 };
 pub use layer::{Cache, Layer, Mode, Param, assert_grad_shape, param_count, zero_grad};
 pub use linear::Linear;

@@ -31,15 +31,15 @@
 //! ```
 //! (′ = that layer's backward pass, see `layer_norm.rs` and `multihead_attention.rs`.)
 //!
-//! The block keeps what its backward pass needs (`h₁`, `x₁`, `h₂`, `u`, `g` and the attention's
-//! buffers), reused from step to step. [`TransformerBlock::forward_rows`] and
+//! The block keeps what its backward pass needs (`h₁`, `x₁`, `h₂`, `g`, GELU′(u) and the
+//! attention's buffers), reused from step to step. [`TransformerBlock::forward_rows`] and
 //! [`TransformerBlock::backward_rows`] are the slice-level passes a model uses: the model keeps the
 //! block's input (its residual stream) itself and lends the blocks one shared [`BlockScratch`].
 //!
 //! What it leaves out: dropout (the chapter's configuration has none), the post-norm variant
 //! (`norm_first=False`), ReLU as the activation, cross-attention (a decoder layer).
 
-use super::gelu::{gelu_backward_in_place, gelu_into};
+use super::gelu::gelu_with_slope_into;
 use super::layer::{Layer, Mode, Param, assert_grad_shape};
 use super::layer_norm::LayerNorm;
 use super::linear::Linear;
@@ -80,8 +80,8 @@ struct Buffers {
     x1: Vec<f32>,
     /// h₂ = norm2(x₁), linear1's input.
     h2: Vec<f32>,
-    /// u = linear1(h₂), GELU's input.
-    u: Vec<f32>,
+    /// GELU′(u) with u = linear1(h₂): all the backward pass needs of the GELU.
+    slope: Vec<f32>,
     /// g = GELU(u), linear2's input.
     g: Vec<f32>,
     /// The work space of the [`Layer`] API's calls.
@@ -93,6 +93,8 @@ struct Buffers {
 #[derive(Default)]
 pub struct BlockScratch {
     attention: AttentionScratch,
+    /// Forward: u = linear1(h₂) `[R, F]`, GELU's input (only its slope is kept).
+    u: Vec<f32>,
     /// Backward: ∂L/∂g, then ∂L/∂u in place `[R, F]`.
     d_g: Vec<f32>,
     /// Backward: ∂L/∂h₂, later ∂L/∂h₁ `[R, E]`.
@@ -164,7 +166,8 @@ impl TransformerBlock {
         for buffer in [&mut b.h1, &mut b.x1, &mut b.h2] {
             buffer.resize(rows * e, 0.0);
         }
-        b.u.resize(rows * f, 0.0);
+        scratch.u.resize(rows * f, 0.0);
+        b.slope.resize(rows * f, 0.0);
         b.g.resize(rows * f, 0.0);
 
         // x₁ = x + self_attn(norm1(x))
@@ -176,11 +179,14 @@ impl TransformerBlock {
         }
         // out = x₁ + linear2(GELU(linear1(norm2(x₁))))
         self.norm2.forward_rows(&b.x1, &mut b.h2, keep);
-        self.linear1.forward_into(&b.h2, &mut b.u);
-        let u = &b.u;
-        parallel::for_each_chunk_mut(&mut b.g, ELEMENTS_PER_TASK, |i, g| {
-            gelu_into(&u[i * ELEMENTS_PER_TASK..][..g.len()], g);
-        });
+        self.linear1.forward_into(&b.h2, &mut scratch.u);
+        let tasks: Vec<_> = scratch
+            .u
+            .chunks(ELEMENTS_PER_TASK)
+            .zip(b.g.chunks_mut(ELEMENTS_PER_TASK))
+            .zip(b.slope.chunks_mut(ELEMENTS_PER_TASK))
+            .collect();
+        parallel::for_each_item(tasks, |((u, g), slope)| gelu_with_slope_into(u, g, slope));
         self.linear2.forward_into(&b.g, out);
         for (o, &v) in out.iter_mut().zip(&b.x1) {
             *o += v;
@@ -220,9 +226,11 @@ impl TransformerBlock {
         // The feed-forward part: d_g = d_out·W₂, d_u = d_g ⊙ GELU′(u), d_h₂ = d_u·W₁.
         self.linear2
             .backward_into(&b.g, d_out, Some(&mut scratch.d_g), false);
-        let u = &b.u;
+        let slope = &b.slope;
         parallel::for_each_chunk_mut(&mut scratch.d_g, ELEMENTS_PER_TASK, |i, d| {
-            gelu_backward_in_place(&u[i * ELEMENTS_PER_TASK..][..d.len()], d);
+            for (d, &s) in d.iter_mut().zip(&slope[i * ELEMENTS_PER_TASK..]) {
+                *d *= s;
+            }
         });
         self.linear1
             .backward_into(&b.h2, &scratch.d_g, Some(&mut scratch.d_h), false);
