@@ -82,6 +82,12 @@ pub fn command() -> Command {
         "16.2 with --imdb: read at most N reviews per class and split",
     )
     .option(
+        "unlabelled",
+        "N",
+        "30000",
+        "16.2 on the stand-in: extra generated reviews, without labels, for pretraining",
+    )
+    .option(
         "pretrain-steps",
         "N",
         "1500",
@@ -101,10 +107,6 @@ fn heading(title: &str) {
 
 /// The chapter itself.
 pub fn run(args: &Args) -> Result<()> {
-    let out = app::out_dir(args)?;
-    std::fs::create_dir_all(&out)
-        .map_err(|e| Error::io(&out, e, "could not create the output folder (--out)"))?;
-    let mut results = Results::new();
     let part: String = args.get("part")?;
     if !["all", "gpt", "text", "images"].contains(&part.as_str()) {
         return Err(Error::usage(format!(
@@ -113,6 +115,10 @@ pub fn run(args: &Args) -> Result<()> {
     }
     let gpt = GptSettings::from_args(args)?;
     let transfer = TransferSettings::from_args(args)?;
+    let out = app::out_dir(args)?;
+    std::fs::create_dir_all(&out)
+        .map_err(|e| Error::io(&out, e, "could not create the output folder (--out)"))?;
+    let mut results = Results::new();
     if part == "all" || part == "gpt" {
         run_gpt(args, &gpt, &out, &mut results)?;
     }
@@ -860,6 +866,8 @@ struct TransferSettings {
     scratch_counts: Vec<usize>,
     /// Optimisation steps of every classifier run (batch 16), whatever the number of labels.
     classifier_steps: usize,
+    /// Extra unlabelled reviews generated for pretraining on the stand-in.
+    unlabelled: usize,
     /// The stand-in's size (reviews per class, train and test).
     standin_train: usize,
     standin_test: usize,
@@ -910,6 +918,11 @@ impl TransferSettings {
                 vec![100, 300, 1000, 3000]
             },
             classifier_steps: if quick { 60 } else { 400 },
+            unlabelled: if quick && !args.was_given("unlabelled") {
+                2000
+            } else {
+                args.get("unlabelled")?
+            },
             standin_train: if quick { 500 } else { 1500 },
             standin_test: if quick { 100 } else { 500 },
             images_train: if quick { 3000 } else { 30_000 },
@@ -947,6 +960,11 @@ fn percent(values: &[f64]) -> String {
     }
 }
 
+/// A table cell, or `–` where the method was not run.
+fn or_dash(cell: &str) -> &str {
+    if cell.is_empty() { "–" } else { cell }
+}
+
 /// Picks `count` examples with `count / classes` of each class (in random order), from `labels`.
 fn balanced_sample(labels: &[usize], classes: usize, count: usize, rng: &mut Rng) -> Vec<usize> {
     let per_class = count / classes;
@@ -972,6 +990,8 @@ struct Reviews {
     train_labels: Vec<usize>,
     test: Vec<Vec<usize>>,
     test_labels: Vec<usize>,
+    /// More reviews without labels, for pretraining only (generated for the stand-in).
+    unlabelled: Vec<Vec<usize>>,
     source: String,
 }
 
@@ -984,12 +1004,23 @@ impl Reviews {
 }
 
 fn load_reviews(args: &Args, t: &TransferSettings, out: &Path) -> Result<Reviews> {
+    let mut unlabelled_texts = Vec::new();
     let (data, source) = match args.get_opt::<PathBuf>("imdb")? {
         Some(dir) => (
             imdb::load(&dir, args.get_opt("limit")?)?,
             format!("aclImdb in {}", dir.display()),
         ),
         None => {
+            // Unlabelled text is cheap, labels are not: the generator writes as many more reviews
+            // as pretraining wants (their polarity is drawn and then forgotten), as aclImdb ships
+            // 50,000 unlabelled reviews beside its labelled ones.
+            let mut rng = Rng::new(1601);
+            unlabelled_texts = (0..t.unlabelled)
+                .map(|_| {
+                    let positive = rng.bernoulli(0.5);
+                    synthetic_reviews::review(&mut rng, positive)
+                })
+                .collect();
             let config = StandIn {
                 train_per_class: t.standin_train,
                 test_per_class: t.standin_test,
@@ -1007,7 +1038,15 @@ fn load_reviews(args: &Args, t: &TransferSettings, out: &Path) -> Result<Reviews
         reviews.iter().map(|r| tokenize(&r.text)).collect()
     };
     let (train_tokens, test_tokens) = (tokens(&data.train), tokens(&data.test));
-    let vocabulary = Vocabulary::build(train_tokens.iter().map(|t| t.as_slice()), t.num_words);
+    let unlabelled_tokens: Vec<Vec<String>> =
+        unlabelled_texts.iter().map(|r| tokenize(r)).collect();
+    let vocabulary = Vocabulary::build(
+        train_tokens
+            .iter()
+            .chain(&unlabelled_tokens)
+            .map(|t| t.as_slice()),
+        t.num_words,
+    );
     let encode = |all: &[Vec<String>]| -> Vec<Vec<usize>> {
         all.iter().map(|t| vocabulary.encode_tokens(t)).collect()
     };
@@ -1017,6 +1056,7 @@ fn load_reviews(args: &Args, t: &TransferSettings, out: &Path) -> Result<Reviews
     Ok(Reviews {
         train: encode(&train_tokens),
         test: encode(&test_tokens),
+        unlabelled: encode(&unlabelled_tokens),
         train_labels: labels(&data.train),
         test_labels: labels(&data.test),
         vocabulary,
@@ -1177,6 +1217,7 @@ fn pretrain_review_lm(
     let stream: Vec<u32> = reviews
         .train
         .iter()
+        .chain(&reviews.unlabelled)
         .flatten()
         .map(|&id| id as u32)
         .collect();
@@ -1184,12 +1225,13 @@ fn pretrain_review_lm(
     let mut rng = Rng::new(1602);
     let mut model = Gpt::new(config, &mut rng);
     println!(
-        "Pretraining {} ({} parameters) to predict the next word of the {} training reviews \
-         ({} words in a row, each review starting with <start>), {} steps of {} × {} words, labels \
-         unused.",
+        "Pretraining {} ({} parameters) to predict the next word of the {} training reviews and {} \
+         unlabelled ones\n({} words in a row, each review starting with <start>), {} steps of {} × {} \
+         words; no label is used.",
         model.describe(),
         param_count(&mut model),
         reviews.train.len(),
+        reviews.unlabelled.len(),
         stream.len(),
         t.pretrain_steps,
         t.pretrain_batch,
@@ -1442,6 +1484,12 @@ fn run_text_transfer(
             } else {
                 cells.push(String::new());
             }
+            println!(
+                "  seed {seed}, {n} labels: fine-tuned {}, linear probe {}, from scratch {}",
+                or_dash(&cells[2]),
+                or_dash(&cells[3]),
+                or_dash(&cells[4])
+            );
             table.row(&cells);
             progress.advance(1);
         }
@@ -1889,30 +1937,30 @@ fn closing_table(
         "from scratch, same labels",
         "labels from scratch to match",
     ]);
-    if let Some(text) = text
-        && let Some((n, values)) = text.pretrained.first()
-    {
-        let target = mean(values);
-        let same = text
-            .scratch
-            .iter()
-            .find(|(m, _)| m == n)
-            .map_or(String::new(), |(_, v)| percent(v));
-        let matched = labels_to_match(&text.scratch, target);
+    if let Some(text) = text {
         let largest = text.scratch.iter().map(|(m, _)| *m).max().unwrap_or(0);
-        table.row(&[
-            "reviews (text)".to_string(),
-            format!("{} with {n} labels", percent(values)),
-            same,
-            match matched {
-                Some(m) => format!("{m}"),
-                None => format!("more than {largest} (not reached)"),
-            },
-        ]);
-        results.set(
-            "transfer_text.scratch_labels_to_match_pretrained_100",
-            matched.map_or(-1, |m| m as i64),
-        );
+        for (n, values) in text.pretrained.iter().filter(|(_, v)| !v.is_empty()) {
+            let target = mean(values);
+            let same = text
+                .scratch
+                .iter()
+                .find(|(m, _)| m == n)
+                .map_or(String::new(), |(_, v)| percent(v));
+            let matched = labels_to_match(&text.scratch, target);
+            table.row(&[
+                "reviews (text)".to_string(),
+                format!("{} fine-tuned with {n} labels", percent(values)),
+                same,
+                match matched {
+                    Some(m) => format!("{m}"),
+                    None => format!("more than {largest} (not reached)"),
+                },
+            ]);
+            results.set(
+                &format!("transfer_text.scratch_labels_to_match_pretrained_{n}"),
+                matched.map_or(-1, |m| m as i64),
+            );
+        }
     }
     if let Some(images) = images {
         let best = mean(&images.finetuned).max(mean(&images.frozen));

@@ -38,7 +38,7 @@ use crate::tensor::Tensor;
 
 /// Rows per task on the thread pool. A constant, so the parameter gradients are summed in the same
 /// pieces — and rounded the same way — for any number of threads.
-pub const ROWS_PER_TASK: usize = 64;
+const ROWS_PER_TASK: usize = 64;
 
 /// Layer normalisation over the last axis with a learned scale and shift (see the module docs).
 #[derive(Clone, Debug)]
@@ -115,7 +115,7 @@ impl LayerNorm {
 
     /// Normalises every E-long row of `x` into `out` (same length). With `keep`, remembers each
     /// row's μ and r for [`LayerNorm::backward_rows`]. Rows run in parallel, in tasks of
-    /// [`ROWS_PER_TASK`] rows.
+    /// 64 rows (a constant: the same pieces for any number of threads).
     pub fn forward_rows(&mut self, x: &[f32], out: &mut [f32], keep: bool) {
         let e = self.features;
         assert!(
@@ -161,7 +161,7 @@ impl LayerNorm {
     /// writes ∂L/∂x into `dx` — or adds it there with `accumulate` (a residual connection's
     /// gradient arriving by two paths). Formulas in the module docs.
     ///
-    /// Rows run in parallel in tasks of [`ROWS_PER_TASK`] rows; each task sums its rows' share of
+    /// Rows run in parallel in tasks of 64 rows; each task sums its rows' share of
     /// dγ and dβ, and the shares are added in task order — the same sums for any number of threads.
     pub fn backward_rows(&mut self, x: &[f32], dy: &[f32], dx: &mut [f32], accumulate: bool) {
         assert!(

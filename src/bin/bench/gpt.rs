@@ -19,11 +19,53 @@
 //! JSON lines (scripts depend on these names):
 //! `{"bench": "gpt", "mode": "train", "threads": 2, "items_per_s": 25000.0, "peak_rss_mb": 30.1}`
 //!
-//! The same step in PyTorch, for a same-run comparison: nanoGPT's `model.py` with `n_layer=4,
-//! n_head=4, n_embd=128, block_size=64, bias=True, dropout=0`, batch 12, `torch.optim.AdamW` with
-//! two parameter groups (decay 0.1 for tensors with two or more dimensions), `clip_grad_norm_(…,
-//! 1.0)`, `torch.set_num_threads(T)`, timed the same way (tokens = 12·64 per step, VmHWM at the end).
-//! Chapter 16's notes give the figures of one such run beside ours.
+//! The same step in PyTorch, for a same-run comparison (nanoGPT's `model.py` with `n_layer=4,
+//! n_head=4, n_embd=128, block_size=64, bias=True, dropout=0`, written compactly; run it alternately
+//! with this bench on the same machine: `python torch_gpt_bench.py THREADS STEPS`):
+//!
+//! ```text
+//! import sys, time, math, torch, torch.nn as nn, torch.nn.functional as F
+//! threads, steps = int(sys.argv[1]), int(sys.argv[2]); torch.set_num_threads(threads); torch.manual_seed(0)
+//! E, H, T, L, V = 128, 4, 64, 4, 65
+//! class Attention(nn.Module):
+//!     def __init__(self):
+//!         super().__init__(); self.c_attn = nn.Linear(E, 3 * E); self.c_proj = nn.Linear(E, E)
+//!     def forward(self, x):
+//!         B = x.shape[0]; q, k, v = self.c_attn(x).split(E, dim=2)
+//!         q, k, v = (t.view(B, T, H, E // H).transpose(1, 2) for t in (q, k, v))   # (B, nh, T, hs)
+//!         y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+//!         return self.c_proj(y.transpose(1, 2).contiguous().view(B, T, E))
+//! class Block(nn.Module):
+//!     def __init__(self):
+//!         super().__init__(); self.ln_1 = nn.LayerNorm(E); self.attn = Attention(); self.ln_2 = nn.LayerNorm(E)
+//!         self.c_fc = nn.Linear(E, 4 * E); self.c_proj = nn.Linear(4 * E, E); self.gelu = nn.GELU()
+//!     def forward(self, x):
+//!         x = x + self.attn(self.ln_1(x)); return x + self.c_proj(self.gelu(self.c_fc(self.ln_2(x))))
+//! class GPT(nn.Module):
+//!     def __init__(self):
+//!         super().__init__(); self.wte = nn.Embedding(V, E); self.wpe = nn.Embedding(T, E)
+//!         self.h = nn.ModuleList([Block() for _ in range(L)]); self.ln_f = nn.LayerNorm(E)
+//!         self.lm_head = nn.Linear(E, V, bias=False); self.lm_head.weight = self.wte.weight
+//!     def forward(self, idx):
+//!         x = self.wte(idx) + self.wpe(torch.arange(T))
+//!         for block in self.h: x = block(x)
+//!         return self.lm_head(self.ln_f(x))
+//! model = GPT()
+//! groups = [{"params": [p for p in model.parameters() if p.dim() >= 2], "weight_decay": 0.1},
+//!           {"params": [p for p in model.parameters() if p.dim() < 2], "weight_decay": 0.0}]
+//! opt = torch.optim.AdamW(groups, lr=1e-3, betas=(0.9, 0.99))
+//! x, y = torch.randint(0, V, (12, T)), torch.randint(0, V, (12, T))
+//! def step():
+//!     loss = F.cross_entropy(model(x).view(-1, V), y.view(-1))
+//!     opt.zero_grad(set_to_none=True); loss.backward()
+//!     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step()
+//! for _ in range(5): step()
+//! times = []
+//! for _ in range(steps):
+//!     start = time.perf_counter(); step(); times.append(time.perf_counter() - start)
+//! hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]
+//! print(threads, 12 * T / sorted(times)[len(times) // 2], "tokens/s", int(hwm) / 1024, "MB")
+//! ```
 
 use crate::measure::{peak_rss_mb, thread_counts};
 use dlfs::cli::Args;
