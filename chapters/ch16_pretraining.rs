@@ -23,7 +23,8 @@ use dlfs::data::text::{FIRST_WORD_ID, PAD, START, Vocabulary, tokenize};
 use dlfs::data::tiny_grammar::{MAX_SENTENCE_CHARS, TinyGrammar};
 use dlfs::loss::{CrossEntropyLoss, log_sum_exp};
 use dlfs::nn::{
-    CifarCnn, Gpt, GptConfig, Layer, Linear, Mode, Param, next_token_loss, param_count, zero_grad,
+    CifarCnn, Gpt, GptClassifier, GptConfig, Layer, Linear, Mode, mean_pool, next_token_loss,
+    param_count, sequence_lengths, zero_grad,
 };
 use dlfs::optim::{
     Adam, AdamW, CosineAnnealingLr, LinearWarmup, LrSchedule, Optimizer, WarmupThen, clip_grad_norm,
@@ -167,6 +168,8 @@ struct GptSettings {
     generated_chars: usize,
     /// Characters drawn per sample.
     sample_chars: usize,
+    /// Sentences' worth of characters sampled to count how many lines are grammatical.
+    check_sentences: usize,
 }
 
 impl GptSettings {
@@ -209,6 +212,7 @@ impl GptSettings {
             clip: 1.0,
             generated_chars: if quick { 60_000 } else { 1_000_000 },
             sample_chars: if quick { 80 } else { 300 },
+            check_sentences: if quick { 6 } else { 30 },
         })
     }
 
@@ -665,7 +669,12 @@ fn run_gpt(args: &Args, s: &GptSettings, out: &Path, results: &mut Results) -> R
     }
     if let Some((grammar, _)) = &data.grammar {
         let mut rng = Rng::new(s.seed.wrapping_add(7));
-        let tokens = model.generate(&prompt, 20 * MAX_SENTENCE_CHARS, 1.0, &mut rng);
+        let tokens = model.generate(
+            &prompt,
+            s.check_sentences * MAX_SENTENCE_CHARS,
+            1.0,
+            &mut rng,
+        );
         let text = data.decode(&tokens);
         let lines: Vec<&str> = text.lines().collect();
         let complete = &lines[1..lines.len().saturating_sub(1)];
@@ -1094,107 +1103,6 @@ fn classifier_inputs(
     )
 }
 
-/// A review classifier on a GPT: the mean of the hidden states over the review's tokens →
-/// `Linear(E, 2)`. Input ids `[N, T]` padded with [`PAD`] at the end (the causal attention lets no
-/// real token see the padding behind it); output two class scores `[N, 2]`.
-struct ReviewClassifier {
-    backbone: Gpt,
-    head: Linear,
-    /// The number of real tokens of each review of the last forward pass.
-    lengths: Vec<usize>,
-    steps: usize,
-}
-
-impl ReviewClassifier {
-    fn new(backbone: Gpt, rng: &mut Rng) -> ReviewClassifier {
-        let width = backbone.config().width;
-        ReviewClassifier {
-            backbone,
-            head: Linear::new(width, 2, rng),
-            lengths: Vec::new(),
-            steps: 0,
-        }
-    }
-}
-
-/// The number of real tokens of every row of padded ids `[N, T]`: the position of the first
-/// [`PAD`] (at least 1: every review starts with [`START`]).
-fn review_lengths(ids: &Tensor) -> Vec<usize> {
-    let t = ids.dim(1);
-    ids.data()
-        .chunks_exact(t)
-        .map(|row| {
-            row.iter()
-                .position(|&id| id == PAD as f32)
-                .unwrap_or(t)
-                .max(1)
-        })
-        .collect()
-}
-
-/// The mean of `hidden` `[N, T, E]` over the first `lengths[n]` positions of each row: `[N, E]`.
-fn mean_pool(hidden: &Tensor, lengths: &[usize]) -> Tensor {
-    let (n, t, e) = (hidden.dim(0), hidden.dim(1), hidden.dim(2));
-    let mut pooled = vec![0.0f32; n * e];
-    for (row, (sum, &length)) in pooled.chunks_exact_mut(e).zip(lengths).enumerate() {
-        for position in 0..length {
-            let h = &hidden.data()[(row * t + position) * e..(row * t + position + 1) * e];
-            for (s, &v) in sum.iter_mut().zip(h) {
-                *s += v;
-            }
-        }
-        let scale = 1.0 / length as f32;
-        for s in sum.iter_mut() {
-            *s *= scale;
-        }
-    }
-    Tensor::from_vec(&[n, e], pooled)
-}
-
-impl Layer for ReviewClassifier {
-    fn forward(&mut self, ids: &Tensor, mode: Mode) -> Tensor {
-        self.lengths = review_lengths(ids);
-        self.steps = ids.dim(1);
-        let hidden = self.backbone.hidden_states(ids, mode);
-        let pooled = mean_pool(&hidden, &self.lengths);
-        self.head.forward(&pooled, mode)
-    }
-
-    /// ∂L/∂scores → the head's backward, then ∂L/∂h = ∂L/∂pooled / length at each real position.
-    fn backward(&mut self, grad_output: &Tensor) -> Tensor {
-        let d_pooled = self.head.backward(grad_output);
-        let (n, t, e) = (self.lengths.len(), self.steps, d_pooled.dim(1));
-        let mut d_hidden = Tensor::zeros(&[n, t, e]);
-        for (row, &length) in self.lengths.iter().enumerate() {
-            let scale = 1.0 / length as f32;
-            let d = d_pooled.row(row);
-            for position in 0..length {
-                let target = &mut d_hidden.data_mut()[(row * t + position) * e..][..e];
-                for (g, &v) in target.iter_mut().zip(d) {
-                    *g = v * scale;
-                }
-            }
-        }
-        self.backbone.backward_hidden(&d_hidden);
-        Tensor::zeros(&[n, t])
-    }
-
-    fn visit_params(&mut self, f: &mut dyn FnMut(&str, &mut Param)) {
-        self.backbone
-            .visit_params(&mut |name, p| f(&format!("backbone.{name}"), p));
-        self.head
-            .visit_params(&mut |name, p| f(&format!("head.{name}"), p));
-    }
-
-    fn describe(&self) -> String {
-        format!(
-            "ReviewClassifier({} → mean over the review → {})",
-            self.backbone.describe(),
-            self.head.describe()
-        )
-    }
-}
-
 /// The review language model's shape.
 fn lm_config(t: &TransferSettings, vocab_size: usize) -> GptConfig {
     GptConfig {
@@ -1331,7 +1239,7 @@ fn linear_probe(
     seed: u64,
 ) -> Result<f64> {
     let features = |backbone: &mut Gpt, inputs: &Tensor| -> Tensor {
-        let lengths = review_lengths(inputs);
+        let lengths = sequence_lengths(inputs, PAD);
         let hidden = backbone.hidden_states(inputs, Mode::Inference);
         mean_pool(&hidden, &lengths)
     };
@@ -1461,7 +1369,7 @@ fn run_text_transfer(
             let mut cells = vec![seed.to_string(), n.to_string()];
             if let Some(slot) = outcome.pretrained.iter_mut().find(|(m, _)| *m == n) {
                 let backbone = load_pretrained(&mut rng)?;
-                let mut model = ReviewClassifier::new(backbone, &mut rng);
+                let mut model = GptClassifier::new(backbone, 2, PAD, &mut rng);
                 let accuracy =
                     train_classifier(&mut model, train, test, 3e-4, t.classifier_steps, seed)?;
                 slot.1.push(accuracy);
@@ -1476,7 +1384,7 @@ fn run_text_transfer(
                 cells.extend(["".to_string(), "".to_string()]);
             }
             if let Some(slot) = outcome.scratch.iter_mut().find(|(m, _)| *m == n) {
-                let mut model = ReviewClassifier::new(Gpt::new(config, &mut rng), &mut rng);
+                let mut model = GptClassifier::new(Gpt::new(config, &mut rng), 2, PAD, &mut rng);
                 let accuracy =
                     train_classifier(&mut model, train, test, 1e-3, t.classifier_steps, seed)?;
                 slot.1.push(accuracy);

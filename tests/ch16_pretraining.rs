@@ -885,3 +885,107 @@ fn the_chapter_trains_on_a_text_file() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The classifier on a GPT
+// ---------------------------------------------------------------------------------------------
+
+use dlfs::nn::{GptClassifier, mean_pool, sequence_lengths};
+
+#[test]
+fn padding_at_the_end_changes_nothing_for_a_causal_classifier() {
+    let config = tiny_config();
+    let backbone = Gpt::new(config, &mut Rng::new(11));
+    let mut classifier = GptClassifier::new(backbone, 3, 0, &mut Rng::new(12));
+    // Two sequences of 3 and 5 real tokens (ids 1..7), padded with 0 to 6.
+    let padded = Tensor::from_vec(
+        &[2, 6],
+        vec![3.0, 5.0, 1.0, 0.0, 0.0, 0.0, 2.0, 6.0, 4.0, 4.0, 1.0, 0.0],
+    );
+    assert_eq!(sequence_lengths(&padded, 0), vec![3, 5]);
+    let both = classifier.forward(&padded, Mode::Inference);
+    let alone = classifier.forward(
+        &Tensor::from_vec(&[1, 3], vec![3.0, 5.0, 1.0]),
+        Mode::Inference,
+    );
+    assert_close(
+        "scores of the padded sequence",
+        &[3],
+        &both.data()[..3],
+        alone.data(),
+        Tolerance::F32,
+    );
+    let hidden = Tensor::from_vec(&[1, 3, 2], vec![1.0, 2.0, 3.0, 4.0, 100.0, 100.0]);
+    assert_eq!(mean_pool(&hidden, &[2]).data(), &[2.0, 3.0]);
+}
+
+#[test]
+fn classifier_gradients_reach_the_backbone() {
+    let config = tiny_config();
+    let mut backbone = Gpt::new(config, &mut Rng::new(13));
+    randomise(&mut backbone, 14);
+    let mut classifier = GptClassifier::new(backbone, 2, 0, &mut Rng::new(15));
+    let ids = Tensor::from_vec(
+        &[3, 5],
+        vec![
+            1.0, 2.0, 3.0, 0.0, 0.0, 4.0, 5.0, 6.0, 2.0, 1.0, 6.0, 0.0, 0.0, 0.0, 0.0,
+        ],
+    );
+    let targets = [1usize, 0, 1];
+    let loss = |model: &mut GptClassifier, mode: Mode| {
+        let scores = model.forward(&ids, mode);
+        cross_entropy(&scores, &targets, Reduction::Mean)
+    };
+    zero_grad(&mut classifier);
+    let out = loss(&mut classifier, Mode::Train);
+    classifier.backward(&out.grad);
+    let mut analytic: Vec<(String, Vec<usize>, Vec<f32>)> = Vec::new();
+    classifier.visit_params(&mut |name, p| {
+        analytic.push((
+            name.to_string(),
+            p.value.shape().to_vec(),
+            p.grad.data().to_vec(),
+        ))
+    });
+    assert!(analytic.iter().any(|(n, _, _)| n == "head.weight"));
+    let config = GradCheckConfig {
+        max_samples: 8,
+        ..GradCheckConfig::default()
+    };
+    for (name, shape, grad) in analytic.iter().filter(|(n, _, _)| {
+        n.starts_with("head")
+            || n.contains("blocks.0.self_attn.in_proj_weight")
+            || n.contains("token_embedding")
+            || n.contains("norm.weight")
+    }) {
+        let mut values = Vec::new();
+        classifier.visit_params(&mut |n, p| {
+            if n == name {
+                values = p.value.data().to_vec();
+            }
+        });
+        let original = values.clone();
+        let report = gradcheck(
+            name,
+            shape,
+            &mut values,
+            grad,
+            |v| {
+                classifier.visit_params(&mut |n, p| {
+                    if n == name {
+                        p.value.data_mut().copy_from_slice(v);
+                    }
+                });
+                f64::from(loss(&mut classifier, Mode::Inference).value)
+            },
+            &config,
+        );
+        classifier.visit_params(&mut |n, p| {
+            if n == name {
+                p.value.data_mut().copy_from_slice(&original);
+            }
+        });
+        println!("{report}");
+        assert!(report.passed, "{report}");
+    }
+}

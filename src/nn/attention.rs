@@ -41,9 +41,9 @@
 //!    ```text
 //!    dQ = dZ·K / √D     [T, D]          dK = dZᵀ·Q / √D     [S, D]
 //!    ```
-//! Five matrix products in all (one for dP, one each for dV, dQ, dK, plus the softmax step between
-//! them), against two in the forward pass: the backward pass costs about twice the forward, as
-//! usual. The forward pass keeps P (`[T, S]` per head) for it.
+//! Four matrix products (dV, dP, dQ, dK) and the softmax step between them, against two products
+//! in the forward pass: the backward pass costs about twice the forward, as usual. The forward pass
+//! keeps P (`[T, S]` per head) for it.
 //!
 //! # How it runs
 //! Every product goes through the GEMM ([`crate::linalg::gemm()`]) on strided views, so the heads

@@ -33,6 +33,7 @@
 //! | `transformer.rs` | [`TransformerBlock`], the pre-norm layer of `nn.TransformerEncoderLayer(norm_first=True)` (chapter 16) |
 //! | `positional.rs` | [`PositionalEmbedding`], a learned vector per position (chapter 16) |
 //! | `gpt.rs` | [`Gpt`], a GPT-2/nanoGPT-shaped language model with a tied output layer (chapter 16) |
+//! | `gpt_classifier.rs` | [`GptClassifier`], a GPT with mean pooling and a linear head, for transfer learning (chapter 16) |
 
 mod activation;
 pub mod attention;
@@ -42,6 +43,7 @@ mod embedding;
 mod flatten;
 mod gelu;
 mod gpt;
+mod gpt_classifier;
 mod gru;
 pub mod im2col;
 pub mod init;
@@ -83,6 +85,7 @@ pub use rnn::RNN;
 
 pub use attention::AttentionMask;
 pub use gpt::{Gpt, GptConfig, next_token_loss};
+pub use gpt_classifier::{GptClassifier, mean_pool, sequence_lengths};
 pub use layer_norm::LayerNorm;
 pub use multihead_attention::{AttentionScratch, MultiheadAttention};
 pub use positional::PositionalEmbedding;
