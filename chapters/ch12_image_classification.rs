@@ -13,16 +13,23 @@
 //! code. On top of the tutorial: per-epoch test accuracy, per-class accuracy, the confusion matrix,
 //! curves (SVG), a picture of predictions (PNG) and the trained weights (safetensors, loadable into the
 //! tutorial's PyTorch class).
+//!
+//! Using the trained model (section 12.5): the run is saved after every epoch (`--resume` continues
+//! it, bit for bit, after an interruption), `--predict FILE...` classifies your own pictures (PNG,
+//! PGM, PPM of any size, resized to 32×32), and `--evaluate` scores the saved model on the test
+//! images without writing anything.
 
 use dlfs::cli::{Args, Command};
 use dlfs::data::cifar10::{self, Augmentation, Cifar10, ImageSet};
 use dlfs::data::cifar10_standin::{self, StandinSize};
-use dlfs::loss::{CrossEntropyLoss, Loss};
+use dlfs::data::image;
+use dlfs::loss::{CrossEntropyLoss, Loss, softmax};
 use dlfs::nn::{CifarCnn, Layer, Mode, param_count};
 use dlfs::optim::{Optimizer, Sgd};
 use dlfs::probability::Rng;
 use dlfs::report::{ImageGrid, Progress, Table, Tile};
-use dlfs::train::{Batch, ConfusionMatrix, Dataset, EpochRecord, History, Metric, evaluate};
+use dlfs::train::resume::{SavedRun, TrainingProgress, TrainingRun};
+use dlfs::train::{Batch, ConfusionMatrix, Dataset, EpochRecord, Metric, evaluate};
 use dlfs::{Error, Result, Tensor, app, checkpoint};
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -30,6 +37,9 @@ use std::time::Instant;
 
 /// The seed of the generated stand-in (fixed, so every run reads the same pictures).
 const STANDIN_SEED: u64 = 12;
+
+/// The saved model is `--out/MODEL_NAME.safetensors` (its training state beside it).
+const MODEL_NAME: &str = "cifar10_cnn";
 
 /// The chapter's flags (`--quick`, `--out`, `--threads` come from `app::chapter_command`).
 pub fn command() -> Command {
@@ -59,6 +69,26 @@ pub fn command() -> Command {
     .switch(
         "augment",
         "random crops (padding 4) and horizontal flips of training images (the tutorial has none)",
+    )
+    .switch(
+        "resume",
+        "continue the run saved in --out after its last complete epoch (with its settings; \
+         --epochs may raise the target)",
+    )
+    .list(
+        "predict",
+        "FILE",
+        "classify your own pictures (PNG, PGM or PPM, any size) with the saved model: top 3 classes",
+    )
+    .switch(
+        "evaluate",
+        "score the saved model on the test images and write nothing",
+    )
+    .option(
+        "weights",
+        "FILE",
+        "",
+        "the model for --predict and --evaluate (default: cifar10_cnn.safetensors in --out)",
     )
 }
 
@@ -116,6 +146,21 @@ fn heading(title: &str) {
 
 /// The chapter itself.
 pub fn run(args: &Args) -> Result<()> {
+    if args.was_given("predict") {
+        return predict(args);
+    }
+    if args.flag("evaluate") {
+        return evaluate_saved(args);
+    }
+    let resumed = saved_run(args)?;
+    let merged;
+    let args = match &resumed {
+        Some(saved) => {
+            merged = saved.apply_to(args)?;
+            &merged
+        }
+        None => args,
+    };
     let settings = Settings::from_args(args)?;
     heading("12.1 准备数据 — preparing the data");
     let mut data = load_data(args, settings.quick)?;
@@ -130,10 +175,10 @@ pub fn run(args: &Args) -> Result<()> {
     describe_model(&mut model);
 
     heading("12.3 训练模型 — training");
-    let (history, matrix) = train(&mut model, &data, &settings, &mut rng)?;
+    let (progress, matrix) = train(&mut model, &data, &settings, &mut rng, resumed.as_ref())?;
 
     heading("12.4 测试模型 — testing");
-    report_results(&mut model, &data, &settings, &history, &matrix)?;
+    report_results(&mut model, &data, &settings, &progress, &matrix)?;
     Ok(())
 }
 
@@ -276,21 +321,52 @@ impl Dataset for CifarDataset<'_> {
     }
 }
 
-/// The tutorial's training loop, plus a test evaluation after every epoch. Returns the per-epoch
-/// history and the final confusion matrix on the test set.
+/// The tutorial's training loop, plus a test evaluation after every epoch and a save of the run
+/// (model and training state) after it. With `resumed`, the loop continues the saved run after its
+/// last complete epoch. Returns where the run stands (with the history of every epoch) and the
+/// final confusion matrix on the test set.
 fn train(
     model: &mut CifarCnn,
     data: &Cifar10,
     settings: &Settings,
     rng: &mut Rng,
-) -> Result<(History, ConfusionMatrix)> {
+    resumed: Option<&SavedRun>,
+) -> Result<(TrainingProgress, ConfusionMatrix)> {
     let criterion = CrossEntropyLoss::new();
     let mut optimizer = Sgd::new(settings.learning_rate).momentum(settings.momentum);
+    let augment_rng = settings.augment.then(|| rng.fork());
+    let shuffle_rng = rng.fork();
+    let run = training_run(settings, data);
+    let mut state = match resumed {
+        Some(saved) => {
+            let state = saved.restore(model, &mut optimizer)?;
+            println!(
+                "Resuming the run saved in {} after epoch {} of {} (weights, momentum buffers, \
+                 shuffling and history restored).\n",
+                settings.out.display(),
+                state.epochs_done,
+                settings.epochs
+            );
+            state
+        }
+        None => {
+            let mut fresh = TrainingProgress::new(settings.learning_rate);
+            fresh.set_rng("shuffle", &shuffle_rng);
+            if let Some(generator) = &augment_rng {
+                fresh.set_rng("augment", generator);
+            }
+            fresh.set_order("shuffle", &(0..data.train.len()).collect::<Vec<_>>());
+            fresh.history.metric_name = "accuracy".to_string();
+            fresh
+        }
+    };
     let train_data = CifarDataset {
         images: &data.train,
         augmentation: settings
             .augment
-            .then(|| (Augmentation::standard(), RefCell::new(rng.fork()))),
+            .then(|| state.rng("augment"))
+            .transpose()?
+            .map(|generator| (Augmentation::standard(), RefCell::new(generator))),
     };
     let test_data = CifarDataset {
         images: &data.test,
@@ -304,16 +380,12 @@ fn train(
         optimizer.describe(),
         settings.epochs
     );
-    let mut history = History {
-        epochs: Vec::new(),
-        metric_name: "accuracy".to_string(),
-    };
     let mut batch = Batch::new();
-    let mut order: Vec<usize> = (0..data.train.len()).collect();
-    let mut shuffle_rng = rng.fork();
+    let mut order = state.order("shuffle", data.train.len())?;
+    let mut shuffle_rng = state.rng("shuffle")?;
     let training_started = Instant::now();
     let mut images_seen = 0usize;
-    for epoch in 1..=settings.epochs {
+    for epoch in state.epochs_done + 1..=settings.epochs {
         let started = Instant::now();
         shuffle_rng.shuffle(&mut order);
         let mut progress = Progress::new(&format!("epoch {epoch}/{}", settings.epochs), batches);
@@ -386,7 +458,15 @@ fn train(
             100.0 * test.metric.unwrap_or(0.0),
             data.train.len() as f64 / train_seconds
         );
-        history.epochs.push(record);
+        state.history.epochs.push(record);
+        state.epochs_done = epoch;
+        state.set_rng("shuffle", &shuffle_rng);
+        state.set_order("shuffle", &order);
+        if let Some((_, generator)) = &train_data.augmentation {
+            state.set_rng("augment", &generator.borrow());
+        }
+        let accuracy = format!("{:.4}", test.metric.unwrap_or(0.0));
+        run.save_with_metadata(model, &optimizer, &state, &[("test_accuracy", &accuracy)])?;
     }
     println!(
         "\nTrained on {images_seen} images in {:.1} s (with the test evaluations).",
@@ -394,16 +474,17 @@ fn train(
     );
     let matrix =
         dlfs::train::confusion_matrix(model, &test_data, cifar10::CLASSES, settings.batch_size);
-    Ok((history, matrix))
+    Ok((state, matrix))
 }
 
 fn report_results(
     model: &mut CifarCnn,
     data: &Cifar10,
     settings: &Settings,
-    history: &History,
+    progress: &TrainingProgress,
     matrix: &ConfusionMatrix,
 ) -> Result<()> {
+    let history = &progress.history;
     println!(
         "Accuracy of the model on the {} test images: {:.2}%  (chance: 10 %; the tutorial states \
          no number)",
@@ -448,26 +529,7 @@ fn report_results(
         println!("wrote {}", path.display());
     }
     save_prediction_grid(model, &data.test, &names, &out.join("test_predictions.png"))?;
-
-    let weights = out.join("cifar10_cnn.safetensors");
-    let epochs = settings.epochs.to_string();
-    let accuracy = format!("{:.4}", matrix.accuracy());
-    checkpoint::save_with_metadata(
-        model,
-        &weights,
-        &[
-            ("model", "SimpleCNN (tutorial chapter 12)"),
-            ("dataset", &data.folder.display().to_string()),
-            ("epochs", &epochs),
-            ("test_accuracy", &accuracy),
-        ],
-    )?;
-    println!(
-        "wrote {} — the trained weights with PyTorch's names (conv1.weight, …, fc3.bias):\n  \
-         model.load_state_dict(safetensors.torch.load_file(\"{}\"))",
-        weights.display(),
-        weights.display()
-    );
+    describe_saved_run(&training_run(settings, data), progress.epochs_done);
     Ok(())
 }
 
@@ -508,6 +570,227 @@ fn save_prediction_grid(
         path.display(),
         legend.join(", ")
     );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// 12.5 Using the trained model: resume, predict, evaluate
+// ---------------------------------------------------------------------------------------------
+
+/// The run this chapter saves in `--out`, with the flags that define it.
+fn training_run(settings: &Settings, data: &Cifar10) -> TrainingRun {
+    let optional = |v: Option<usize>| v.map_or(String::new(), |v| v.to_string());
+    TrainingRun::new(&settings.out, MODEL_NAME)
+        .run_setting("data", data.folder.display())
+        .run_setting("quick", if settings.quick { "true" } else { "" })
+        .run_setting("batch-size", settings.batch_size)
+        .run_setting("lr", settings.learning_rate)
+        .run_setting("momentum", settings.momentum)
+        .run_setting("seed", settings.seed)
+        .run_setting("limit", optional(settings.limit))
+        .run_setting("augment", if settings.augment { "true" } else { "" })
+        .epochs(settings.epochs)
+        .metadata("model", "SimpleCNN (tutorial chapter 12)")
+        .metadata("dataset", data.folder.display())
+        .metadata("epochs", settings.epochs)
+        .metadata("classes", data.classes.join(","))
+}
+
+/// With `--resume`, the run saved in `--out`.
+fn saved_run(args: &Args) -> Result<Option<SavedRun>> {
+    if !args.flag("resume") {
+        return Ok(None);
+    }
+    let saved = TrainingRun::new(&app::out_dir(args)?, MODEL_NAME).load()?;
+    Ok(Some(saved))
+}
+
+/// Prints where the run is saved and how to use it.
+fn describe_saved_run(run: &TrainingRun, epochs_done: usize) {
+    if epochs_done == 0 {
+        println!("(No epoch was trained, so nothing was saved.)");
+        return;
+    }
+    let weights = run.model_path();
+    println!(
+        "\n## 12.5 Using the trained model\n\nwrote {} — the weights after epoch {epochs_done}, with \
+         PyTorch's names (conv1.weight, …, fc3.bias):\n  \
+         model.load_state_dict(safetensors.torch.load_file(\"{}\"))\nwrote {} — the optimizer's \
+         momentum buffers, the shuffling and the history: both are rewritten after every epoch.\n  \
+         continue an interrupted run:  --resume   (same --out; --epochs N to go further)\n  \
+         classify your pictures:       --predict photo.png other.ppm\n  \
+         score the saved model:        --evaluate",
+        weights.display(),
+        weights.display(),
+        run.state_path().display()
+    );
+}
+
+/// `--weights FILE`, or the model file in `--out`.
+fn weights_path(args: &Args) -> Result<PathBuf> {
+    match args.get_opt::<PathBuf>("weights")? {
+        Some(path) => Ok(path),
+        None => Ok(app::out_dir(args)?.join(format!("{MODEL_NAME}.safetensors"))),
+    }
+}
+
+/// A trained model read back from its file.
+struct SavedModel {
+    model: CifarCnn,
+    /// The file's `__metadata__` pairs (epochs, test accuracy, dataset, class names).
+    metadata: Vec<(String, String)>,
+    path: PathBuf,
+}
+
+/// The model in `--weights` (or in `--out`).
+fn load_saved_model(args: &Args) -> Result<SavedModel> {
+    let path = weights_path(args)?;
+    if !path.is_file() {
+        return Err(Error::usage(format!(
+            "there is no trained model at {}: train one first (cargo run --release --bin \
+             ch12_image_classification, with the same --out), or name one with --weights FILE",
+            path.display()
+        )));
+    }
+    let mut model = CifarCnn::new(&mut Rng::new(0));
+    let metadata = checkpoint::load(&mut model, &path)?;
+    Ok(SavedModel {
+        model,
+        metadata,
+        path,
+    })
+}
+
+fn metadata_value<'a>(metadata: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    metadata
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// `--predict FILE...`: each picture decoded, resized to 32×32 (area averaging when shrinking),
+/// normalised as the training images were, and classified; prints the top 3 classes.
+fn predict(args: &Args) -> Result<()> {
+    heading("12.5 Using the trained model: your own pictures");
+    let SavedModel {
+        mut model,
+        metadata,
+        path,
+    } = load_saved_model(args)?;
+    let classes: Vec<String> = match metadata_value(&metadata, "classes") {
+        Some(list) if list.split(',').count() == cifar10::CLASSES => {
+            list.split(',').map(str::to_string).collect()
+        }
+        _ => cifar10::CLASS_NAMES.iter().map(|c| c.to_string()).collect(),
+    };
+    println!(
+        "Model: {} ({} epochs, test accuracy {} on {}).\nEach picture is stretched to 32×32 \
+         (area averaging), its alpha channel dropped, and normalised as in training: \
+         (byte/255 − 0.5)/0.5.\n",
+        path.display(),
+        metadata_value(&metadata, "epochs_done").unwrap_or("?"),
+        metadata_value(&metadata, "test_accuracy").unwrap_or("?"),
+        metadata_value(&metadata, "dataset").unwrap_or("?")
+    );
+    let mut failures = 0;
+    let files = args.values("predict");
+    for file in files {
+        match classify(&mut model, Path::new(file)) {
+            Ok((picture, probabilities)) => {
+                let mut ranked: Vec<usize> = (0..probabilities.len()).collect();
+                ranked.sort_by(|&a, &b| probabilities[b].total_cmp(&probabilities[a]));
+                let top: Vec<String> = ranked
+                    .iter()
+                    .take(3)
+                    .map(|&c| format!("{} {:.1} %", classes[c], 100.0 * probabilities[c]))
+                    .collect();
+                println!(
+                    "{file} ({}×{}{}): {}",
+                    picture.width,
+                    picture.height,
+                    if picture.has_transparency() {
+                        ", transparency ignored"
+                    } else {
+                        ""
+                    },
+                    top.join(", ")
+                );
+            }
+            Err(e) => {
+                failures += 1;
+                eprintln!("error: {e}");
+            }
+        }
+    }
+    if failures > 0 {
+        return Err(Error::data(format!(
+            "{failures} of {} pictures could not be classified (see the messages above)",
+            files.len()
+        )));
+    }
+    Ok(())
+}
+
+/// One picture through the model: the decoded picture and the ten class probabilities.
+fn classify(model: &mut CifarCnn, path: &Path) -> Result<(image::Image, Vec<f32>)> {
+    let picture = image::read(path)?;
+    let planes = picture.resize(cifar10::SIDE, cifar10::SIDE).planar_rgb();
+    let input = Tensor::from_vec(
+        &[1, cifar10::CHANNELS, cifar10::SIDE, cifar10::SIDE],
+        planes.iter().map(|&b| cifar10::normalize(b)).collect(),
+    );
+    let logits = model.forward(&input, Mode::Inference);
+    Ok((picture, softmax(&logits).into_data()))
+}
+
+/// `--evaluate`: the saved model on the test images of `--data` (or of the data it was trained
+/// on), accuracy overall and per class. Writes nothing (not even a stand-in: it must exist).
+fn evaluate_saved(args: &Args) -> Result<()> {
+    heading("12.5 Using the trained model: evaluation only");
+    let SavedModel {
+        mut model,
+        metadata,
+        path,
+    } = load_saved_model(args)?;
+    let folder = match args.get_opt::<PathBuf>("data")? {
+        Some(dir) => dir,
+        None => match metadata_value(&metadata, "dataset") {
+            Some(dir) => PathBuf::from(dir),
+            None => {
+                return Err(Error::usage(format!(
+                    "{} does not say which data it was trained on: give --data DIR",
+                    path.display()
+                )));
+            }
+        },
+    };
+    println!(
+        "Model {}; test images from {}.",
+        path.display(),
+        folder.display()
+    );
+    let data = cifar10::load(&folder)?;
+    let test_data = CifarDataset {
+        images: &data.test,
+        augmentation: None,
+    };
+    let batch_size = args.get::<usize>("batch-size")?.max(1);
+    let matrix =
+        dlfs::train::confusion_matrix(&mut model, &test_data, cifar10::CLASSES, batch_size);
+    println!(
+        "Accuracy of the model on the {} test images: {:.2}%",
+        matrix.total(),
+        100.0 * matrix.accuracy()
+    );
+    let names: Vec<&str> = data.classes.iter().map(String::as_str).collect();
+    let mut table = Table::new(&["class", "accuracy"]);
+    for (c, name) in names.iter().enumerate() {
+        table.row(&[
+            name.to_string(),
+            format!("{:.1}%", 100.0 * matrix.recall(c)),
+        ]);
+    }
+    println!("\n{table}");
     Ok(())
 }
 

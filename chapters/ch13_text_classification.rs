@@ -8,11 +8,22 @@
 //! generated stand-in in the same layout where word order decides the label ("not bad", "… but …").
 //! Before the LSTM it trains a bag-of-words logistic regression on the same split: the baseline any
 //! sequence model must beat, and on the stand-in the proof that order matters.
+//!
+//! Tokens are what the tutorial's dataset (`imdb.load_data(num_words=10000)`) holds: lower-cased
+//! words with inner apostrophes, no punctuation, HTML line breaks removed; `--tokenizer punctuation`
+//! keeps punctuation marks as tokens. Ids as Keras: 0 padding, 1 start, 2 out-of-vocabulary, 3
+//! unused, words from 4 by frequency.
+//!
+//! Using the trained model (section 13.8): the LSTM's run is saved after every epoch (`--resume`
+//! continues it bit for bit), `--predict "a review"` (repeatable) and `--predict-file FILE` (one
+//! review per line) print P(positive) through the saved vocabulary, and `--evaluate` scores the
+//! saved model on the test reviews without writing anything. The bag-of-words baseline is not
+//! saved: it trains in seconds and is trained again on a resumed run.
 
 use dlfs::cli::{Args, Command};
 use dlfs::data::imdb::{self, Imdb, Review};
 use dlfs::data::synthetic_reviews::{self, StandIn};
-use dlfs::data::text::{PAD, START, Side, Vocabulary, pad_sequences, tokenize};
+use dlfs::data::text::{PAD, START, Side, Tokenizer, Vocabulary, pad_sequences};
 use dlfs::loss::{BceLoss, BceWithLogitsLoss};
 use dlfs::nn::{
     Embedding, LSTM, Layer, Linear, Mode, Param, RecurrentOutput, Relu, Sequential, Sigmoid,
@@ -21,6 +32,7 @@ use dlfs::nn::{
 use dlfs::optim::Adam;
 use dlfs::probability::Rng;
 use dlfs::report::Table;
+use dlfs::train::resume::{SavedRun, TrainingRun};
 use dlfs::train::{self, FitConfig, Metric, TensorDataset};
 use dlfs::{Error, Result, Tensor, app, checkpoint, report};
 use std::path::{Path, PathBuf};
@@ -44,7 +56,45 @@ pub fn command() -> Command {
     .option("lr", "RATE", "0.001", "Adam's learning rate for the LSTM")
     .option("seed", "S", "13", "seed for weights and shuffling")
     .option("limit", "N", "", "read at most N reviews per class and split (real data)")
+    .option(
+        "tokenizer",
+        "KIND",
+        "words",
+        "words (the tutorial's dataset: words only) or punctuation (punctuation marks are tokens too)",
+    )
+    .switch(
+        "resume",
+        "continue the LSTM run saved in --out after its last complete epoch (with its settings; \
+         --epochs may raise the target)",
+    )
+    .list(
+        "predict",
+        "REVIEW",
+        "print P(positive) of each review with the saved model (quote each review; repeatable)",
+    )
+    .option(
+        "predict-file",
+        "FILE",
+        "",
+        "print P(positive) of every line of FILE (one review per line)",
+    )
+    .switch(
+        "evaluate",
+        "score the saved model on the test reviews and write nothing",
+    )
+    .option(
+        "weights",
+        "FILE",
+        "",
+        "the model for --predict and --evaluate (default: imdb_lstm.safetensors in --out; its \
+         vocabulary file beside it)",
+    )
 }
+
+/// The saved model is `--out/MODEL_NAME.safetensors`, its vocabulary `VOCABULARY_FILE` beside it.
+const MODEL_NAME: &str = "imdb_lstm";
+/// The vocabulary file: line k holds the word with id k + 4.
+const VOCABULARY_FILE: &str = "imdb_vocabulary.txt";
 
 fn heading(title: &str) {
     println!("\n## {title}\n");
@@ -59,6 +109,7 @@ struct Settings {
     lr: f32,
     seed: u64,
     limit: Option<usize>,
+    tokenizer: Tokenizer,
 }
 
 fn settings(args: &Args) -> Result<Settings> {
@@ -71,6 +122,7 @@ fn settings(args: &Args) -> Result<Settings> {
         lr: args.get("lr")?,
         seed: args.get("seed")?,
         limit: args.get_opt("limit")?,
+        tokenizer: tokenizer(args)?,
     };
     if s.epochs == 0 || s.batch_size == 0 || s.maxlen == 0 || s.limit == Some(0) {
         return Err(Error::usage(
@@ -88,8 +140,33 @@ fn settings(args: &Args) -> Result<Settings> {
     Ok(s)
 }
 
+/// `--tokenizer`.
+fn tokenizer(args: &Args) -> Result<Tokenizer> {
+    let name: String = args.get("tokenizer")?;
+    Tokenizer::from_name(&name).ok_or_else(|| {
+        Error::usage(format!(
+            "--tokenizer must be words or punctuation, got '{name}'"
+        ))
+    })
+}
+
 /// The chapter itself.
 pub fn run(args: &Args) -> Result<()> {
+    if args.was_given("predict") || args.was_given("predict-file") {
+        return predict(args);
+    }
+    if args.flag("evaluate") {
+        return evaluate_saved(args);
+    }
+    let resumed = saved_run(args)?;
+    let merged;
+    let args = match &resumed {
+        Some(saved) => {
+            merged = saved.apply_to(args)?;
+            &merged
+        }
+        None => args,
+    };
     let quick = args.flag("quick");
     let out = app::out_dir(args)?;
     let s = settings(args)?;
@@ -99,6 +176,7 @@ pub fn run(args: &Args) -> Result<()> {
 
     heading("13.2 Words to ids: tokenizer, vocabulary, padding");
     let prepared = prepare(&data, &s);
+    save_vocabulary(&prepared.vocabulary, &out)?;
 
     heading("13.3 The baseline: a bag of words");
     let mut baseline = BagOfWords::new(s.num_words);
@@ -106,7 +184,8 @@ pub fn run(args: &Args) -> Result<()> {
 
     heading("13.4 The tutorial's model: Embedding → LSTM → LSTM → Dense → Dense");
     let mut model = tutorial_model(s.num_words, s.seed);
-    let lstm_accuracy = train_lstm(&mut model, &prepared, &s, &out)?;
+    let run = training_run(&s, &out, &data_name(args)?);
+    let lstm_accuracy = train_lstm(&mut model, &prepared, &s, &out, &run, resumed.as_ref())?;
 
     heading("13.5 Order matters: LSTM against bag of words");
     compare(
@@ -119,33 +198,37 @@ pub fn run(args: &Args) -> Result<()> {
     show_predictions(&mut model, &mut baseline, &data.test, &prepared);
 
     heading("13.7 Saving the model");
-    save(&mut model, &prepared.vocabulary, &s, &out)
+    describe_saved(&run, &out);
+    Ok(())
 }
 
-/// Writes the weights (safetensors, PyTorch's names) and the vocabulary (one word per line, line k
-/// holds id k + 4) — the model is useless without the ids it was trained on.
-fn save(model: &mut Sequential, vocabulary: &Vocabulary, s: &Settings, out: &Path) -> Result<()> {
-    let weights = out.join("imdb_lstm.safetensors");
-    let (num_words, maxlen) = (s.num_words.to_string(), s.maxlen.to_string());
-    checkpoint::save_with_metadata(
-        model,
-        &weights,
-        &[
-            ("model", "Embedding-LSTM-LSTM-Linear-ReLU-Linear-Sigmoid"),
-            ("num_words", &num_words),
-            ("maxlen", &maxlen),
-            ("padding", "pre"),
-        ],
-    )?;
-    let words = out.join("imdb_vocabulary.txt");
+/// Writes the vocabulary (one word per line, line k holds id k + 4) before training — the model
+/// is useless without the ids it was trained on. The weights are saved after every epoch.
+fn save_vocabulary(vocabulary: &Vocabulary, out: &Path) -> Result<()> {
+    let words = out.join(VOCABULARY_FILE);
     report::write_atomic(&words, (vocabulary.words().join("\n") + "\n").as_bytes())?;
     println!(
-        "wrote {} (parameter names as PyTorch: 0.weight, 1.weight_ih_l0, …)\nwrote {} (line k is \
-         the word with id k + 4)",
-        weights.display(),
+        "wrote {} (line k is the word with id k + 4)",
         words.display()
     );
     Ok(())
+}
+
+/// Where the run's files are and how to use them.
+fn describe_saved(run: &TrainingRun, out: &Path) {
+    println!(
+        "{} — the weights after the last epoch, PyTorch's names (0.weight, 1.weight_ih_l0, …)\n\
+         {} — the optimizer's state (exp_avg, exp_avg_sq, step), the shuffling, the history\n\
+         {} — the vocabulary\n\
+         Both model files are rewritten after every epoch. Next:\n  \
+         continue an interrupted run:  --resume   (same --out; --epochs N to go further)\n  \
+         score your own reviews:       --predict \"a review\" --predict \"another\", or \
+         --predict-file FILE\n  \
+         score the saved model:        --evaluate",
+        run.model_path().display(),
+        run.state_path().display(),
+        out.join(VOCABULARY_FILE).display()
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -231,14 +314,22 @@ struct Prepared {
 }
 
 fn prepare(data: &Imdb, s: &Settings) -> Prepared {
-    let train_tokens: Vec<Vec<String>> = data.train.iter().map(|r| tokenize(&r.text)).collect();
-    let test_tokens: Vec<Vec<String>> = data.test.iter().map(|r| tokenize(&r.text)).collect();
+    let tokenize = |r: &Review| s.tokenizer.tokenize(&r.text);
+    let train_tokens: Vec<Vec<String>> = data.train.iter().map(tokenize).collect();
+    let test_tokens: Vec<Vec<String>> = data.test.iter().map(tokenize).collect();
     let vocabulary = Vocabulary::build(train_tokens.iter().map(|t| t.as_slice()), s.num_words);
     if let Some(first) = train_tokens.first() {
-        println!(
-            "Tokens (lower-cased, HTML tags removed, punctuation split off):\n  {:?}\n",
-            &first[..first.len().min(24)]
-        );
+        let how = match s.tokenizer {
+            Tokenizer::Words => {
+                "lower-cased words with inner apostrophes, HTML tags and punctuation removed, as in \
+                 the tutorial's dataset"
+            }
+            Tokenizer::WordsAndPunctuation => {
+                "lower-cased, HTML tags removed, each punctuation mark a token (--tokenizer \
+                 punctuation)"
+            }
+        };
+        println!("Tokens ({how}):\n  {:?}\n", &first[..first.len().min(24)]);
     }
     println!(
         "Vocabulary: the {} most frequent training tokens (ties alphabetical), ids {}..{}; \
@@ -453,9 +544,17 @@ fn tutorial_model(num_words: usize, seed: u64) -> Sequential {
     ])
 }
 
-/// Trains the LSTM model with the tutorial's recipe, validating on the test set every epoch; returns
-/// the final test accuracy.
-fn train_lstm(model: &mut Sequential, p: &Prepared, s: &Settings, out: &Path) -> Result<f32> {
+/// Trains the LSTM model with the tutorial's recipe, validating on the test set every epoch and
+/// saving the run after every epoch (continuing `resumed` if given); returns the final test
+/// accuracy.
+fn train_lstm(
+    model: &mut Sequential,
+    p: &Prepared,
+    s: &Settings,
+    out: &Path,
+    run: &TrainingRun,
+    resumed: Option<&SavedRun>,
+) -> Result<f32> {
     let sample = p.train_inputs.select_rows(&[0]);
     println!("{}", model.describe());
     let mut shapes = Table::new(&["layer", "output shape"]);
@@ -469,12 +568,30 @@ fn train_lstm(model: &mut Sequential, p: &Prepared, s: &Settings, out: &Path) ->
     let test_data = TensorDataset::new(&p.test_inputs, &p.test_labels)?;
     let mut optimizer = Adam::new(s.lr);
     let metric = Metric::BinaryAccuracy { threshold: 0.5 };
-    let config = FitConfig::new(s.epochs, s.batch_size)
+    let progress = match resumed {
+        Some(saved) => {
+            let progress = saved.restore(model, &mut optimizer)?;
+            println!(
+                "Resuming the run saved in {} after epoch {} of {} (weights, Adam's moments, \
+                 shuffling and history restored).",
+                out.display(),
+                progress.epochs_done,
+                s.epochs
+            );
+            Some(progress)
+        }
+        None => None,
+    };
+    let mut config = FitConfig::new(s.epochs, s.batch_size)
         .seed(s.seed)
         .metric(metric)
         .validation(&test_data)
+        .checkpoint(run)
         .progress(Some("LSTM"))
         .verbose(true);
+    if let Some(progress) = &progress {
+        config = config.resume_from(progress);
+    }
     println!(
         "Training: binary cross-entropy, Adam (lr {}), batch {}, {} epochs, validating on the test set.",
         s.lr, s.batch_size, s.epochs
@@ -574,6 +691,254 @@ fn show_predictions(
             shorten(&review.text.replace("<br />", " "), 240)
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 13.8 Using the trained model: resume, predict, evaluate
+// ---------------------------------------------------------------------------------------------
+
+/// `--data` as given, or the stand-in's folder.
+fn data_name(args: &Args) -> Result<String> {
+    Ok(match args.get_opt::<PathBuf>("data")? {
+        Some(dir) => dir.display().to_string(),
+        None => app::out_dir(args)?
+            .join("aclImdb_standin")
+            .display()
+            .to_string(),
+    })
+}
+
+/// The LSTM's run in `--out`, with the flags that define it.
+fn training_run(s: &Settings, out: &Path, data: &str) -> TrainingRun {
+    TrainingRun::new(out, MODEL_NAME)
+        .model_setting("num-words", s.num_words)
+        .run_setting("data", data)
+        .run_setting("maxlen", s.maxlen)
+        .run_setting("tokenizer", s.tokenizer.name())
+        .run_setting("batch-size", s.batch_size)
+        .run_setting("lr", s.lr)
+        .run_setting("seed", s.seed)
+        .run_setting("limit", s.limit.map_or(String::new(), |l| l.to_string()))
+        .epochs(s.epochs)
+        .metadata("model", "Embedding-LSTM-LSTM-Linear-ReLU-Linear-Sigmoid")
+        .metadata("num_words", s.num_words)
+        .metadata("maxlen", s.maxlen)
+        .metadata("padding", "pre")
+        .metadata("tokenizer", s.tokenizer.name())
+        .metadata("dataset", data)
+        .metadata("vocabulary", VOCABULARY_FILE)
+}
+
+/// With `--resume`, the LSTM run saved in `--out`.
+fn saved_run(args: &Args) -> Result<Option<SavedRun>> {
+    if !args.flag("resume") {
+        return Ok(None);
+    }
+    Ok(Some(
+        TrainingRun::new(&app::out_dir(args)?, MODEL_NAME).load()?,
+    ))
+}
+
+/// A trained model read back with everything needed to feed it: its vocabulary and settings.
+struct SavedModel {
+    model: Sequential,
+    vocabulary: Vocabulary,
+    tokenizer: Tokenizer,
+    maxlen: usize,
+    metadata: Vec<(String, String)>,
+    path: PathBuf,
+}
+
+/// The model of `--weights` (or of `--out`) and the vocabulary file beside it.
+fn load_saved_model(args: &Args) -> Result<SavedModel> {
+    let path = match args.get_opt::<PathBuf>("weights")? {
+        Some(path) => path,
+        None => app::out_dir(args)?.join(format!("{MODEL_NAME}.safetensors")),
+    };
+    if !path.is_file() {
+        return Err(Error::usage(format!(
+            "there is no trained model at {}: train one first (cargo run --release --bin \
+             ch13_text_classification, with the same --out), or name one with --weights FILE",
+            path.display()
+        )));
+    }
+    let header = checkpoint::read(&path)?;
+    let metadata = header.metadata;
+    let value = |key: &str| {
+        metadata
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .ok_or_else(|| {
+                Error::format(
+                    path.display().to_string(),
+                    format!("the metadata has no \"{key}\": was it saved by this chapter?"),
+                )
+            })
+    };
+    let number = |key: &str| -> Result<usize> {
+        value(key)?.parse().map_err(|_| {
+            Error::format(
+                path.display().to_string(),
+                format!("\"{key}\" in the metadata is not a whole number"),
+            )
+        })
+    };
+    let (num_words, maxlen) = (number("num_words")?, number("maxlen")?);
+    if num_words <= 4 || maxlen == 0 {
+        return Err(Error::format(
+            path.display().to_string(),
+            format!("num_words {num_words} and maxlen {maxlen} in the metadata cannot be used"),
+        ));
+    }
+    // Files saved before the tokenizer was recorded used punctuation tokens.
+    let tokenizer_name = value("tokenizer").unwrap_or_else(|_| "punctuation".to_string());
+    let tokenizer = Tokenizer::from_name(&tokenizer_name).ok_or_else(|| {
+        Error::format(
+            path.display().to_string(),
+            format!("unknown tokenizer \"{tokenizer_name}\" in the metadata"),
+        )
+    })?;
+    let vocabulary_path = path.with_file_name(VOCABULARY_FILE);
+    let text = std::fs::read_to_string(&vocabulary_path).map_err(|e| {
+        Error::io(
+            &vocabulary_path,
+            e,
+            "the vocabulary the model was trained with must be beside its weights",
+        )
+    })?;
+    let vocabulary =
+        Vocabulary::from_lines(&text, num_words, &vocabulary_path.display().to_string())?;
+    let mut model = tutorial_model(num_words, 0);
+    checkpoint::load(&mut model, &path)?;
+    Ok(SavedModel {
+        model,
+        vocabulary,
+        tokenizer,
+        maxlen,
+        metadata,
+        path,
+    })
+}
+
+/// The reviews to score: every `--predict` value, then every non-empty line of `--predict-file`.
+fn reviews_to_score(args: &Args) -> Result<Vec<String>> {
+    let mut reviews: Vec<String> = args.values("predict").to_vec();
+    if let Some(path) = args.get_opt::<PathBuf>("predict-file")? {
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            Error::io(
+                &path,
+                e,
+                "--predict-file needs a UTF-8 text file, one review per line",
+            )
+        })?;
+        reviews.extend(
+            text.lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_string),
+        );
+    }
+    if reviews.is_empty() {
+        return Err(Error::usage(
+            "--predict-file: the file holds no review (no non-empty line)",
+        ));
+    }
+    Ok(reviews)
+}
+
+/// `--predict` / `--predict-file`: each review tokenized, encoded with the saved vocabulary,
+/// padded at the front to maxlen, and scored; prints P(positive).
+fn predict(args: &Args) -> Result<()> {
+    heading("13.8 Using the trained model: your own reviews");
+    let reviews = reviews_to_score(args)?;
+    let mut saved = load_saved_model(args)?;
+    let epochs = saved
+        .metadata
+        .iter()
+        .find(|(k, _)| k == "epochs_done")
+        .map_or("?", |(_, v)| v.as_str());
+    println!(
+        "Model {} ({epochs} epochs; {} tokens, {} words, maxlen {}).\n",
+        saved.path.display(),
+        saved.tokenizer.name(),
+        saved.vocabulary.words().len(),
+        saved.maxlen
+    );
+    let ids: Vec<Vec<usize>> = reviews
+        .iter()
+        .map(|r| saved.vocabulary.encode_tokens(&saved.tokenizer.tokenize(r)))
+        .collect();
+    let inputs = pad_sequences(&ids, saved.maxlen, Side::Pre, Side::Pre);
+    let probabilities = train::predict(&mut saved.model, &inputs, 64);
+    for ((review, ids), p) in reviews.iter().zip(&ids).zip(probabilities.data()) {
+        let unknown = ids
+            .iter()
+            .filter(|&&id| id == dlfs::data::text::UNKNOWN)
+            .count();
+        println!(
+            "P(positive) = {p:.3}  {}  \"{}\"{}",
+            if *p >= 0.5 { "positive" } else { "negative" },
+            shorten(review, 100),
+            if unknown > 0 {
+                format!(
+                    "  ({unknown} of {} words unknown to the vocabulary)",
+                    ids.len() - 1
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(())
+}
+
+/// `--evaluate`: the saved model on the test reviews of `--data` (or of the data it was trained
+/// on), through its saved vocabulary. Writes nothing (a missing stand-in is not generated).
+fn evaluate_saved(args: &Args) -> Result<()> {
+    heading("13.8 Using the trained model: evaluation only");
+    let mut saved = load_saved_model(args)?;
+    let folder = match args.get_opt::<PathBuf>("data")? {
+        Some(dir) => dir,
+        None => saved
+            .metadata
+            .iter()
+            .find(|(k, _)| k == "dataset")
+            .map(|(_, v)| PathBuf::from(v))
+            .ok_or_else(|| {
+                Error::usage("the model does not say which data it was trained on: give --data DIR")
+            })?,
+    };
+    let limit = args.get_opt::<usize>("limit")?;
+    println!(
+        "Model {}; test reviews from {}.",
+        saved.path.display(),
+        folder.display()
+    );
+    let data = imdb::load(&folder, limit)?;
+    let ids: Vec<Vec<usize>> = data
+        .test
+        .iter()
+        .map(|r| {
+            saved
+                .vocabulary
+                .encode_tokens(&saved.tokenizer.tokenize(&r.text))
+        })
+        .collect();
+    let inputs = pad_sequences(&ids, saved.maxlen, Side::Pre, Side::Pre);
+    let labels = Tensor::from_vec(
+        &[data.test.len(), 1],
+        data.test.iter().map(|r| f32::from(r.label)).collect(),
+    );
+    let test = TensorDataset::new(&inputs, &labels)?;
+    let metric = Metric::BinaryAccuracy { threshold: 0.5 };
+    let result = train::evaluate(&mut saved.model, &BceLoss::new(), &test, 256, metric)?;
+    println!(
+        "{} test reviews: binary cross-entropy {:.4}, accuracy {:.2}%",
+        data.test.len(),
+        result.loss,
+        100.0 * result.metric.unwrap_or(0.0)
+    );
+    Ok(())
 }
 
 fn main() {

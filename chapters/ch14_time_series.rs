@@ -10,17 +10,26 @@
 //! compares with the naive forecast "tomorrow = today" — which a forecaster must beat to be worth
 //! anything. The chapter then shows what practitioners do: predict the relative change instead of
 //! the price.
+//!
+//! Using the trained models (section 14.6): each target's run is saved after every epoch
+//! (`lstm_price.safetensors`, `lstm_relative.safetensors`, with their scaler in the metadata and
+//! their training state beside them; `--resume` continues them bit for bit), `--predict` forecasts
+//! the day after the last one of `--csv` next to the naive forecast, and `--evaluate` scores the
+//! saved models on the test part without writing anything.
 
 use dlfs::cli::{Args, Command};
 use dlfs::data::synthetic_prices;
-use dlfs::data::timeseries::{Columns, Scaling, Series, Target, Windows, rmse};
+use dlfs::data::timeseries::{
+    Columns, Scaler, Scaling, Series, Target, Windows, last_window, rmse,
+};
 use dlfs::loss::MseLoss;
-use dlfs::nn::{LSTM, Linear, RecurrentOutput, Sequential};
+use dlfs::nn::{LSTM, Layer, Linear, Mode, RecurrentOutput, Sequential};
 use dlfs::optim::Adam;
 use dlfs::probability::Rng;
 use dlfs::report::{LinePlot, Table};
+use dlfs::train::resume::{SavedRun, TrainingRun};
 use dlfs::train::{self, FitConfig, TensorDataset};
-use dlfs::{Error, Result, app};
+use dlfs::{Error, Result, app, checkpoint};
 use std::path::{Path, PathBuf};
 
 /// The chapter's flags (`--quick`, `--out`, `--threads` come from `app::chapter_command`).
@@ -56,6 +65,27 @@ pub fn command() -> Command {
     .option("lr", "RATE", "0.001", "Adam's learning rate")
     .option("hidden", "H", "32", "LSTM hidden units")
     .option("seed", "S", "14", "seed for weights and shuffling")
+    .switch(
+        "resume",
+        "continue the runs saved in --out after their last complete epoch (with their settings; \
+         --epochs may raise the target)",
+    )
+    .switch(
+        "predict",
+        "forecast the day after the last one of --csv with the saved model(s), next to the naive \
+         forecast",
+    )
+    .switch(
+        "evaluate",
+        "score the saved model(s) on the test part of --csv and write nothing",
+    )
+    .option(
+        "weights",
+        "FILE",
+        "",
+        "one model for --predict and --evaluate (default: lstm_price.safetensors and \
+         lstm_relative.safetensors in --out, those that exist)",
+    )
 }
 
 fn heading(title: &str) {
@@ -124,6 +154,21 @@ fn settings(args: &Args) -> Result<Settings> {
 
 /// The chapter itself.
 pub fn run(args: &Args) -> Result<()> {
+    if args.flag("predict") {
+        return predict(args);
+    }
+    if args.flag("evaluate") {
+        return evaluate_saved(args);
+    }
+    let merged;
+    let args = match resume_settings(args)? {
+        Some(saved) => {
+            merged = saved;
+            &merged
+        }
+        None => args,
+    };
+    let resume = args.flag("resume");
     let out = app::out_dir(args)?;
     let s = settings(args)?;
     let targets = parse_targets(&args.get::<String>("target")?)?;
@@ -155,7 +200,8 @@ pub fn run(args: &Args) -> Result<()> {
             Target::Price => heading("14.3 The tutorial's recipe: predict the next price"),
             Target::Relative => heading("14.4 The fix: predict the relative change"),
         }
-        results.push(forecast(&series, &windows, &s, &out)?);
+        let run = training_run(args, &s, &windows, scaling)?;
+        results.push(forecast(&series, &windows, &s, &out, &run, resume)?);
         last_windows = Some(windows);
     }
     if let Some(w) = &last_windows {
@@ -262,7 +308,14 @@ struct Outcome {
     predicted: Vec<f32>,
 }
 
-fn forecast(series: &Series, w: &Windows, s: &Settings, out: &Path) -> Result<Outcome> {
+fn forecast(
+    series: &Series,
+    w: &Windows,
+    s: &Settings,
+    out: &Path,
+    run: &TrainingRun,
+    resume: bool,
+) -> Result<Outcome> {
     let scaler = w.scaler;
     let what = match w.target {
         Target::Price => "the next close",
@@ -274,16 +327,31 @@ fn forecast(series: &Series, w: &Windows, s: &Settings, out: &Path) -> Result<Ou
         "Target: {what};\nscaled (v − {:.4}) / {:.4} with statistics of the training part.",
         scaler.offset, scaler.scale
     );
-    let mut rng = Rng::new(s.seed);
-    let mut model = Sequential::new(vec![
-        Box::new(LSTM::new(1, s.hidden, &mut rng).output(RecurrentOutput::LastStep)),
-        Box::new(Linear::new(s.hidden, 1, &mut rng)),
-    ]);
+    let mut model = forecaster(s.hidden, s.seed);
     let train_data = TensorDataset::new(&w.train_inputs, &w.train_targets)?;
     let mut optimizer = Adam::new(s.lr);
-    let config = FitConfig::new(s.epochs, s.batch_size)
+    // A resumed run continues each target's saved run; a target whose run never saved an epoch
+    // starts afresh.
+    let progress = match resume && run.exists() {
+        true => {
+            let progress = run.load()?.restore(&mut model, &mut optimizer)?;
+            println!(
+                "Resuming {} after epoch {} of {}.",
+                run.model_path().display(),
+                progress.epochs_done,
+                s.epochs
+            );
+            Some(progress)
+        }
+        false => None,
+    };
+    let mut config = FitConfig::new(s.epochs, s.batch_size)
         .seed(s.seed)
+        .checkpoint(run)
         .progress(Some("LSTM"));
+    if let Some(progress) = &progress {
+        config = config.resume_from(progress);
+    }
     let history = train::fit(
         &mut model,
         &mut optimizer,
@@ -446,6 +514,236 @@ fn lesson(results: &[Outcome], bundled: bool) {
              is usually a tie with the naive forecast at best."
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 14.6 Using the trained models: resume, predict, evaluate
+// ---------------------------------------------------------------------------------------------
+
+/// `LSTM(1, H)` on the last step, then `Linear(H, 1)`, initialised from `seed`.
+fn forecaster(hidden: usize, seed: u64) -> Sequential {
+    let mut rng = Rng::new(seed);
+    Sequential::new(vec![
+        Box::new(LSTM::new(1, hidden, &mut rng).output(RecurrentOutput::LastStep)),
+        Box::new(Linear::new(hidden, 1, &mut rng)),
+    ])
+}
+
+/// The saved model of a target: `--out/lstm_price` or `--out/lstm_relative` (`.safetensors`).
+fn model_name(target: Target) -> String {
+    format!("lstm_{}", target.name())
+}
+
+/// A target's run in `--out`, with the flags that define it and, in the model's metadata, all
+/// that a forecast needs besides the weights (the scaler, the window length, the target).
+fn training_run(args: &Args, s: &Settings, w: &Windows, scaling: Scaling) -> Result<TrainingRun> {
+    let text =
+        |flag: &str| -> Result<String> { Ok(args.get_opt::<String>(flag)?.unwrap_or_default()) };
+    Ok(
+        TrainingRun::new(&app::out_dir(args)?, &model_name(w.target))
+            .model_setting("hidden", s.hidden)
+            .run_setting("csv", text("csv")?)
+            .run_setting("date-column", text("date-column")?)
+            .run_setting("value-column", text("value-column")?)
+            .run_setting("target", text("target")?)
+            .run_setting("scaling", text("scaling")?)
+            .run_setting("look-back", s.look_back)
+            .run_setting("train-fraction", s.train_fraction)
+            .run_setting("batch-size", s.batch_size)
+            .run_setting("lr", s.lr)
+            .run_setting("seed", s.seed)
+            .epochs(s.epochs)
+            .metadata("model", format!("LSTM(1, {0}) + Linear({0}, 1)", s.hidden))
+            .metadata("hidden", s.hidden)
+            .metadata("target", w.target.name())
+            .metadata(
+                "scaling",
+                match scaling {
+                    Scaling::MinMax => "minmax",
+                    Scaling::ZScore => "zscore",
+                },
+            )
+            .metadata("scaler_offset", w.scaler.offset)
+            .metadata("scaler_scale", w.scaler.scale)
+            .metadata("look_back", w.look_back)
+            .metadata("train_fraction", s.train_fraction),
+    )
+}
+
+/// With `--resume`: the command line continued with the settings of the runs saved in `--out`.
+fn resume_settings(args: &Args) -> Result<Option<Args>> {
+    if !args.flag("resume") {
+        return Ok(None);
+    }
+    let out = app::out_dir(args)?;
+    let runs = [Target::Price, Target::Relative].map(|t| TrainingRun::new(&out, &model_name(t)));
+    match runs.iter().find(|r| r.exists()) {
+        Some(run) => Ok(Some(run.load()?.apply_to(args)?)),
+        // Neither exists: the error of loading one says what to do.
+        None => runs[0].load().map(|_: SavedRun| None),
+    }
+}
+
+/// A saved forecaster with what its metadata says about its inputs.
+struct SavedForecaster {
+    model: Sequential,
+    target: Target,
+    scaler: Scaler,
+    look_back: usize,
+    train_fraction: f64,
+    path: PathBuf,
+}
+
+/// The model files to use: `--weights FILE`, or those of `--out` that exist.
+fn saved_forecasters(args: &Args) -> Result<Vec<SavedForecaster>> {
+    let paths: Vec<PathBuf> = match args.get_opt::<PathBuf>("weights")? {
+        Some(path) => vec![path],
+        None => {
+            let out = app::out_dir(args)?;
+            [Target::Price, Target::Relative]
+                .iter()
+                .map(|&t| out.join(format!("{}.safetensors", model_name(t))))
+                .filter(|p| p.is_file())
+                .collect()
+        }
+    };
+    if paths.is_empty() || !paths[0].is_file() {
+        return Err(Error::usage(format!(
+            "there is no trained model {}: train first (cargo run --release --bin \
+             ch14_time_series, with the same --out), or name one with --weights FILE",
+            paths.first().map_or_else(
+                || format!("in {}", app::out_dir(args).unwrap_or_default().display()),
+                |p| format!("at {}", p.display())
+            )
+        )));
+    }
+    paths.into_iter().map(|p| load_forecaster(&p)).collect()
+}
+
+fn load_forecaster(path: &Path) -> Result<SavedForecaster> {
+    let metadata = checkpoint::read(path)?.metadata;
+    let source = path.display().to_string();
+    let value = |key: &str| -> Result<&str> {
+        metadata
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .ok_or_else(|| {
+                Error::format(
+                    &source,
+                    format!("the metadata has no \"{key}\": was it saved by chapter 14?"),
+                )
+            })
+    };
+    let parse = |key: &str| -> Result<f64> {
+        value(key)?
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| Error::format(&source, format!("\"{key}\" is not a number")))
+    };
+    let target = match value("target")? {
+        "price" => Target::Price,
+        "relative" => Target::Relative,
+        other => {
+            return Err(Error::format(
+                &source,
+                format!("unknown target \"{other}\""),
+            ));
+        }
+    };
+    let (hidden, look_back) = (parse("hidden")?, parse("look_back")?);
+    let scale = parse("scaler_scale")? as f32;
+    if !(1.0..=1e5).contains(&hidden) || !(1.0..=1e6).contains(&look_back) || scale == 0.0 {
+        return Err(Error::format(
+            &source,
+            "hidden, look_back or scaler_scale is out of range",
+        ));
+    }
+    let mut model = forecaster(hidden as usize, 0);
+    checkpoint::load(&mut model, path)?;
+    Ok(SavedForecaster {
+        model,
+        target,
+        scaler: Scaler {
+            offset: parse("scaler_offset")? as f32,
+            scale,
+        },
+        look_back: look_back as usize,
+        train_fraction: parse("train_fraction")?,
+        path: path.to_path_buf(),
+    })
+}
+
+/// `--predict`: the day after the last one of `--csv`, forecast by each saved model from the last
+/// window, next to the naive forecast (tomorrow = today).
+fn predict(args: &Args) -> Result<()> {
+    heading("14.6 Using the trained models: tomorrow's forecast");
+    let mut forecasters = saved_forecasters(args)?;
+    let (series, _) = load(args)?;
+    let last_day = series.dates[series.dates.len() - 1];
+    let last = series.values[series.values.len() - 1];
+    let mut table = Table::new(&["forecast for the day after", "model", "forecast", "change"]);
+    table.row(&[
+        last_day.to_string(),
+        "naive: tomorrow = today".to_string(),
+        format!("{last:.4}"),
+        "+0.00%".to_string(),
+    ]);
+    for f in &mut forecasters {
+        let input = last_window(&series.values, f.look_back, f.target, &f.scaler)?;
+        let prediction = f.model.forward(&input, Mode::Inference).data()[0];
+        let value = f.target.to_value(prediction, last, &f.scaler);
+        table.row(&[
+            last_day.to_string(),
+            format!("LSTM ({} target, {})", f.target.name(), f.path.display()),
+            format!("{value:.4}"),
+            format!("{:+.2}%", 100.0 * (value / last - 1.0)),
+        ]);
+    }
+    println!("\n{table}");
+    println!(
+        "The last close is {last:.4} on {last_day}. On chapter 14's test days the naive forecast \
+         was hard to beat: trust a model's forecast only as far as it beat the naive one there \
+         (--evaluate)."
+    );
+    Ok(())
+}
+
+/// `--evaluate`: each saved model's test RMSE on `--csv` (the split and scaler it was trained
+/// with) next to the naive forecast's. Writes nothing.
+fn evaluate_saved(args: &Args) -> Result<()> {
+    heading("14.6 Using the trained models: evaluation only");
+    let mut forecasters = saved_forecasters(args)?;
+    let (series, _) = load(args)?;
+    let mut table = Table::new(&[
+        "model",
+        "test days",
+        "LSTM RMSE",
+        "naive RMSE",
+        "LSTM / naive",
+    ]);
+    for f in &mut forecasters {
+        let w = Windows::with_scaler(
+            &series.values,
+            f.look_back,
+            f.train_fraction,
+            f.target,
+            f.scaler,
+        )?;
+        let predictions = train::predict(&mut f.model, &w.test_inputs, 256);
+        let model_rmse = rmse(&w.to_values(predictions.data()), &w.test_actual);
+        let naive_rmse = rmse(&w.test_previous, &w.test_actual);
+        table.row(&[
+            f.path.display().to_string(),
+            w.test_actual.len().to_string(),
+            format!("{model_rmse:.4}"),
+            format!("{naive_rmse:.4}"),
+            format!("{:.2}×", model_rmse / naive_rmse),
+        ]);
+    }
+    println!("{table}");
+    Ok(())
 }
 
 fn main() {

@@ -16,8 +16,11 @@
 //! assert!(command.parse(["--epoch", "3"]).is_err()); // unknown flag: did you mean --epochs?
 //! ```
 //!
-//! What it leaves out: short flags other than `-h`, repeated flags (the last one wins), sub-command
-//! specific flags.
+//! A *list* option ([`Command::list`]) takes one or more values after one flag and may be repeated:
+//! `--predict a.png b.png --predict c.png` gives the three values in order ([`Args::values`]).
+//!
+//! What it leaves out: short flags other than `-h`, repeated plain flags (the last one wins),
+//! sub-command specific flags.
 
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
@@ -32,6 +35,8 @@ struct OptionSpec {
     /// The value used when the flag is absent; empty means "no default".
     default: String,
     help: String,
+    /// True for a list option: one or more values per flag, repeatable.
+    list: bool,
 }
 
 /// The declaration of a binary's command line: its name, what it does, its options.
@@ -48,6 +53,8 @@ pub struct Command {
 pub struct Args {
     command: Command,
     values: BTreeMap<String, String>,
+    /// The values of list options, in command-line order.
+    lists: BTreeMap<String, Vec<String>>,
     positionals: Vec<String>,
     help: bool,
 }
@@ -70,6 +77,21 @@ impl Command {
             value_name: Some(value_name.to_string()),
             default: default.to_string(),
             help: help.to_string(),
+            list: false,
+        });
+        self
+    }
+
+    /// Declares a list option `--name VALUE...`: every word after the flag up to the next `--…` is
+    /// one value, and the flag may be repeated (`--predict a.png b.png`, `--predict "one review"
+    /// --predict "another"`). Read the values with [`Args::values`].
+    pub fn list(mut self, name: &str, value_name: &str, help: &str) -> Command {
+        self.push(OptionSpec {
+            name: name.to_string(),
+            value_name: Some(value_name.to_string()),
+            default: String::new(),
+            help: help.to_string(),
+            list: true,
         });
         self
     }
@@ -81,6 +103,7 @@ impl Command {
             value_name: None,
             default: String::new(),
             help: help.to_string(),
+            list: false,
         });
         self
     }
@@ -127,6 +150,7 @@ impl Command {
         text.push_str("\noptions:\n");
         for o in &self.options {
             let left = match &o.value_name {
+                Some(v) if o.list => format!("--{} {}...", o.name, v),
                 Some(v) => format!("--{} {}", o.name, v),
                 None => format!("--{}", o.name),
             };
@@ -151,6 +175,7 @@ impl Command {
         let mut args = Args {
             command: self.clone(),
             values: BTreeMap::new(),
+            lists: BTreeMap::new(),
             positionals: Vec::new(),
             help: false,
         };
@@ -186,6 +211,27 @@ impl Command {
             let Some(spec) = self.options.iter().find(|o| o.name == name) else {
                 return Err(Error::usage(self.unknown_option_message(name)));
             };
+            if spec.list {
+                let list = args.lists.entry(name.to_string()).or_default();
+                match inline_value {
+                    Some(v) => list.push(v),
+                    None => {
+                        let first = i;
+                        while i < words.len() && !words[i].starts_with("--") {
+                            list.push(words[i].clone());
+                            i += 1;
+                        }
+                        if i == first {
+                            return Err(Error::usage(format!(
+                                "{}: --{name} needs at least one value ({})",
+                                self.name,
+                                spec.value_name.as_deref().unwrap_or("VALUE")
+                            )));
+                        }
+                    }
+                }
+                continue;
+            }
             let value = match (&spec.value_name, inline_value) {
                 (None, None) => "true".to_string(),
                 (None, Some(_)) => {
@@ -281,7 +327,26 @@ impl Args {
     /// True when `--name` appeared on the command line (not just defaulted).
     pub fn was_given(&self, name: &str) -> bool {
         self.spec(name);
-        self.values.contains_key(name)
+        self.values.contains_key(name) || self.lists.contains_key(name)
+    }
+
+    /// The values of the list option `--name` ([`Command::list`]) in command-line order; empty
+    /// when it was not given.
+    pub fn values(&self, name: &str) -> &[String] {
+        let spec = self.spec(name);
+        assert!(
+            spec.list,
+            "{}: --{name} is not a list option (read it with get)",
+            self.command.name
+        );
+        self.lists.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// Sets `--name` to `value` as if it had been given on the command line (`"true"` turns a switch
+    /// on). Used to continue a saved run with its own settings. Panics if `--name` is not declared.
+    pub fn insert(&mut self, name: &str, value: &str) {
+        self.spec(name);
+        self.values.insert(name.to_string(), value.to_string());
     }
 
     /// The value of `--name` parsed as `T`, or `None` when it was not given and has no default.

@@ -13,13 +13,13 @@
 //! | [`checkpoint`] | 12–14 | save/load parameters as safetensors (PyTorch-compatible), validated |
 //! | [`check`] | tests | gradient checks and tolerant comparisons used by tests and exercises; the exercise checkers |
 //! | `exercises` | 2–11, 16 | (feature `exercises`) the learner's stubs, checked by `tests/exercises.rs` |
-//! | [`train`] | 5, 7, 12–14 | `fit`/`evaluate`/`predict` over shuffled mini-batches, `History`, metrics |
+//! | [`train`] | 5, 7, 12–14, 16 | `fit`/`evaluate`/`predict` over shuffled mini-batches, `History`, metrics; saving and resuming a run ([`train::resume`]) |
 //! | [`optim`] | 11 | optimizers (SGD, Adam, …) that update parameters from their gradients |
 //! | [`nn`] | 6–9, 16 | the `Layer` trait, parameters, `Sequential` and the layers; the transformer (LayerNorm, attention, blocks, GPT) |
 //! | [`gpu`] | 15 | CUDA without a toolkit: the driver loaded at run time, PTX kernels, device buffers, an MLP trained on the GPU |
 //! | [`loss`] | 10 | losses returning value and gradient: MSE, cross-entropy, BCE, Huber; stable softmax |
 //! | [`linalg`] | 2 | vectors, reference matmul, the fast GEMM, eigen, solve, PCA |
-//! | [`data`] | 1, 7, 12–14, 16 | datasets: generated toy sets, readers (CIFAR-10, aclImdb, CSV, time series), tokenizer, generated stand-ins, a grammar with a known optimum |
+//! | [`data`] | 1, 7, 12–14, 16 | datasets: generated toy sets, readers (CIFAR-10, aclImdb, CSV, time series), tokenizer, generated stand-ins, a grammar with a known optimum; the learner's pictures (PNG, PGM/PPM) |
 //! | [`tensor`] | all | `Tensor`: a shape and a row-major `Vec<f32>` |
 //! | [`cli`] | all | the tiny command-line parser |
 //! | [`report`] | all | progress bars, terminal charts, SVG plots, PNG images, tables |

@@ -400,3 +400,187 @@ fn parameter_names_and_count_are_the_tutorial_classs() {
     );
     assert_eq!(dlfs::nn::param_count(&mut model), 62_006);
 }
+
+/// A tiny CIFAR-10 folder (96 training and 40 test images of the stand-in) for the chapter's runs.
+fn tiny_dataset(dir: &std::path::Path) -> PathBuf {
+    let data = dir.join("data");
+    write_dataset(
+        &data,
+        &small_set(96, 1),
+        &small_set(40, 2),
+        &cifar10::CLASS_NAMES,
+    )
+    .unwrap();
+    data
+}
+
+#[test]
+fn a_run_stopped_and_resumed_ends_with_the_weights_of_the_uninterrupted_run() {
+    let _guard = THREADS.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = temp_folder("resume");
+    let data = tiny_dataset(&dir);
+    let (straight, resumed) = (dir.join("straight"), dir.join("resumed"));
+    let run = |out: &PathBuf, extra: &[&str]| {
+        let mut words = vec![
+            "--data",
+            data.to_str().unwrap(),
+            "--batch-size",
+            "16",
+            "--augment",
+            "--lr",
+            "0.01",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        words.extend_from_slice(extra);
+        run_chapter(&words)
+    };
+    parallel::set_num_threads(1);
+    run(&straight, &["--epochs", "3"]).unwrap();
+    run(&resumed, &["--epochs", "1"]).unwrap();
+    parallel::set_num_threads(2);
+    // The resumed run takes its settings from the saved one: only --out, --resume and --epochs.
+    run_chapter(&[
+        "--resume",
+        "--epochs",
+        "3",
+        "--out",
+        resumed.to_str().unwrap(),
+    ])
+    .unwrap();
+    parallel::set_num_threads(parallel::default_num_threads());
+    let model = |out: &PathBuf| std::fs::read(out.join("cifar10_cnn.safetensors")).unwrap();
+    assert!(
+        model(&straight) == model(&resumed),
+        "3 epochs straight (1 thread) and 1 + resumed 2 (2 threads) give different weights"
+    );
+    // Another learning rate on resume is refused, naming the flag.
+    let error = run_chapter(&[
+        "--resume",
+        "--lr",
+        "0.1",
+        "--out",
+        resumed.to_str().unwrap(),
+    ])
+    .unwrap_err();
+    assert_eq!(error.exit_code(), 2, "{error}");
+    assert!(error.to_string().contains("--lr 0.1"), "{error}");
+    // Nothing to resume in an empty folder.
+    let error =
+        run_chapter(&["--resume", "--out", dir.join("empty").to_str().unwrap()]).unwrap_err();
+    assert!(error.to_string().contains("no saved run"), "{error}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs the chapter's binary; returns (exit code, standard output, standard error).
+fn binary(words: &[&str]) -> (i32, String, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ch12_image_classification"))
+        .args(words)
+        .env("DLFS_PROGRESS", "0")
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Every file under `dir` with its size and modification time.
+fn snapshot(dir: &std::path::Path) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(snapshot(&path));
+        } else {
+            let info = std::fs::metadata(&path).unwrap();
+            files.push((path, info.len(), info.modified().unwrap()));
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn predict_classifies_pictures_made_by_other_programs_and_evaluate_writes_nothing() {
+    let dir = temp_folder("predict");
+    let data = tiny_dataset(&dir);
+    let out = dir.join("out");
+    let out_text = out.to_str().unwrap();
+    {
+        let _guard = THREADS.lock().unwrap_or_else(|p| p.into_inner());
+        run_chapter(&[
+            "--data",
+            data.to_str().unwrap(),
+            "--epochs",
+            "1",
+            "--out",
+            out_text,
+        ])
+        .unwrap();
+    }
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/images");
+    let pictures: Vec<String> = [
+        "pil_photo_64x48.png",
+        "hand_ct3_d4_adam7_3x10_z1.png",
+        "pil_rgb_6x5.ppm",
+    ]
+    .iter()
+    .map(|f| fixtures.join(f).to_str().unwrap().to_string())
+    .collect();
+    let mut words = vec!["--out", out_text, "--predict"];
+    words.extend(pictures.iter().map(String::as_str));
+    let (code, stdout, stderr) = binary(&words);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    // The top class printed is the model's argmax on the resized, normalised picture.
+    let mut model = CifarCnn::new(&mut Rng::new(1));
+    checkpoint::load(&mut model, &out.join("cifar10_cnn.safetensors")).unwrap();
+    for picture in &pictures {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(picture.as_str()))
+            .unwrap_or_else(|| panic!("no line for {picture}:\n{stdout}"));
+        let planes = dlfs::data::image::read(std::path::Path::new(picture))
+            .unwrap()
+            .resize(32, 32)
+            .planar_rgb();
+        let input = dlfs::Tensor::from_vec(
+            &[1, 3, 32, 32],
+            planes.iter().map(|&b| normalize(b)).collect(),
+        );
+        let best = model.forward(&input, Mode::Inference).argmax_rows()[0];
+        let (_, ranking) = line.split_once("): ").unwrap();
+        assert!(
+            ranking.starts_with(&format!("{} ", cifar10::CLASS_NAMES[best])),
+            "{line}: expected {} first",
+            cifar10::CLASS_NAMES[best]
+        );
+        assert_eq!(ranking.matches(" %").count(), 3, "{line}");
+    }
+    // A missing file is reported and the others are still classified; exit status 1.
+    let (code, stdout, stderr) =
+        binary(&["--out", out_text, "--predict", "/no/such.png", &pictures[0]]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("/no/such.png") && stdout.contains(&pictures[0]),
+        "{stderr}"
+    );
+    // No trained model: a usage error saying what to do.
+    let empty = dir.join("empty");
+    let (code, _, stderr) = binary(&["--out", empty.to_str().unwrap(), "--predict", &pictures[0]]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no trained model"), "{stderr}");
+
+    // --evaluate scores the saved model on the test images and changes no file anywhere.
+    let before = (snapshot(&out), snapshot(&data));
+    let (code, stdout, stderr) = binary(&["--out", out_text, "--evaluate"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("on the 40 test images"), "{stdout}");
+    assert_eq!(
+        (snapshot(&out), snapshot(&data)),
+        before,
+        "--evaluate wrote something"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,13 +1,26 @@
-//! Chapter 13 checks: tokenizer, vocabulary, encoding, padding, the aclImdb reader (on temporary
-//! folders, including bad input), the generated stand-in, and a short training run.
+//! Chapter 13 checks: both tokenizers, vocabulary, encoding, padding, the aclImdb reader (on
+//! temporary folders, including bad input), the generated stand-in, a short training run, and the
+//! chapter's use of a trained model: a run stopped and resumed ends with the uninterrupted run's
+//! weights (1 and 2 threads), `--predict` scores reviews through the saved vocabulary, and
+//! `--evaluate` writes nothing.
 
 use dlfs::data::imdb;
 use dlfs::data::synthetic_reviews::{self, StandIn};
 use dlfs::data::text::{
-    FIRST_WORD_ID, PAD, START, Side, UNKNOWN, Vocabulary, pad_sequences, strip_html_tags, tokenize,
+    FIRST_WORD_ID, PAD, START, Side, Tokenizer, UNKNOWN, Vocabulary, pad_sequences,
+    strip_html_tags, tokenize, tokenize_words,
 };
 use dlfs::probability::Rng;
+use dlfs::{app, parallel};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+#[allow(dead_code)]
+#[path = "../chapters/ch13_text_classification.rs"]
+mod ch13;
+
+/// Tests that change the global thread count run one at a time.
+static THREADS: Mutex<()> = Mutex::new(());
 
 /// A fresh, empty temporary folder for one test (removed at the start, left for inspection after).
 fn temp_folder(name: &str) -> PathBuf {
@@ -47,6 +60,70 @@ fn tokenizer_lowercases_strips_html_and_splits_punctuation() {
     // A lone '<' is text, not the start of a tag that swallows the rest.
     assert_eq!(strip_html_tags("a < b and c"), "a < b and c");
     assert_eq!(tokenize("a<b"), words(&["a", "<", "b"]));
+}
+
+#[test]
+fn the_default_tokenizer_keeps_words_only_as_the_tutorials_dataset() {
+    let review =
+        "This movie was GREAT!<br /><br />Really, it's a 10/10... Don’t miss it - 'really'.";
+    assert_eq!(
+        tokenize_words(review),
+        words(&[
+            "this", "movie", "was", "great", "really", "it's", "a", "10", "10", "don't", "miss",
+            "it", "really"
+        ])
+    );
+    assert_eq!(Tokenizer::Words.tokenize(review), tokenize_words(review));
+    assert_eq!(
+        Tokenizer::WordsAndPunctuation.tokenize(review),
+        tokenize(review)
+    );
+    // The two differ exactly by the punctuation tokens.
+    let with: Vec<String> = tokenize(review)
+        .into_iter()
+        .filter(|t| !(t.chars().count() == 1 && t.chars().all(|c| !c.is_alphanumeric())))
+        .collect();
+    assert_eq!(with, tokenize_words(review));
+    for tokenizer in [Tokenizer::Words, Tokenizer::WordsAndPunctuation] {
+        assert_eq!(Tokenizer::from_name(tokenizer.name()), Some(tokenizer));
+    }
+    assert_eq!(Tokenizer::from_name("bpe"), None);
+    // On reviews, punctuation marks take the top ranks of a vocabulary built with them.
+    let reviews = [
+        "A fine film, well made. I liked it, truly.",
+        "Dull, slow, and long. Not good.",
+    ];
+    let ranked = |tokenizer: Tokenizer| {
+        let tokens: Vec<Vec<String>> = reviews.iter().map(|r| tokenizer.tokenize(r)).collect();
+        Vocabulary::build(tokens.iter().map(|t| t.as_slice()), 100).words()[..2].to_vec()
+    };
+    assert_eq!(ranked(Tokenizer::WordsAndPunctuation), words(&[",", "."]));
+    assert!(
+        ranked(Tokenizer::Words)
+            .iter()
+            .all(|w| w.chars().all(char::is_alphanumeric))
+    );
+}
+
+#[test]
+fn a_saved_vocabulary_reads_back_and_bad_files_are_refused() {
+    let tokens = [tokenize_words("b a c a b a")];
+    let vocabulary = Vocabulary::build(tokens.iter().map(|t| t.as_slice()), 10);
+    let text = vocabulary.words().join("\n") + "\n";
+    let back = Vocabulary::from_lines(&text, 10, "v.txt").unwrap();
+    assert_eq!(back, vocabulary);
+    assert_eq!(back.id("a"), FIRST_WORD_ID);
+    for (bad, what) in [
+        ("a\n\nb\n", "line 2"),
+        ("a\na\n", "appears twice"),
+        ("a b\n", "no spaces"),
+        ("a\nb\nc\nd\ne\nf\ng\n", "at most 6"),
+    ] {
+        let m = Vocabulary::from_lines(bad, 10, "v.txt")
+            .unwrap_err()
+            .to_string();
+        assert!(m.contains(what) && m.contains("v.txt"), "{bad:?}: {m}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -305,4 +382,211 @@ fn a_short_run_of_embedding_and_lstm_lowers_the_loss() {
         losses[losses.len() - 1] < 0.5,
         "loss did not fall: {losses:?}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The chapter: resume, predict, evaluate
+// ---------------------------------------------------------------------------------------------
+
+fn run_chapter(words: &[&str]) -> dlfs::Result<()> {
+    let args = app::parse_for(ch13::command(), words)?;
+    ch13::run(&args)
+}
+
+/// A small stand-in (48 training and 16 test reviews) for the chapter's runs.
+fn tiny_reviews(dir: &Path) -> PathBuf {
+    let data = dir.join("aclImdb");
+    let config = StandIn {
+        train_per_class: 24,
+        test_per_class: 8,
+        seed: 5,
+    };
+    synthetic_reviews::ensure_written(&data, &config).unwrap();
+    data
+}
+
+#[test]
+fn a_run_stopped_and_resumed_ends_with_the_weights_of_the_uninterrupted_run() {
+    let _guard = THREADS.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = temp_folder("resume");
+    let data = tiny_reviews(&dir);
+    let (straight, resumed) = (dir.join("straight"), dir.join("resumed"));
+    let run = |out: &Path, extra: &[&str]| {
+        let mut words = vec![
+            "--data",
+            data.to_str().unwrap(),
+            "--maxlen",
+            "24",
+            "--num-words",
+            "120",
+            "--batch-size",
+            "8",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        words.extend_from_slice(extra);
+        run_chapter(&words)
+    };
+    parallel::set_num_threads(1);
+    run(&straight, &["--epochs", "3"]).unwrap();
+    run(&resumed, &["--epochs", "1"]).unwrap();
+    parallel::set_num_threads(2);
+    run_chapter(&[
+        "--resume",
+        "--epochs",
+        "3",
+        "--out",
+        resumed.to_str().unwrap(),
+    ])
+    .unwrap();
+    parallel::set_num_threads(parallel::default_num_threads());
+    let model = |out: &Path| std::fs::read(out.join("imdb_lstm.safetensors")).unwrap();
+    assert!(
+        model(&straight) == model(&resumed),
+        "3 epochs straight (1 thread) and 1 + resumed 2 (2 threads) give different weights"
+    );
+    // A model-shaping flag that differs is refused, naming it.
+    let error = run_chapter(&[
+        "--resume",
+        "--num-words",
+        "200",
+        "--out",
+        resumed.to_str().unwrap(),
+    ])
+    .unwrap_err();
+    let message = error.to_string();
+    assert!(
+        error.exit_code() == 2
+            && message.contains("--num-words 200")
+            && message.contains("shapes the model"),
+        "{message}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs the chapter's binary; returns (exit code, standard output, standard error).
+fn binary(words: &[&str]) -> (i32, String, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ch13_text_classification"))
+        .args(words)
+        .env("DLFS_PROGRESS", "0")
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Every file under `dir` with its size and modification time.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(snapshot(&path));
+        } else {
+            let info = std::fs::metadata(&path).unwrap();
+            files.push((path, info.len(), info.modified().unwrap()));
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn predict_scores_reviews_through_the_saved_vocabulary_and_evaluate_writes_nothing() {
+    let dir = temp_folder("predict");
+    let data = tiny_reviews(&dir);
+    let out = dir.join("out");
+    let out_text = out.to_str().unwrap();
+    {
+        let _guard = THREADS.lock().unwrap_or_else(|p| p.into_inner());
+        run_chapter(&[
+            "--data",
+            data.to_str().unwrap(),
+            "--epochs",
+            "2",
+            "--maxlen",
+            "24",
+            "--num-words",
+            "120",
+            "--out",
+            out_text,
+        ])
+        .unwrap();
+    }
+    let file = dir.join("reviews.txt");
+    std::fs::write(&file, "The acting was superb.\n\nA dull, tedious film.\n").unwrap();
+    let (code, stdout, stderr) = binary(&[
+        "--out",
+        out_text,
+        "--predict",
+        "the plot was not bad",
+        "--predict-file",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let scored: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("P(positive) = "))
+        .collect();
+    assert_eq!(scored.len(), 3, "{stdout}");
+    // The printed probability is the model's output on the encoded, padded review.
+    let mut model = ch13_model(&out);
+    let vocabulary = Vocabulary::from_lines(
+        &std::fs::read_to_string(out.join("imdb_vocabulary.txt")).unwrap(),
+        120,
+        "vocabulary",
+    )
+    .unwrap();
+    for (line, review) in scored.iter().zip([
+        "the plot was not bad",
+        "The acting was superb.",
+        "A dull, tedious film.",
+    ]) {
+        let ids = vocabulary.encode_tokens(&Tokenizer::Words.tokenize(review));
+        let input = pad_sequences(&[ids], 24, Side::Pre, Side::Pre);
+        let p = dlfs::train::predict(&mut model, &input, 1).data()[0];
+        assert!(
+            line.starts_with(&format!("P(positive) = {p:.3}")) && line.contains(review),
+            "{line} vs {p}"
+        );
+    }
+    let (code, _, stderr) = binary(&[
+        "--out",
+        dir.join("none").to_str().unwrap(),
+        "--predict",
+        "x",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no trained model"), "{stderr}");
+
+    let before = (snapshot(&out), snapshot(&data));
+    let (code, stdout, stderr) = binary(&["--out", out_text, "--evaluate"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("16 test reviews"), "{stdout}");
+    assert_eq!(
+        (snapshot(&out), snapshot(&data)),
+        before,
+        "--evaluate wrote something"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The chapter's model with the weights saved in `out`.
+fn ch13_model(out: &Path) -> dlfs::nn::Sequential {
+    use dlfs::nn::{Embedding, LSTM, Linear, RecurrentOutput, Relu, Sequential, Sigmoid};
+    let mut rng = Rng::new(0);
+    let mut model = Sequential::new(vec![
+        Box::new(Embedding::new(120, 128, &mut rng)),
+        Box::new(LSTM::new(128, 64, &mut rng)),
+        Box::new(LSTM::new(64, 64, &mut rng).output(RecurrentOutput::LastStep)),
+        Box::new(Linear::new(64, 64, &mut rng)),
+        Box::new(Relu::new()),
+        Box::new(Linear::new(64, 1, &mut rng)),
+        Box::new(Sigmoid::new()),
+    ]);
+    dlfs::checkpoint::load(&mut model, &out.join("imdb_lstm.safetensors")).unwrap();
+    model
 }

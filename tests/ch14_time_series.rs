@@ -1,12 +1,25 @@
 //! Chapter 14 checks: the CSV reader (quoted fields, errors with line numbers), loading a price
 //! series (column names, sorting, missing values), windows and the chronological split without
-//! look-ahead (the scaler sees only the training part), the bundled synthetic file, and a short
-//! training run.
+//! look-ahead (the scaler sees only the training part), the bundled synthetic file, a short
+//! training run, and the chapter's use of trained models: a run stopped and resumed ends with the
+//! uninterrupted run's weights (1 and 2 threads), `--predict` forecasts the day after the last
+//! from the last window (next to the naive forecast), `--evaluate` writes nothing.
 
 use dlfs::data::csv::Csv;
 use dlfs::data::synthetic_prices;
-use dlfs::data::timeseries::{Columns, Date, Scaler, Scaling, Series, Target, Windows, rmse};
-use std::path::PathBuf;
+use dlfs::data::timeseries::{
+    Columns, Date, Scaler, Scaling, Series, Target, Windows, last_window, rmse,
+};
+use dlfs::{app, parallel};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+#[allow(dead_code)]
+#[path = "../chapters/ch14_time_series.rs"]
+mod ch14;
+
+/// Tests that change the global thread count run one at a time.
+static THREADS: Mutex<()> = Mutex::new(());
 
 fn temp_file(name: &str, text: &str) -> PathBuf {
     let path = std::env::temp_dir().join(format!("dlfs-ch14-{}-{name}", std::process::id()));
@@ -310,4 +323,225 @@ fn a_short_run_on_price_windows_lowers_the_loss() {
         losses[losses.len() - 1] < losses[0] / 5.0,
         "loss did not fall: {losses:?}"
     );
+}
+
+#[test]
+fn the_last_window_is_the_input_of_the_next_day() {
+    let values: Vec<f32> = (1..=30).map(|v| v as f32).collect();
+    let w = Windows::new(&values, 5, 0.5, Target::Relative, Scaling::ZScore).unwrap();
+    // The last test window's input equals last_window of the series without its last value.
+    let input = last_window(&values[..29], 5, Target::Relative, &w.scaler).unwrap();
+    let last_test = w.test_inputs.row(w.test_inputs.dim(0) - 1);
+    assert_eq!(input.data(), last_test);
+    assert_eq!(input.shape(), [1, 5, 1]);
+    // A prediction back in price units: inverse scaling, then last · (1 + change).
+    let change = w.scaler.transform(0.1);
+    assert!((Target::Relative.to_value(change, 30.0, &w.scaler) - 33.0).abs() < 1e-4);
+    // With a given scaler, the windows are those of `new` when it is the fitted one.
+    let again = Windows::with_scaler(&values, 5, 0.5, Target::Relative, w.scaler).unwrap();
+    assert_eq!(again.test_inputs, w.test_inputs);
+    assert!(last_window(&values[..3], 5, Target::Price, &w.scaler).is_err());
+}
+
+fn run_chapter(words: &[&str]) -> dlfs::Result<()> {
+    let args = app::parse_for(ch14::command(), words)?;
+    ch14::run(&args)
+}
+
+fn temp_folder(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("dlfs-ch14-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A short price file (300 days of the generator) for the chapter's runs.
+fn short_csv(dir: &Path) -> PathBuf {
+    let path = dir.join("prices.csv");
+    std::fs::write(&path, synthetic_prices::generate(300, 3)).unwrap();
+    path
+}
+
+#[test]
+fn a_run_stopped_and_resumed_ends_with_the_weights_of_the_uninterrupted_run() {
+    let _guard = THREADS.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = temp_folder("resume");
+    let csv = short_csv(&dir);
+    let (straight, resumed) = (dir.join("straight"), dir.join("resumed"));
+    let run = |out: &Path, extra: &[&str]| {
+        let mut words = vec![
+            "--csv",
+            csv.to_str().unwrap(),
+            "--hidden",
+            "8",
+            "--batch-size",
+            "16",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        words.extend_from_slice(extra);
+        run_chapter(&words)
+    };
+    parallel::set_num_threads(1);
+    run(&straight, &["--epochs", "3"]).unwrap();
+    run(&resumed, &["--epochs", "1"]).unwrap();
+    parallel::set_num_threads(2);
+    run_chapter(&[
+        "--resume",
+        "--epochs",
+        "3",
+        "--out",
+        resumed.to_str().unwrap(),
+    ])
+    .unwrap();
+    parallel::set_num_threads(parallel::default_num_threads());
+    for name in ["lstm_price.safetensors", "lstm_relative.safetensors"] {
+        assert!(
+            std::fs::read(straight.join(name)).unwrap()
+                == std::fs::read(resumed.join(name)).unwrap(),
+            "{name}: 3 epochs straight and 1 + resumed 2 give different files"
+        );
+    }
+    let error = run_chapter(&[
+        "--resume",
+        "--hidden",
+        "16",
+        "--out",
+        resumed.to_str().unwrap(),
+    ])
+    .unwrap_err();
+    assert!(
+        error.exit_code() == 2 && error.to_string().contains("--hidden 16"),
+        "{error}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs the chapter's binary; returns (exit code, standard output, standard error).
+fn binary(words: &[&str]) -> (i32, String, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ch14_time_series"))
+        .args(words)
+        .env("DLFS_PROGRESS", "0")
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Every file under `dir` with its size and modification time.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(snapshot(&path));
+        } else {
+            let info = std::fs::metadata(&path).unwrap();
+            files.push((path, info.len(), info.modified().unwrap()));
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn predict_forecasts_the_next_day_and_evaluate_writes_nothing() {
+    let dir = temp_folder("predict");
+    let csv = short_csv(&dir);
+    let out = dir.join("out");
+    let out_text = out.to_str().unwrap();
+    {
+        let _guard = THREADS.lock().unwrap_or_else(|p| p.into_inner());
+        run_chapter(&[
+            "--csv",
+            csv.to_str().unwrap(),
+            "--target",
+            "relative",
+            "--hidden",
+            "8",
+            "--epochs",
+            "2",
+            "--out",
+            out_text,
+        ])
+        .unwrap();
+    }
+    let (code, stdout, stderr) = binary(&[
+        "--out",
+        out_text,
+        "--csv",
+        csv.to_str().unwrap(),
+        "--predict",
+    ]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    // The forecast printed is the model's on the last window, in price units.
+    let series = Series::read(&csv, &Columns::default()).unwrap();
+    let last = *series.values.last().unwrap();
+    let path = out.join("lstm_relative.safetensors");
+    let metadata = dlfs::checkpoint::read(&path).unwrap().metadata;
+    let number = |key: &str| -> f32 {
+        metadata
+            .iter()
+            .find(|(k, _)| k == key)
+            .unwrap()
+            .1
+            .parse()
+            .unwrap()
+    };
+    let scaler = Scaler {
+        offset: number("scaler_offset"),
+        scale: number("scaler_scale"),
+    };
+    let mut model = {
+        use dlfs::nn::{LSTM, Linear, RecurrentOutput, Sequential};
+        let mut rng = dlfs::probability::Rng::new(0);
+        Sequential::new(vec![
+            Box::new(LSTM::new(1, 8, &mut rng).output(RecurrentOutput::LastStep)),
+            Box::new(Linear::new(8, 1, &mut rng)),
+        ])
+    };
+    dlfs::checkpoint::load(&mut model, &path).unwrap();
+    let input = last_window(&series.values, 10, Target::Relative, &scaler).unwrap();
+    let prediction = dlfs::train::predict(&mut model, &input, 1).data()[0];
+    let value = Target::Relative.to_value(prediction, last, &scaler);
+    let model_line = stdout
+        .lines()
+        .find(|l| l.contains("relative target"))
+        .unwrap();
+    assert!(
+        model_line.contains(&format!("{value:.4}")),
+        "{value:.4} not in {model_line}"
+    );
+    let naive_line = stdout
+        .lines()
+        .find(|l| l.contains("naive: tomorrow = today"))
+        .unwrap();
+    assert!(naive_line.contains(&format!("{last:.4}")), "{naive_line}");
+    assert!(
+        !stdout.contains("price target"),
+        "only the relative model was trained:\n{stdout}"
+    );
+
+    let before = snapshot(&dir);
+    let (code, stdout, stderr) = binary(&[
+        "--out",
+        out_text,
+        "--csv",
+        csv.to_str().unwrap(),
+        "--evaluate",
+    ]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("lstm_relative.safetensors") && stdout.contains("×"),
+        "{stdout}"
+    );
+    assert_eq!(snapshot(&dir), before, "--evaluate wrote something");
+
+    let (code, _, stderr) = binary(&["--out", dir.join("none").to_str().unwrap(), "--predict"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no trained model"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -81,3 +81,44 @@ fn mistakes_are_usage_errors_that_say_what_is_wrong() {
         "{m}"
     );
 }
+
+#[test]
+fn list_options_take_several_values_and_repeat() {
+    let command = command().list("predict", "FILE", "files to classify");
+    let args = command
+        .parse([
+            "--predict",
+            "a.png",
+            "b c.ppm",
+            "--epochs",
+            "2",
+            "--predict=-d.png",
+            "--predict",
+            "e.png",
+        ])
+        .unwrap();
+    assert_eq!(
+        args.values("predict"),
+        ["a.png", "b c.ppm", "-d.png", "e.png"]
+    );
+    assert_eq!(args.get::<usize>("epochs").unwrap(), 2);
+    assert!(args.was_given("predict"));
+    let none = command.parse(["--quick"]).unwrap();
+    assert!(none.values("predict").is_empty() && !none.was_given("predict"));
+    let m = usage_message(command.parse(["--predict", "--quick"]));
+    assert!(
+        m.contains("--predict needs at least one value (FILE)"),
+        "{m}"
+    );
+    assert!(command.help_text().contains("--predict FILE..."));
+}
+
+#[test]
+fn inserted_values_read_as_given() {
+    let mut args = command().parse(["--epochs", "3"]).unwrap();
+    args.insert("lr", "0.25");
+    args.insert("quick", "true");
+    assert_eq!(args.get::<f32>("lr").unwrap(), 0.25);
+    assert!(args.was_given("lr") && args.flag("quick"));
+    assert_eq!(args.get::<usize>("epochs").unwrap(), 3);
+}

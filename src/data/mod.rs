@@ -6,6 +6,8 @@
 //!   linear model fails and a network with a hidden layer succeeds (chapter 1).
 //! - [`cifar10`], [`cifar10_standin`]: CIFAR-10's binary format (read, write, normalise, augment)
 //!   and ten classes of generated shapes and textures written in that format (chapter 12).
+//! - [`image`]: the learner's own pictures — a PNG decoder (with DEFLATE) and PGM/PPM, resizing
+//!   (chapter 12's `--predict`).
 //! - [`regression`]: a generated regression task, y = Σ wᵢ·sin(xᵢ) + noise (chapter 7).
 //! - [`text`], [`imdb`], [`synthetic_reviews`]: tokenizer, vocabulary and padding; the aclImdb folders;
 //!   a generated stand-in where word order decides the label (chapter 13).
@@ -17,6 +19,7 @@
 pub mod cifar10;
 pub mod cifar10_standin;
 pub mod csv;
+pub mod image;
 pub mod imdb;
 pub mod regression;
 pub mod synthetic_prices;

@@ -2,8 +2,12 @@
 //! most frequent words, encoding/decoding, and `pad_sequences`.
 //!
 //! The pipeline is the one the tutorial's framework (Keras) applied to IMDB:
-//! 1. [`tokenize`]: lower-case, remove HTML tags (IMDB reviews contain `<br /><br />`), split words from
-//!    punctuation: `"Great<br />film!"` → `["great", "film", "!"]`.
+//! 1. [`Tokenizer::Words`] (the default, what `imdb.load_data` holds): lower-case, remove HTML tags
+//!    (IMDB reviews contain `<br /><br />`), keep words — letters and digits, with inner apostrophes
+//!    (`didn't`) — and drop punctuation: `"Great<br />film!"` → `["great", "film"]`.
+//!    [`Tokenizer::WordsAndPunctuation`] ([`tokenize`]) keeps each punctuation mark as a token
+//!    (`["great", "film", "!"]`): `.` and `,` then become the 2nd and 3rd most frequent tokens, spend
+//!    vocabulary and lengthen every review.
 //! 2. [`Vocabulary::build`]: count words over the training texts, keep the most frequent ones, give
 //!    ids in order of frequency. Ties are broken alphabetically, so the ids never depend on the order a
 //!    hash map happens to iterate in.
@@ -49,6 +53,60 @@ pub fn strip_html_tags(text: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// How a text is cut into tokens (both lower-case and drop HTML tags first; see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tokenizer {
+    /// Words only (letters and digits, inner apostrophes kept), as the tutorial's dataset.
+    Words,
+    /// Words and single punctuation characters ([`tokenize`]).
+    WordsAndPunctuation,
+}
+
+impl Tokenizer {
+    /// The tokens of `text`.
+    ///
+    /// ```
+    /// use dlfs::data::text::Tokenizer;
+    /// let text = "Not GOOD.<br /><br />I didn't laugh!";
+    /// assert_eq!(Tokenizer::Words.tokenize(text), ["not", "good", "i", "didn't", "laugh"]);
+    /// assert_eq!(Tokenizer::WordsAndPunctuation.tokenize(text),
+    ///            ["not", "good", ".", "i", "didn't", "laugh", "!"]);
+    /// ```
+    pub fn tokenize(self, text: &str) -> Vec<String> {
+        match self {
+            Tokenizer::Words => tokenize_words(text),
+            Tokenizer::WordsAndPunctuation => tokenize(text),
+        }
+    }
+
+    /// The name used by chapter 13's `--tokenizer` flag and in saved models: `words` or
+    /// `punctuation`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tokenizer::Words => "words",
+            Tokenizer::WordsAndPunctuation => "punctuation",
+        }
+    }
+
+    /// The tokenizer called `name` ([`Tokenizer::name`]), if any.
+    pub fn from_name(name: &str) -> Option<Tokenizer> {
+        match name {
+            "words" => Some(Tokenizer::Words),
+            "punctuation" => Some(Tokenizer::WordsAndPunctuation),
+            _ => None,
+        }
+    }
+}
+
+/// Splits a text into lower-case words — letters and digits, with inner apostrophes kept (`don't`,
+/// `’` read as `'`) — after removing HTML tags; punctuation and other symbols only separate words.
+pub fn tokenize_words(text: &str) -> Vec<String> {
+    tokenize(text)
+        .into_iter()
+        .filter(|t| t.chars().next().is_some_and(char::is_alphanumeric))
+        .collect()
 }
 
 /// Splits a text into lower-case tokens: words (letters and digits, with inner apostrophes kept:
@@ -118,6 +176,34 @@ impl Vocabulary {
         ranked.truncate(num_words - FIRST_WORD_ID);
         let words: Vec<String> = ranked.into_iter().map(|(w, _)| w.to_string()).collect();
         Vocabulary::from_words(words, num_words)
+    }
+
+    /// Reads a vocabulary written one word per line (line k holds id k + 4), as chapter 13 saves
+    /// it; `source` names the file in errors. Refuses empty lines, words with spaces, repeated
+    /// words, and more words than `num_words − 4`.
+    pub fn from_lines(text: &str, num_words: usize, source: &str) -> crate::Result<Vocabulary> {
+        let bad = |message: String| crate::Error::format(source, message);
+        let words: Vec<String> = text.lines().map(str::to_string).collect();
+        if words.len() + FIRST_WORD_ID > num_words {
+            return Err(bad(format!(
+                "{} words, but ids must stay below num_words = {num_words} (at most {})",
+                words.len(),
+                num_words.saturating_sub(FIRST_WORD_ID)
+            )));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (line, word) in words.iter().enumerate() {
+            if word.is_empty() || word.chars().any(char::is_whitespace) {
+                return Err(bad(format!(
+                    "line {}: {word:?} is not a token (one word per line, no spaces)",
+                    line + 1
+                )));
+            }
+            if !seen.insert(word.as_str()) {
+                return Err(bad(format!("line {}: {word:?} appears twice", line + 1)));
+            }
+        }
+        Ok(Vocabulary::from_words(words, num_words))
     }
 
     /// A vocabulary from words already in id order (most frequent first), e.g. loaded from a file.

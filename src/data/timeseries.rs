@@ -299,6 +299,69 @@ pub enum Target {
     Relative,
 }
 
+impl Target {
+    /// The window of `look_back` values in this target's representation (unscaled): the values
+    /// themselves, or for [`Target::Relative`] each divided by the last one, minus 1.
+    fn represent(self, window: &[f32]) -> Vec<f32> {
+        match self {
+            Target::Price => window.to_vec(),
+            Target::Relative => {
+                let last = window[window.len() - 1];
+                window.iter().map(|&v| v / last - 1.0).collect()
+            }
+        }
+    }
+
+    /// A network's scaled prediction back in original units, given the last value of its window:
+    /// inverse scaling, and for [`Target::Relative`] `last · (1 + change)`.
+    pub fn to_value(self, prediction: f32, last: f32, scaler: &Scaler) -> f32 {
+        let v = scaler.inverse(prediction);
+        match self {
+            Target::Price => v,
+            Target::Relative => last * (1.0 + v),
+        }
+    }
+
+    /// The name used by chapter 14 (`price`, `relative`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Price => "price",
+            Target::Relative => "relative",
+        }
+    }
+}
+
+/// The network input `[1, look_back, 1]` for forecasting the day after `values`: their last
+/// `look_back` values in `target`'s representation, scaled by `scaler` (fitted when the model was
+/// trained). Errors: fewer than `look_back` values, or a non-positive last value for
+/// [`Target::Relative`].
+pub fn last_window(
+    values: &[f32],
+    look_back: usize,
+    target: Target,
+    scaler: &Scaler,
+) -> Result<Tensor> {
+    if look_back == 0 || values.len() < look_back {
+        return Err(Error::data(format!(
+            "a forecast needs the last {look_back} values, the series has {}",
+            values.len()
+        )));
+    }
+    let window = &values[values.len() - look_back..];
+    if target == Target::Relative && window.iter().any(|&v| v <= 0.0) {
+        return Err(Error::data(
+            "the relative target divides by the last value of the window, so the values must be \
+             positive",
+        ));
+    }
+    let scaled = target
+        .represent(window)
+        .iter()
+        .map(|&v| scaler.transform(v))
+        .collect();
+    Ok(Tensor::from_vec(&[1, look_back, 1], scaled))
+}
+
 /// Windows of a series, split in time and scaled, ready for an LSTM (`[M, look_back, 1]` inputs).
 #[derive(Clone, Debug)]
 pub struct Windows {
@@ -361,27 +424,56 @@ impl Windows {
                  positive; use --target price for series with zero or negative values",
             ));
         }
-        // The window ending before day t in the target representation (unscaled): inputs and target.
-        let raw = |t: usize| -> (Vec<f32>, f32) {
-            let window = &values[t - look_back..t];
-            match target {
-                Target::Price => (window.to_vec(), values[t]),
-                Target::Relative => {
-                    let last = window[look_back - 1];
-                    (
-                        window.iter().map(|&v| v / last - 1.0).collect(),
-                        values[t] / last - 1.0,
-                    )
-                }
-            }
-        };
         // Fit the scaler on the training part only.
         let scaler = match target {
             Target::Price => Scaler::fit(&values[..train_len], scaling),
             Target::Relative => {
-                let train_targets: Vec<f32> = (look_back..train_len).map(|t| raw(t).1).collect();
+                let train_targets: Vec<f32> = (look_back..train_len)
+                    .map(|t| values[t] / values[t - 1] - 1.0)
+                    .collect();
                 Scaler::fit(&train_targets, scaling)
             }
+        };
+        Ok(Windows::build(values, look_back, train_len, target, scaler))
+    }
+
+    /// Like [`Windows::new`], but with a scaler given (e.g. the one a saved model was trained with)
+    /// instead of one fitted on the training part: what scoring a saved model on new data needs.
+    pub fn with_scaler(
+        values: &[f32],
+        look_back: usize,
+        train_fraction: f64,
+        target: Target,
+        scaler: Scaler,
+    ) -> Result<Windows> {
+        // The checks of `new` (the scaling kind does not matter for them).
+        let fitted = Windows::new(values, look_back, train_fraction, target, Scaling::MinMax)?;
+        Ok(Windows::build(
+            values,
+            look_back,
+            fitted.train_len,
+            target,
+            scaler,
+        ))
+    }
+
+    /// The windows of `values` with `scaler`, the first `train_len` days training.
+    fn build(
+        values: &[f32],
+        look_back: usize,
+        train_len: usize,
+        target: Target,
+        scaler: Scaler,
+    ) -> Windows {
+        let len = values.len();
+        // The window ending before day t in the target representation (unscaled): inputs and target.
+        let raw = |t: usize| -> (Vec<f32>, f32) {
+            let window = &values[t - look_back..t];
+            let next = match target {
+                Target::Price => values[t],
+                Target::Relative => values[t] / window[look_back - 1] - 1.0,
+            };
+            (target.represent(window), next)
         };
         let build = |days: std::ops::Range<usize>| -> (Tensor, Tensor) {
             let count = days.len();
@@ -399,7 +491,7 @@ impl Windows {
         };
         let (train_inputs, train_targets) = build(look_back..train_len);
         let (test_inputs, test_targets) = build(train_len..len);
-        Ok(Windows {
+        Windows {
             look_back,
             target,
             scaler,
@@ -411,7 +503,7 @@ impl Windows {
             test_actual: values[train_len..].to_vec(),
             test_previous: values[train_len - 1..len - 1].to_vec(),
             test_index: (train_len..len).collect(),
-        })
+        }
     }
 
     /// Turns the network's (scaled) predictions for the test windows back into values in original
@@ -427,13 +519,7 @@ impl Windows {
         predictions
             .iter()
             .zip(&self.test_previous)
-            .map(|(&p, &previous)| {
-                let v = self.scaler.inverse(p);
-                match self.target {
-                    Target::Price => v,
-                    Target::Relative => previous * (1.0 + v),
-                }
-            })
+            .map(|(&p, &previous)| self.target.to_value(p, previous, &self.scaler))
             .collect()
     }
 }

@@ -100,6 +100,10 @@ impl Layer for Dropout {
         dx
     }
 
+    fn visit_rngs(&mut self, f: &mut dyn FnMut(&str, &mut Rng)) {
+        f("rng", &mut self.rng);
+    }
+
     fn describe(&self) -> String {
         format!("Dropout(p={})", self.p)
     }

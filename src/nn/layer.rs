@@ -1,5 +1,6 @@
 //! The [`Layer`] trait, trainable parameters ([`Param`]) and the train/eval [`Mode`].
 
+use crate::probability::Rng;
 use crate::tensor::Tensor;
 
 /// How a forward pass behaves, and whether a `backward` may follow it.
@@ -93,6 +94,12 @@ pub trait Layer: Send {
 
     /// Visits every parameter with its PyTorch-style name (none by default).
     fn visit_params(&mut self, _f: &mut dyn FnMut(&str, &mut Param)) {}
+
+    /// Visits every random generator the layer keeps from one call to the next (dropout's mask
+    /// generator), named like parameters (`3.rng` in a [`super::Sequential`]), so that a resumed run
+    /// ([`crate::train::resume`]) continues their sequences where they were. None by default; a
+    /// layer that holds layers passes the visit on to them, as for `visit_params`.
+    fn visit_rngs(&mut self, _f: &mut dyn FnMut(&str, &mut Rng)) {}
 
     /// A one-line description, e.g. `Linear(in=10, out=5)`, used in model summaries.
     fn describe(&self) -> String;

@@ -1,6 +1,7 @@
 //! `Sequential`: layers applied one after the other, like `torch.nn.Sequential`.
 
 use super::layer::{Layer, Mode, Param};
+use crate::probability::Rng;
 use crate::tensor::Tensor;
 
 /// A chain of layers: `forward` runs them in order, `backward` in reverse order.
@@ -80,6 +81,12 @@ impl Layer for Sequential {
     fn visit_params(&mut self, f: &mut dyn FnMut(&str, &mut Param)) {
         for (i, layer) in self.layers.iter_mut().enumerate() {
             layer.visit_params(&mut |name, p| f(&format!("{i}.{name}"), p));
+        }
+    }
+
+    fn visit_rngs(&mut self, f: &mut dyn FnMut(&str, &mut Rng)) {
+        for (i, layer) in self.layers.iter_mut().enumerate() {
+            layer.visit_rngs(&mut |name, rng| f(&format!("{i}.{name}"), rng));
         }
     }
 

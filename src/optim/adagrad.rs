@@ -1,7 +1,10 @@
 //! Adagrad: each parameter's step shrinks with the sum of all its past squared gradients.
 
-use super::{Optimizer, ParamStates};
+use super::state::{required, step_tensor};
+use super::{Optimizer, OptimizerState, ParamStates};
+use crate::error::Result;
 use crate::nn::Layer;
+use crate::tensor::Tensor;
 
 /// Adagrad exactly as PyTorch's `torch.optim.Adagrad` (Duchi et al., 2011). For every parameter θ
 /// with gradient g, at step t = 1, 2, 3, …:
@@ -63,6 +66,19 @@ impl Adagrad {
         self.eps = eps;
         self
     }
+
+    /// The hyper-parameters as PyTorch's `param_groups` name them (the learning rate aside).
+    fn hyperparameters(&self) -> Vec<(String, String)> {
+        vec![
+            ("lr_decay".to_string(), self.lr_decay.to_string()),
+            ("weight_decay".to_string(), self.weight_decay.to_string()),
+            (
+                "initial_accumulator_value".to_string(),
+                self.initial_accumulator_value.to_string(),
+            ),
+            ("eps".to_string(), self.eps.to_string()),
+        ]
+    }
 }
 
 impl Optimizer for Adagrad {
@@ -97,6 +113,34 @@ impl Optimizer for Adagrad {
 
     fn steps_taken(&self) -> usize {
         self.steps
+    }
+
+    /// `step` and `sum` (the running sum of squared gradients) per parameter.
+    fn export_state(&self) -> Result<OptimizerState> {
+        let steps = self.steps;
+        Ok(OptimizerState {
+            kind: "Adagrad".to_string(),
+            steps,
+            learning_rate: self.learning_rate,
+            hyperparameters: self.hyperparameters(),
+            params: self.sums.export(|sums, shape| {
+                vec![
+                    ("step".to_string(), step_tensor(steps)),
+                    ("sum".to_string(), Tensor::from_vec(shape, sums.clone())),
+                ]
+            }),
+        })
+    }
+
+    fn import_state(&mut self, model: &mut dyn Layer, state: &OptimizerState) -> Result<()> {
+        state.check_matches("Adagrad", &self.hyperparameters())?;
+        self.sums
+            .restore(model, &state.params, state.steps, |saved, _| {
+                required(saved, "sum")
+            })?;
+        self.steps = state.steps;
+        self.learning_rate = state.learning_rate;
+        Ok(())
     }
 
     fn describe(&self) -> String {

@@ -1,8 +1,11 @@
 //! Adam (with optional AMSGrad) and AdamW: momentum on the gradient plus a per-parameter step size
 //! from a running average of squared gradients.
 
-use super::{Optimizer, ParamStates};
+use super::state::{required, step_tensor};
+use super::{Optimizer, OptimizerState, ParamStates};
+use crate::error::Result;
 use crate::nn::Layer;
+use crate::tensor::Tensor;
 
 /// Adam's per-parameter state: the first moment m, the second moment v, and v's running maximum
 /// (AMSGrad only; empty otherwise).
@@ -88,6 +91,84 @@ impl Adam {
         &self.moments
     }
 
+    /// The hyper-parameters as PyTorch's `param_groups` name them, with `weight_decay` given (Adam's
+    /// L2 λ, or AdamW's decoupled λ); with `matrices_only`, one more entry records that the decay
+    /// applies to matrices only (PyTorch would have two parameter groups).
+    fn hyperparameters(&self, weight_decay: f32, matrices_only: bool) -> Vec<(String, String)> {
+        let mut list = vec![
+            (
+                "betas".to_string(),
+                format!("({}, {})", self.beta1, self.beta2),
+            ),
+            ("eps".to_string(), self.eps.to_string()),
+            ("weight_decay".to_string(), weight_decay.to_string()),
+            ("amsgrad".to_string(), self.amsgrad.to_string()),
+        ];
+        if matrices_only {
+            list.push(("weight_decay_matrices_only".to_string(), "true".to_string()));
+        }
+        list
+    }
+
+    /// The state under PyTorch's names: `step`, `exp_avg`, `exp_avg_sq` (and `max_exp_avg_sq`).
+    fn export_as(&self, kind: &str, weight_decay: f32, matrices_only: bool) -> OptimizerState {
+        let steps = self.steps;
+        OptimizerState {
+            kind: kind.to_string(),
+            steps,
+            learning_rate: self.learning_rate,
+            hyperparameters: self.hyperparameters(weight_decay, matrices_only),
+            params: self.moments.export(|moments, shape| {
+                let mut tensors = vec![
+                    ("step".to_string(), step_tensor(steps)),
+                    (
+                        "exp_avg".to_string(),
+                        Tensor::from_vec(shape, moments.m.clone()),
+                    ),
+                    (
+                        "exp_avg_sq".to_string(),
+                        Tensor::from_vec(shape, moments.v.clone()),
+                    ),
+                ];
+                if !moments.v_max.is_empty() {
+                    tensors.push((
+                        "max_exp_avg_sq".to_string(),
+                        Tensor::from_vec(shape, moments.v_max.clone()),
+                    ));
+                }
+                tensors
+            }),
+        }
+    }
+
+    /// Puts back a state from [`Adam::export_as`] (checked: kind, hyper-parameters, names, shapes).
+    fn import_as(
+        &mut self,
+        model: &mut dyn Layer,
+        state: &OptimizerState,
+        kind: &str,
+        weight_decay: f32,
+        matrices_only: bool,
+    ) -> Result<()> {
+        state.check_matches(kind, &self.hyperparameters(weight_decay, matrices_only))?;
+        let amsgrad = self.amsgrad;
+        self.moments
+            .restore(model, &state.params, state.steps, |saved, _| {
+                Ok(Moments {
+                    m: required(saved, "exp_avg")?,
+                    v: required(saved, "exp_avg_sq")?,
+                    v_max: if amsgrad {
+                        required(saved, "max_exp_avg_sq")?
+                    } else {
+                        Vec::new()
+                    },
+                })
+            })?;
+        self.steps = state.steps;
+        self.learning_rate = state.learning_rate;
+        Ok(())
+    }
+
     /// One Adam step; `decoupled_decay` is AdamW's λ (θ ← θ(1 − γλ) before the update), 0 for Adam;
     /// with `matrices_only` it shrinks only parameters of two or more dimensions.
     fn step_with(&mut self, model: &mut dyn Layer, decoupled_decay: f32, matrices_only: bool) {
@@ -170,6 +251,15 @@ impl Optimizer for Adam {
 
     fn steps_taken(&self) -> usize {
         self.steps
+    }
+
+    fn export_state(&self) -> Result<OptimizerState> {
+        Ok(self.export_as("Adam", self.weight_decay, false))
+    }
+
+    fn import_state(&mut self, model: &mut dyn Layer, state: &OptimizerState) -> Result<()> {
+        let weight_decay = self.weight_decay;
+        self.import_as(model, state, "Adam", weight_decay, false)
     }
 
     fn describe(&self) -> String {
@@ -260,6 +350,17 @@ impl Optimizer for AdamW {
 
     fn steps_taken(&self) -> usize {
         self.adam.steps
+    }
+
+    fn export_state(&self) -> Result<OptimizerState> {
+        Ok(self
+            .adam
+            .export_as("AdamW", self.weight_decay, self.matrices_only))
+    }
+
+    fn import_state(&mut self, model: &mut dyn Layer, state: &OptimizerState) -> Result<()> {
+        self.adam
+            .import_as(model, state, "AdamW", self.weight_decay, self.matrices_only)
     }
 
     fn describe(&self) -> String {

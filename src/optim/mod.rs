@@ -43,6 +43,7 @@ mod clip;
 mod rmsprop;
 pub mod schedule;
 mod sgd;
+pub mod state;
 pub mod test_functions;
 
 pub use adagrad::Adagrad;
@@ -53,7 +54,9 @@ pub use schedule::{
     CosineAnnealingLr, ExponentialLr, LinearWarmup, LrSchedule, StepLr, WarmupThen,
 };
 pub use sgd::Sgd;
+pub use state::{OptimizerState, ParamState};
 
+use crate::error::{Error, Result};
 use crate::nn::{Layer, Param};
 
 /// Something that updates a model's parameters from their gradients.
@@ -77,6 +80,27 @@ pub trait Optimizer {
     fn zero_grad(&self, model: &mut dyn Layer) {
         crate::nn::zero_grad(model);
     }
+
+    /// Everything this optimizer remembers — step count, learning rate, hyper-parameters and the
+    /// per-parameter tensors under PyTorch's names (see [`state`]) — to save beside the weights.
+    /// Every optimizer of this module implements it; the default is an error for one that does not.
+    fn export_state(&self) -> Result<OptimizerState> {
+        Err(Error::data(format!(
+            "{} cannot export its state, so a run using it cannot be resumed",
+            self.describe()
+        )))
+    }
+
+    /// Puts back a state from [`Optimizer::export_state`], after checking it against `model` (every
+    /// parameter name and shape) and against this optimizer (its kind and hyper-parameters); the
+    /// learning rate and step count become the saved ones. On error nothing changes.
+    fn import_state(&mut self, model: &mut dyn Layer, state: &OptimizerState) -> Result<()> {
+        let _ = (model, state);
+        Err(Error::data(format!(
+            "{} cannot import a saved state, so a run using it cannot be resumed",
+            self.describe()
+        )))
+    }
 }
 
 /// An optimizer's state for each parameter of a model, kept in `visit_params` order.
@@ -88,6 +112,8 @@ pub trait Optimizer {
 pub struct ParamStates<S> {
     names: Vec<String>,
     lengths: Vec<usize>,
+    /// Each parameter's shape (exported state tensors take it, as PyTorch's do).
+    shapes: Vec<Vec<usize>>,
     states: Vec<S>,
     initialised: bool,
 }
@@ -97,6 +123,7 @@ impl<S> Default for ParamStates<S> {
         ParamStates {
             names: Vec::new(),
             lengths: Vec::new(),
+            shapes: Vec::new(),
             states: Vec::new(),
             initialised: false,
         }
@@ -123,6 +150,7 @@ impl<S> ParamStates<S> {
             if !initialised {
                 self.names.push(name.to_string());
                 self.lengths.push(param.len());
+                self.shapes.push(param.value.shape().to_vec());
                 self.states.push(init(param));
             }
             assert!(

@@ -1,7 +1,10 @@
 //! RMSprop: divide each gradient by a running root-mean-square of its recent values.
 
-use super::{Optimizer, ParamStates};
+use super::state::{required, step_tensor};
+use super::{Optimizer, OptimizerState, ParamStates};
+use crate::error::Result;
 use crate::nn::Layer;
+use crate::tensor::Tensor;
 
 /// RMSprop's per-parameter state. All three buffers have the parameter's length (the last two stay
 /// zero when their variant is off: simpler loops for a little memory).
@@ -85,6 +88,17 @@ impl RmsProp {
         self.centered = true;
         self
     }
+
+    /// The hyper-parameters as PyTorch's `param_groups` name them (the learning rate aside).
+    fn hyperparameters(&self) -> Vec<(String, String)> {
+        vec![
+            ("alpha".to_string(), self.alpha.to_string()),
+            ("eps".to_string(), self.eps.to_string()),
+            ("weight_decay".to_string(), self.weight_decay.to_string()),
+            ("momentum".to_string(), self.momentum.to_string()),
+            ("centered".to_string(), self.centered.to_string()),
+        ]
+    }
 }
 
 impl Optimizer for RmsProp {
@@ -145,6 +159,60 @@ impl Optimizer for RmsProp {
 
     fn steps_taken(&self) -> usize {
         self.steps
+    }
+
+    /// `step` and `square_avg` per parameter, `momentum_buffer` with momentum, `grad_avg` when
+    /// centered (the buffers a variant does not use are not saved, as in PyTorch).
+    fn export_state(&self) -> Result<OptimizerState> {
+        let (steps, momentum, centered) = (self.steps, self.momentum > 0.0, self.centered);
+        Ok(OptimizerState {
+            kind: "RMSprop".to_string(),
+            steps,
+            learning_rate: self.learning_rate,
+            hyperparameters: self.hyperparameters(),
+            params: self.states.export(|state, shape| {
+                let tensor = |values: &Vec<f32>| Tensor::from_vec(shape, values.clone());
+                let mut tensors = vec![
+                    ("step".to_string(), step_tensor(steps)),
+                    ("square_avg".to_string(), tensor(&state.square_average)),
+                ];
+                if momentum {
+                    tensors.push((
+                        "momentum_buffer".to_string(),
+                        tensor(&state.momentum_buffer),
+                    ));
+                }
+                if centered {
+                    tensors.push(("grad_avg".to_string(), tensor(&state.gradient_average)));
+                }
+                tensors
+            }),
+        })
+    }
+
+    fn import_state(&mut self, model: &mut dyn Layer, state: &OptimizerState) -> Result<()> {
+        state.check_matches("RMSprop", &self.hyperparameters())?;
+        let (momentum, centered) = (self.momentum > 0.0, self.centered);
+        self.states
+            .restore(model, &state.params, state.steps, |saved, param| {
+                let zeros = || vec![0.0; param.len()];
+                Ok(RmsState {
+                    square_average: required(saved, "square_avg")?,
+                    gradient_average: if centered {
+                        required(saved, "grad_avg")?
+                    } else {
+                        zeros()
+                    },
+                    momentum_buffer: if momentum {
+                        required(saved, "momentum_buffer")?
+                    } else {
+                        zeros()
+                    },
+                })
+            })?;
+        self.steps = state.steps;
+        self.learning_rate = state.learning_rate;
+        Ok(())
     }
 
     fn describe(&self) -> String {

@@ -1,7 +1,9 @@
 //! Stochastic gradient descent with momentum, dampening, Nesterov momentum and weight decay.
 
-use super::{Optimizer, ParamStates};
+use super::{Optimizer, OptimizerState, ParamStates};
+use crate::error::Result;
 use crate::nn::Layer;
+use crate::tensor::Tensor;
 
 /// SGD exactly as PyTorch's `torch.optim.SGD`. For every parameter θ with gradient g, at step t:
 ///
@@ -70,6 +72,16 @@ impl Sgd {
         self.weight_decay = weight_decay;
         self
     }
+
+    /// The hyper-parameters as PyTorch's `param_groups` name them (the learning rate aside).
+    fn hyperparameters(&self) -> Vec<(String, String)> {
+        vec![
+            ("momentum".to_string(), self.momentum.to_string()),
+            ("dampening".to_string(), self.dampening.to_string()),
+            ("nesterov".to_string(), self.nesterov.to_string()),
+            ("weight_decay".to_string(), self.weight_decay.to_string()),
+        ]
+    }
 }
 
 impl Optimizer for Sgd {
@@ -130,6 +142,45 @@ impl Optimizer for Sgd {
 
     fn steps_taken(&self) -> usize {
         self.steps
+    }
+
+    /// `momentum_buffer` per parameter, once momentum has taken a step (PyTorch's SGD keeps no
+    /// step count).
+    fn export_state(&self) -> Result<OptimizerState> {
+        Ok(OptimizerState {
+            kind: "SGD".to_string(),
+            steps: self.steps,
+            learning_rate: self.learning_rate,
+            hyperparameters: self.hyperparameters(),
+            params: self.buffers.export(|buffer, shape| {
+                if buffer.is_empty() {
+                    Vec::new()
+                } else {
+                    let tensor = Tensor::from_vec(shape, buffer.clone());
+                    vec![("momentum_buffer".to_string(), tensor)]
+                }
+            }),
+        })
+    }
+
+    fn import_state(&mut self, model: &mut dyn Layer, state: &OptimizerState) -> Result<()> {
+        state.check_matches("SGD", &self.hyperparameters())?;
+        let needs_buffer = self.momentum != 0.0 && state.steps > 0;
+        self.buffers
+            .restore(model, &state.params, state.steps, |saved, _| {
+                match saved.and_then(|p| p.get("momentum_buffer")) {
+                    Some(buffer) => Ok(buffer.data().to_vec()),
+                    None if needs_buffer => Err(
+                        "the saved state has no momentum_buffer (SGD with momentum has one after \
+                         its first step)"
+                            .to_string(),
+                    ),
+                    None => Ok(Vec::new()),
+                }
+            })?;
+        self.steps = state.steps;
+        self.learning_rate = state.learning_rate;
+        Ok(())
     }
 
     fn describe(&self) -> String {

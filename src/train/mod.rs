@@ -17,12 +17,16 @@
 //! infinite stops training with [`Error::Training`] naming the step, instead of silently producing
 //! garbage weights.
 //!
-//! What it leaves out: early stopping, callbacks and checkpoints during `fit` (write your own loop
-//! with [`train_step`] and [`evaluate`] for those — it is short), and data loading in background threads.
+//! [`fit`] can also save the run after every epoch and continue a saved run bit for bit
+//! ([`FitConfig::checkpoint`], [`FitConfig::resume_from`]; the machinery is in [`resume`]).
+//!
+//! What it leaves out: early stopping and callbacks during `fit` (write your own loop with
+//! [`train_step`] and [`evaluate`] for those — it is short), and data loading in background threads.
 
 mod dataset;
 mod history;
 mod metrics;
+pub mod resume;
 
 pub use dataset::{Batch, Dataset, TensorDataset, copy_rows};
 pub use history::{EpochRecord, History};
@@ -35,6 +39,7 @@ use crate::optim::{LrSchedule, Optimizer, clip_grad_norm};
 use crate::probability::Rng;
 use crate::report::Progress;
 use crate::tensor::Tensor;
+use resume::{TrainingProgress, TrainingRun};
 use std::time::Instant;
 
 /// The settings of a [`fit`] run. Build with [`FitConfig::new`] and the chained setters.
@@ -67,6 +72,11 @@ pub struct FitConfig<'a> {
     pub progress_label: Option<String>,
     /// Print one line per epoch to standard output.
     pub verbose: bool,
+    /// Save the run here after every epoch (model, optimizer, shuffling, history; see [`resume`]).
+    pub checkpoint: Option<&'a TrainingRun>,
+    /// Continue a saved run from this progress (from [`resume::SavedRun::restore`], which has put
+    /// the weights and the optimizer's state back): epochs `epochs_done + 1 ..= epochs` are run.
+    pub resume_from: Option<&'a TrainingProgress>,
 }
 
 impl<'a> FitConfig<'a> {
@@ -83,6 +93,8 @@ impl<'a> FitConfig<'a> {
             schedule: None,
             progress_label: Some("training".to_string()),
             verbose: false,
+            checkpoint: None,
+            resume_from: None,
         }
     }
 
@@ -131,6 +143,18 @@ impl<'a> FitConfig<'a> {
     /// Prints one line per epoch.
     pub fn verbose(mut self, verbose: bool) -> FitConfig<'a> {
         self.verbose = verbose;
+        self
+    }
+
+    /// Saves the run in `run` after every epoch.
+    pub fn checkpoint(mut self, run: &'a TrainingRun) -> FitConfig<'a> {
+        self.checkpoint = Some(run);
+        self
+    }
+
+    /// Continues from a saved run's `progress` (see [`FitConfig::resume_from`]).
+    pub fn resume_from(mut self, progress: &'a TrainingProgress) -> FitConfig<'a> {
+        self.resume_from = Some(progress);
         self
     }
 }
@@ -206,8 +230,11 @@ pub fn train_step(
 /// Trains `model` on `data` as `config` says and returns the per-epoch [`History`].
 ///
 /// Every epoch: apply the schedule (if any), shuffle the example order (if `config.shuffle`), run
-/// [`train_step`] on each mini-batch, then evaluate on the validation data (if any). The epoch's loss is
-/// the mean of its batch losses weighted by batch size.
+/// [`train_step`] on each mini-batch, then evaluate on the validation data (if any), then save the
+/// run (with [`FitConfig::checkpoint`]). The epoch's loss is the mean of its batch losses weighted by
+/// batch size. With [`FitConfig::resume_from`], the shuffling generator, the example order, the
+/// schedule's base rate and the history continue from the saved progress; the returned history
+/// holds every epoch, the saved ones included.
 ///
 /// Errors: a batch size of 0 ([`Error::Usage`]), empty data or targets that do not fit the model's
 /// output ([`Error::Data`]), a non-finite loss ([`Error::Training`], naming the step, epoch and batch).
@@ -228,20 +255,36 @@ pub fn fit(
         ));
     }
     let batches_per_epoch = n.div_ceil(config.batch_size);
+    let (first_epoch, mut rng, mut order, base_learning_rate, mut history) =
+        match config.resume_from {
+            Some(saved) => (
+                saved.epochs_done,
+                saved.rng("shuffle")?,
+                saved.order("shuffle", n)?,
+                saved.base_learning_rate,
+                saved.history.clone(),
+            ),
+            None => (
+                0,
+                Rng::new(config.seed),
+                (0..n).collect(),
+                optimizer.learning_rate(),
+                History {
+                    epochs: Vec::with_capacity(config.epochs),
+                    metric_name: config.metric.name().to_string(),
+                },
+            ),
+        };
     let mut progress = match &config.progress_label {
-        Some(label) => Progress::new(label, config.epochs * batches_per_epoch),
+        Some(label) => Progress::new(
+            label,
+            config.epochs.saturating_sub(first_epoch) * batches_per_epoch,
+        ),
         None => Progress::hidden(),
     };
-    let mut rng = Rng::new(config.seed);
-    let mut order: Vec<usize> = (0..n).collect();
     let mut batch = Batch::new();
-    let base_learning_rate = optimizer.learning_rate();
-    let mut history = History {
-        epochs: Vec::with_capacity(config.epochs),
-        metric_name: config.metric.name().to_string(),
-    };
 
-    for epoch in 0..config.epochs {
+    for epoch in first_epoch..config.epochs {
         let started = Instant::now();
         if let Some(schedule) = config.schedule {
             schedule.apply(optimizer, base_learning_rate, epoch);
@@ -302,6 +345,14 @@ pub fn fit(
             println!("{}", describe_epoch(&record, config, &history.metric_name));
         }
         history.epochs.push(record);
+        if let Some(run) = config.checkpoint {
+            let mut saved = TrainingProgress::new(base_learning_rate);
+            saved.epochs_done = epoch + 1;
+            saved.history = history.clone();
+            saved.set_rng("shuffle", &rng);
+            saved.set_order("shuffle", &order);
+            run.save(model, optimizer, &saved)?;
+        }
     }
     progress.finish();
     Ok(history)
