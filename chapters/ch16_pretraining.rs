@@ -32,7 +32,8 @@ use dlfs::optim::{
 use dlfs::probability::Rng;
 use dlfs::report::svg::{LinePlot, Svg};
 use dlfs::report::{Progress, Results, Table};
-use dlfs::train::{self, Batch, Dataset, FitConfig, Metric, TensorDataset};
+use dlfs::train::resume::{TrainingProgress, TrainingRun};
+use dlfs::train::{self, Batch, Dataset, EpochRecord, FitConfig, Metric, TensorDataset};
 use dlfs::{Error, Result, Tensor, app, checkpoint};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -57,6 +58,16 @@ pub fn command() -> Command {
         "16.1: estimate the validation loss every N steps",
     )
     .option("seed", "S", "0", "seed of the GPT's weights and batches")
+    .switch(
+        "resume",
+        "16.1: continue the GPT run saved in --out (saved after every evaluation)",
+    )
+    .option(
+        "stop-at",
+        "STEP",
+        "",
+        "16.1: stop after this many steps (a multiple of --eval-interval; the run is saved)",
+    )
     .option(
         "part",
         "PART",
@@ -108,6 +119,16 @@ fn heading(title: &str) {
 
 /// The chapter itself.
 pub fn run(args: &Args) -> Result<()> {
+    // With --resume, the flags of the saved GPT run fill in those not given again.
+    let resumed;
+    let args = if args.flag("resume") {
+        resumed = TrainingRun::new(&app::out_dir(args)?, "gpt")
+            .load()?
+            .apply_to(args)?;
+        &resumed
+    } else {
+        args
+    };
     let part: String = args.get("part")?;
     if !["all", "gpt", "text", "images"].contains(&part.as_str()) {
         return Err(Error::usage(format!(
@@ -120,8 +141,9 @@ pub fn run(args: &Args) -> Result<()> {
     std::fs::create_dir_all(&out)
         .map_err(|e| Error::io(&out, e, "could not create the output folder (--out)"))?;
     let mut results = Results::new();
-    if part == "all" || part == "gpt" {
-        run_gpt(args, &gpt, &out, &mut results)?;
+    if (part == "all" || part == "gpt") && !run_gpt(args, &gpt, &out, &mut results)? {
+        // Stopped early with --stop-at: the run is saved, nothing else runs.
+        return Ok(());
     }
     let text = if part == "all" || part == "text" {
         Some(run_text_transfer(args, &transfer, &out, &mut results)?)
@@ -438,8 +460,8 @@ fn baselines(data: &CharData, positions: &[usize]) -> [(String, f64); 3] {
     ]
 }
 
-/// 16.1 from start to end.
-fn run_gpt(args: &Args, s: &GptSettings, out: &Path, results: &mut Results) -> Result<()> {
+/// 16.1 from start to end; returns false when `--stop-at` stopped the training early.
+fn run_gpt(args: &Args, s: &GptSettings, out: &Path, results: &mut Results) -> Result<bool> {
     heading("16.1 Self-supervised learning: a character-level GPT");
     let data = load_text(args, s)?;
     println!(
@@ -532,59 +554,120 @@ fn run_gpt(args: &Args, s: &GptSettings, out: &Path, results: &mut Results) -> R
         "val bits/char",
         "lr",
     ]);
+    // The run is saved after every evaluation (an "epoch" of `eval_interval` steps for the resume
+    // machinery): the model, AdamW's state, the batch generator and the history.
+    let run = gpt_run(args, s, out)?;
+    let intervals = s.steps.div_ceil(s.eval_interval);
+    let mut batch_rng = Rng::new(s.seed ^ 0x6770_7431);
+    let mut saved = TrainingProgress::new(s.learning_rate);
+    if args.flag("resume") {
+        saved = run.load()?.restore(&mut model, &mut optimizer)?;
+        batch_rng = saved.rng("batches")?;
+        println!(
+            "Resuming {} after step {} of {}.",
+            run.model_path().display(),
+            (saved.epochs_done * s.eval_interval).min(s.steps),
+            s.steps
+        );
+    }
     let mut train_curve: Vec<(f64, f64)> = Vec::new();
     let mut val_curve: Vec<(f64, f64)> = Vec::new();
     let mut train_seconds = 0.0;
+    for record in &saved.history.epochs {
+        let end = (record.epoch * s.eval_interval).min(s.steps);
+        let middle = end as f64 - s.eval_interval as f64 / 2.0;
+        train_curve.push((middle.max(1.0), f64::from(record.loss)));
+        let val = f64::from(record.validation_loss.unwrap_or(f32::NAN));
+        val_curve.push((end as f64, val));
+        train_seconds += record.seconds;
+        table.row(&[
+            end.to_string(),
+            format!("{:.4}", record.loss),
+            format!("{val:.4}"),
+            format!("{:.4}", bits(val)),
+            format!("{:.2e}", record.learning_rate),
+        ]);
+    }
+    let stop_at = args.get_opt::<usize>("stop-at")?.unwrap_or(s.steps);
     let mut progress = Progress::new("GPT", s.steps);
-    let mut batch_rng = Rng::new(s.seed ^ 0x6770_7431);
-    let mut recent = Vec::new();
-    for step in 0..s.steps {
+    progress.advance((saved.epochs_done * s.eval_interval).min(s.steps));
+    for interval in saved.epochs_done..intervals {
+        let first = interval * s.eval_interval;
+        if first >= stop_at {
+            progress.finish();
+            println!(
+                "
+Stopped after step {first} (--stop-at); the run is saved in {}: continue it with \
+                 --resume.",
+                run.model_path().display()
+            );
+            return Ok(false);
+        }
+        let last = ((interval + 1) * s.eval_interval).min(s.steps);
         let started = Instant::now();
-        schedule.apply(&mut optimizer, s.learning_rate, step);
-        let (inputs, targets) = random_batch(&data.train, s.batch, s.context, &mut batch_rng);
-        zero_grad(&mut model);
-        let logits = model.forward(&inputs, Mode::Train);
-        let loss = next_token_loss(&logits, &targets);
-        if !loss.value.is_finite() {
-            return Err(Error::Training {
-                step: step + 1,
-                message: format!(
-                    "the GPT's loss became {}; try a smaller learning rate",
-                    loss.value
-                ),
-            });
+        let mut interval_losses = Vec::with_capacity(last - first);
+        let mut recent = Vec::new();
+        for step in first..last {
+            schedule.apply(&mut optimizer, s.learning_rate, step);
+            let (inputs, targets) = random_batch(&data.train, s.batch, s.context, &mut batch_rng);
+            zero_grad(&mut model);
+            let logits = model.forward(&inputs, Mode::Train);
+            let loss = next_token_loss(&logits, &targets);
+            if !loss.value.is_finite() {
+                return Err(Error::Training {
+                    step: step + 1,
+                    message: format!(
+                        "the GPT's loss became {}; try a smaller learning rate",
+                        loss.value
+                    ),
+                });
+            }
+            model.backward(&loss.grad);
+            clip_grad_norm(&mut model, s.clip);
+            optimizer.step(&mut model);
+            interval_losses.push(f64::from(loss.value));
+            recent.push(f64::from(loss.value));
+            progress.advance(1);
+            if (step + 1) % 10 == 0 || step + 1 == last {
+                train_curve.push(((step + 1) as f64, mean(&recent)));
+                progress.set_message(format!("loss {:.3}", mean(&recent)));
+                recent.clear();
+            }
         }
-        model.backward(&loss.grad);
-        clip_grad_norm(&mut model, s.clip);
-        optimizer.step(&mut model);
-        train_seconds += started.elapsed().as_secs_f64();
-        recent.push(f64::from(loss.value));
-        progress.advance(1);
-        if (step + 1) % 10 == 0 || step + 1 == s.steps {
-            train_curve.push(((step + 1) as f64, mean(&recent)));
-            progress.set_message(format!("loss {:.3}", mean(&recent)));
-            recent.clear();
-        }
-        if (step + 1) % s.eval_interval == 0 || step + 1 == s.steps {
-            let (losses, _) =
-                validation_losses(&mut model, &data.validation, s.context, Some(eval_windows));
-            let val = mean(&losses);
-            val_curve.push(((step + 1) as f64, val));
-            table.row(&[
-                (step + 1).to_string(),
-                format!("{:.4}", loss.value),
-                format!("{val:.4}"),
-                format!("{:.4}", bits(val)),
-                format!("{:.2e}", optimizer.learning_rate()),
-            ]);
-        }
+        let seconds = started.elapsed().as_secs_f64();
+        train_seconds += seconds;
+        let (losses, _) =
+            validation_losses(&mut model, &data.validation, s.context, Some(eval_windows));
+        let val = mean(&losses);
+        val_curve.push((last as f64, val));
+        table.row(&[
+            last.to_string(),
+            format!("{:.4}", mean(&interval_losses)),
+            format!("{val:.4}"),
+            format!("{:.4}", bits(val)),
+            format!("{:.2e}", optimizer.learning_rate()),
+        ]);
+        saved.epochs_done = interval + 1;
+        saved.set_rng("batches", &batch_rng);
+        saved.history.epochs.push(EpochRecord {
+            epoch: interval + 1,
+            loss: mean(&interval_losses) as f32,
+            metric: None,
+            validation_loss: Some(val as f32),
+            validation_metric: None,
+            learning_rate: optimizer.learning_rate(),
+            seconds,
+        });
+        run.save(&mut model, &optimizer, &saved)?;
     }
     progress.finish();
     let tokens_per_s = (s.steps * s.batch * s.context) as f64 / train_seconds;
     println!(
-        "\n{table}\n(validation loss here: the first {eval_windows} validation windows; the whole split \
-         follows.)\nTraining took {train_seconds:.1} s: {tokens_per_s:.0} tokens/s on {} threads.",
-        dlfs::parallel::num_threads()
+        "\n{table}\n(train loss: the mean over the steps since the row before; validation loss: the \
+         first {eval_windows} validation windows; the whole split follows.)\nTraining took \
+         {train_seconds:.1} s: {tokens_per_s:.0} tokens/s on {} threads. The run is saved in {}.",
+        dlfs::parallel::num_threads(),
+        run.model_path().display()
     );
     results.set("gpt.train_tokens_per_s", tokens_per_s);
     results.set("gpt.train_seconds", train_seconds);
@@ -712,7 +795,23 @@ fn run_gpt(args: &Args, s: &GptSettings, out: &Path, results: &mut Results) -> R
     let curve_path = out.join("gpt_loss.svg");
     plot.save(&curve_path)?;
     println!("\nwrote {}", curve_path.display());
-    show_attention(&mut model, &data, s, out)
+    show_attention(&mut model, &data, s, out)?;
+    Ok(true)
+}
+
+/// Where 16.1's run is saved (`gpt.safetensors` and `gpt.training_state.safetensors` under `--out`)
+/// and the flags that define it.
+fn gpt_run(args: &Args, s: &GptSettings, out: &Path) -> Result<TrainingRun> {
+    let text = args
+        .get_opt::<PathBuf>("text")?
+        .map_or(String::new(), |p| p.display().to_string());
+    Ok(TrainingRun::new(out, "gpt")
+        .model_setting("text", text)
+        .model_setting("quick", if args.flag("quick") { "true" } else { "" })
+        .run_setting("seed", s.seed)
+        .run_setting("steps", s.steps)
+        .run_setting("eval-interval", s.eval_interval)
+        .epochs(0))
 }
 
 /// A batch of `batch` random windows of the training ids: inputs `[batch, T]` and the targets (the

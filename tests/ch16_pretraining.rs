@@ -989,3 +989,68 @@ fn classifier_gradients_reach_the_backbone() {
         assert!(report.passed, "{report}");
     }
 }
+
+#[test]
+fn a_stopped_and_resumed_gpt_run_ends_with_the_same_weights() {
+    let dir = temp_folder("resume");
+    let (whole, parts) = (dir.join("whole"), dir.join("parts"));
+    let common = [
+        "--quick",
+        "--part",
+        "gpt",
+        "--steps",
+        "20",
+        "--eval-interval",
+        "10",
+    ];
+    let with_out = |out: &std::path::Path, extra: &[&str]| -> Vec<String> {
+        let mut words: Vec<String> = common.iter().map(|w| w.to_string()).collect();
+        words.extend(extra.iter().map(|w| w.to_string()));
+        words.extend(["--out".to_string(), out.display().to_string()]);
+        words
+    };
+    let run = |words: Vec<String>| {
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        run_chapter(&words)
+    };
+    run(with_out(&whole, &[])).unwrap();
+    run(with_out(&parts, &["--stop-at", "10"])).unwrap();
+    assert!(
+        !parts.join("results.json").exists(),
+        "a stopped run writes no results"
+    );
+    // Resume on another thread count: the arithmetic does not depend on it.
+    parallel::set_num_threads(1);
+    let resumed = run(vec![
+        "--quick".to_string(),
+        "--part".to_string(),
+        "gpt".to_string(),
+        "--resume".to_string(),
+        "--out".to_string(),
+        parts.display().to_string(),
+    ]);
+    parallel::set_num_threads(parallel::default_num_threads());
+    resumed.unwrap();
+    let read = |out: &std::path::Path| {
+        checkpoint::read(&out.join("gpt.safetensors"))
+            .unwrap()
+            .tensors
+    };
+    assert!(
+        read(&whole) == read(&parts),
+        "the resumed run ended elsewhere"
+    );
+    // A model-shaping flag given again with another value is refused, naming it.
+    let error = run(vec![
+        "--part".to_string(),
+        "gpt".to_string(),
+        "--resume".to_string(),
+        "--steps".to_string(),
+        "30".to_string(),
+        "--out".to_string(),
+        parts.display().to_string(),
+    ])
+    .unwrap_err();
+    assert!(error.to_string().contains("--steps"), "{error}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
