@@ -644,6 +644,26 @@ pub fn run(args: &Args) -> Result<()> {
              (got {points}, {hidden} and {steps})"
         )));
     }
+    // What the flags ask for, checked before anything is allocated (a usage error past the limit).
+    let mut plan = app::MemoryPlan::new();
+    plan.add(
+        "--points",
+        points,
+        "the four toy sets (x, y and a label per point)",
+        app::f32_bytes(&[4, points, 3]),
+    )?;
+    plan.add(
+        "--hidden",
+        hidden,
+        "the hidden layer's activations and gradients",
+        app::f32_bytes(&[4, points, hidden]),
+    )?;
+    plan.add(
+        "--steps",
+        steps,
+        "the loss curves (a value per step and model)",
+        app::f32_bytes(&[4, steps]),
+    )?;
     let out = app::out_dir(args)?;
     let settings = Settings {
         steps,

@@ -480,41 +480,90 @@ fn section_pca(points: usize, rng: &mut Rng, out: &std::path::Path) -> Result<()
     Ok(())
 }
 
-/// 2.7: the five steps from the definition of the product to the crate's `gemm`, timed here.
+/// The CPU's model name as the operating system reports it (`/proc/cpuinfo` on Linux), if it can be
+/// read.
+fn cpu_model() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    text.lines()
+        .find(|line| line.starts_with("model name") || line.starts_with("Model"))
+        .and_then(|line| line.split_once(':'))
+        .map(|(_, name)| name.trim().to_string())
+        .filter(|name| !name.is_empty())
+}
+
+/// f32 lanes in one vector register of a kernel's instruction set (1 for the portable kernel).
+fn vector_lanes(kernel: dlfs::linalg::gemm::Kernel) -> usize {
+    match kernel.name() {
+        "avx512" => 16,
+        "avx2" => 8,
+        "neon" => 4,
+        _ => 1,
+    }
+}
+
+/// 2.7: the five steps from the definition of the product to the crate's `gemm`, timed here. Every
+/// statement about this machine (its kernel, its tile, which step helped) comes from what was found
+/// and measured in this run.
 fn section_fast_matmul(size: usize, quick: bool) {
     println!("## 2.7 how a fast matmul works\n");
+    let kernel = dlfs::linalg::gemm::current_kernel();
+    let (mr, nr) = kernel.tile();
+    let lanes = vector_lanes(kernel);
     println!(
         "C = A·B for {size}×{size} matrices is 2·{size}³ = {:.1} million floating-point operations\n\
          (a multiply and an add per term of each sum). Five ways to do the same arithmetic, each\n\
          checked against the packed kernel's result before it is timed:\n",
         2.0 * (size as f64).powi(3) / 1e6
     );
+    let registers = if lanes > 1 {
+        format!(
+            "in {} vector registers of {lanes} floats ({} here)",
+            mr * nr / lanes,
+            kernel.name()
+        )
+    } else {
+        "in registers (the portable kernel: plain Rust the compiler may vectorise)".to_string()
+    };
     println!(
         "1. naive: C[i][j] = Σₚ A[i][p]·B[p][j]. The inner loop walks down a column of B, a new\n   \
          cache line at every step.\n\
          2. loop order i, p, j: add A[i][p] times row p of B to row i of C. The same arithmetic,\n   \
          but on contiguous rows, so the compiler uses SIMD instructions.\n\
          3. cache blocking: step 2 on 128 × 256 blocks of B, which stay in the cache while every\n   \
-         row of A passes over them. A big step where caches are small; where the hardware\n   \
-         prefetcher already keeps step 2 fed (Zen 4), it changes little, because both steps load\n   \
-         and store C for every multiply-add, and that, not the cache, is their limit.\n\
+         row of A passes over them.\n\
          4. packing + SIMD microkernel: blocks copied into the order the kernel reads them; the\n   \
-         kernel keeps a tile of C in vector registers (6 × 64 or 8 × 16 with AVX-512) and does\n   \
-         one broadcast and a few fused multiply-adds per step.\n\
+         kernel keeps a {mr} × {nr} tile of C {registers}\n   \
+         and does one broadcast and a few fused multiply-adds per step.\n\
          5. threads: the rows of C shared among the cores (never the sum, so the result does\n   \
          not depend on the thread count).\n"
     );
     let budget = std::time::Duration::from_millis(if quick { 20 } else { 300 });
     let report = steps::measure_steps(size, budget);
+    let threads = report.rows.last().map_or(1, |row| row.threads);
     println!(
-        "Peak, measured with a loop of nothing but independent fused multiply-adds ({}):\n\
-         {:.1} GFLOPS on one core, {:.1} on {} threads. In theory, a Zen 4 core does one 16-lane\n\
-         FMA per cycle = 32 flops, about 115 GFLOPS at 3.6 GHz.\n",
-        report.kernel.name(),
+        "This machine: {}, {threads} thread{}, kernel {}. Peak, measured with a loop of nothing but\n\
+         independent fused multiply-adds: {:.1} GFLOPS on one core, {:.1} on {threads} thread{}.",
+        cpu_model().unwrap_or_else(|| format!("a {} CPU", std::env::consts::ARCH)),
+        if threads == 1 { "" } else { "s" },
+        kernel.name(),
         report.peak_one_core,
         report.peak_all_threads,
-        report.rows.last().map_or(1, |row| row.threads)
+        if threads == 1 { "" } else { "s" },
     );
+    if lanes > 1 {
+        // One FMA on `lanes` floats is 2·lanes flops; the measured rate says how many the core
+        // completes per second, whatever its clock and number of FMA units.
+        let per_second = report.peak_one_core / (2.0 * lanes as f64);
+        println!(
+            "One {lanes}-lane FMA is {} flops, so that is {per_second:.1} billion vector FMAs per \
+             second: e.g. one\nper cycle at {per_second:.1} GHz, or two per cycle at {:.1} GHz \
+             (CPUs differ in how many FMA units a core has).\n",
+            2 * lanes,
+            per_second / 2.0
+        );
+    } else {
+        println!();
+    }
     let mut table = Table::new(&["step", "what changes", "threads", "GFLOPS", "% of peak"]);
     for row in &report.rows {
         table.row(&[
@@ -526,14 +575,55 @@ fn section_fast_matmul(size: usize, quick: bool) {
         ]);
     }
     print!("{}", table.render());
-    let first = report.rows.first().map_or(1.0, |row| row.gflops);
-    let last = report.rows.last().map_or(1.0, |row| row.gflops);
+    let gflops: Vec<f64> = report.rows.iter().map(|row| row.gflops).collect();
+    if gflops.len() < 5 {
+        return;
+    }
+    let ratio = |step: usize| gflops[step - 1] / gflops[step - 2].max(1e-9);
+    let biggest = (2..=5)
+        .max_by(|&a, &b| ratio(a).total_cmp(&ratio(b)))
+        .unwrap_or(4);
     println!(
-        "\nFrom step 1 to step 5: {:.0}× faster, the same result. Step 4 is the big one: C stays in\n\
-         registers for a whole block of the sum, so each multiply-add needs no load or store of C.\n\
-         Timings on a busy machine vary; `cargo run --release --bin bench -- gemm` measures the\n\
-         crate's gemm on many shapes.\n",
-        last / first
+        "\nFrom step 1 to step 5: {:.0}× faster, the same result. The biggest single jump here is step\n\
+         {biggest} ({:.1}× over step {}).",
+        gflops[4] / gflops[0],
+        ratio(biggest),
+        biggest - 1
+    );
+    let blocking = ratio(3);
+    if blocking >= 1.2 {
+        println!(
+            "Cache blocking helped here ({:.1} → {:.1} GFLOPS): the blocks of B stay in the cache.",
+            gflops[1], gflops[2]
+        );
+    } else {
+        println!(
+            "Cache blocking did not help here ({:.1} → {:.1} GFLOPS): where the hardware prefetcher\n\
+             already keeps step 2 fed, blocking changes little, because both steps load and store C\n\
+             for every multiply-add, and that, not the cache, is their limit.",
+            gflops[1], gflops[2]
+        );
+    }
+    println!(
+        "Step 4 keeps C in registers for a whole block of the sum, so a multiply-add needs no load\n\
+         or store of C ({:.1}× over step 3 here).",
+        ratio(4)
+    );
+    if threads > 1 && ratio(5) < 1.2 {
+        println!(
+            "Threads gained little here ({:.1} → {:.1} GFLOPS on {threads} threads): the other cores\n\
+             were busy (a shared machine), or {size}×{size} is too small to split well.",
+            gflops[3], gflops[4]
+        );
+    } else if threads > 1 {
+        println!(
+            "{threads} threads made it {:.1}× faster than one.",
+            ratio(5)
+        );
+    }
+    println!(
+        "Timings on a busy machine vary; `cargo run --release --bin bench -- gemm` measures the\n\
+         crate's gemm on many shapes.\n"
     );
 }
 
@@ -557,6 +647,20 @@ pub fn run(args: &Args) -> Result<()> {
             "--matmul-size must be at least 1 (try 512)",
         ));
     }
+    // What the flags ask for, checked before anything is allocated (a usage error past the limit).
+    let mut plan = app::MemoryPlan::new();
+    plan.add(
+        "--points",
+        points,
+        "the PCA cloud and its SVG scatter plot (about 150 bytes a point)",
+        app::bytes_of(points, 150),
+    )?;
+    plan.add(
+        "--matmul-size",
+        matmul_size,
+        "the matrices of 2.7 (A, B and four results)",
+        app::f32_bytes(&[6, matmul_size, matmul_size]),
+    )?;
     let out = app::out_dir(args)?;
     let mut rng = Rng::new(seed);
 
@@ -569,6 +673,7 @@ pub fn run(args: &Args) -> Result<()> {
     section_pca(points, &mut rng, &out)?;
 
     section_fast_matmul(matmul_size, quick);
+    app::exercises_hint("ch02");
 
     Ok(())
 }

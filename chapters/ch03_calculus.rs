@@ -48,13 +48,22 @@ pub fn run(args: &Args) -> Result<()> {
         .get_opt("steps")?
         .unwrap_or(if quick { 60 } else { 200 });
     let seed: u64 = args.get("seed")?;
+    // What --steps asks for, checked before anything is allocated: the loss curve and its SVG plot.
+    app::MemoryPlan::new().add(
+        "--steps",
+        steps,
+        "the neuron's loss curve and its plot (about 50 bytes a step)",
+        app::bytes_of(steps, 50),
+    )?;
 
+    println!("# 3. 微积分基础 — calculus");
     derivatives_like_the_tutorial()?;
     step_size_matters(&out)?;
     gradient_is_steepest_ascent();
     chain_rule_three_ways()?;
     autodiff_and_a_neuron(steps, seed, &out)?;
     gradient_descent_on_a_bowl(&out)?;
+    app::exercises_hint("ch03");
     Ok(())
 }
 
@@ -219,7 +228,8 @@ fn step_size_matters(out: &Path) -> Result<()> {
          1.2e-7 in f32). The best h balances the two: about √ε for forward and ∛ε for central\n\
          differences — 1e-8 and 1e-5 in f64, but 1e-4 and 1e-2..1e-3 in f32. Below h ≈ 6e-8, 1 + h rounds\n\
          to 1 in f32 and the estimate is exactly 0 (error 1.0). That is why dlfs's f32 gradient checks\n\
-         use h = 1e-2, where CS231n's f64 checks use 1e-5."
+         use h = 1e-2, where CS231n's f64 checks use 1e-5 (CS231n: Stanford's course \"Convolutional\n\
+         Neural Networks for Visual Recognition\", whose assignments check every gradient this way)."
     );
 
     println!("\nlog10(relative error), h = 1e-1 (left) … 1e-12 (right):\n");
@@ -450,7 +460,9 @@ fn autodiff_and_a_neuron(steps: usize, seed: u64, out: &Path) -> Result<()> {
 
     println!(
         "\nA neuron ŷ = tanh(w·x + b) trained by gradient descent on micrograd's four examples\n\
-         (inputs in 3-D, targets ±1), loss = Σ (ŷ − y)², learning rate 0.05, {steps} steps:"
+         (micrograd: Andrej Karpathy's scalar autodiff engine of about a hundred lines of Python, the\n\
+         model for the Graph above; its README trains on these four points in 3-D, targets ±1),\n\
+         loss = Σ (ŷ − y)², learning rate 0.05, {steps} steps:"
     );
     let mut rng = Rng::new(seed);
     let mut params: Vec<f64> = (0..4).map(|_| f64::from(rng.uniform(-1.0, 1.0))).collect();

@@ -32,7 +32,7 @@ pub fn command() -> Command {
         "max-n",
         "N",
         "",
-        "largest sample size of the convergence table, a power of 10 (default 1000000; 100000 with --quick)",
+        "largest sample size of the convergence table, a power of 10, at most 100000000 (default 1000000; 100000 with --quick)",
     )
     .option("seed", "S", "4", "seed of the random generator")
 }
@@ -53,10 +53,12 @@ pub fn run(args: &Args) -> Result<()> {
     let mut rng = Rng::new(seed);
     let histogram_samples = if quick { 20_000 } else { 200_000 };
 
+    println!("# 4. 概率论基础 — probability");
     coin_flip_as_random_variable(&mut rng);
     distributions_against_their_densities(&mut rng, histogram_samples, &out)?;
     expectation_and_variance(&mut rng, max_n, &out)?;
     why_it_matters(&mut rng, quick);
+    app::exercises_hint("ch04");
     Ok(())
 }
 

@@ -42,6 +42,7 @@ pub fn command() -> Command {
 /// The chapter itself.
 pub fn run(args: &Args) -> Result<()> {
     let seed: u64 = args.get("seed")?;
+    println!("# 5. 深度学习框架入门 — frameworks and the first network");
     let compile_fit = compile_fit_style(seed)?;
     let hand_loop = hand_written_loop_style(seed);
     why_not_six(&compile_fit, &hand_loop);

@@ -34,10 +34,12 @@ pub fn command() -> Command {
 /// The chapter itself.
 pub fn run(args: &Args) -> Result<()> {
     let out = app::out_dir(args)?;
+    println!("# 6. 神经网络的基础结构 — neurons and activations");
     one_neuron()?;
     why_activations()?;
     activation_table()?;
     plots(&out)?;
+    app::exercises_hint("ch06");
     Ok(())
 }
 
@@ -92,12 +94,16 @@ fn one_neuron() -> Result<()> {
     ]);
     table.row(&["ReLU", "max(0, z)", &format!("{:.6}", relu(z))]);
     table.row(&[
-        "LeakyReLU(0.01)",
-        "z if z > 0 else 0.01z",
-        &format!("{:.6}", leaky_relu(z, 0.01)),
+        format!("LeakyReLU({LEAKY_SLOPE})"),
+        format!("z if z > 0 else {LEAKY_SLOPE}z"),
+        format!("{:.6}", leaky_relu(z, LEAKY_SLOPE)),
     ]);
     table.row(&["GELU", "z·Φ(z)", &format!("{:.6}", gelu(z))]);
     print!("{table}");
+    println!(
+        "(LeakyReLU's slope is {LEAKY_SLOPE} everywhere in this chapter, so that its negative side shows \
+         in the\ntables and plots; PyTorch's nn.LeakyReLU() defaults to 0.01.)"
+    );
 
     // The same neuron as a layer: Linear(3, 1) with these weights, then a Sigmoid layer.
     let mut linear = Linear::from_params(
@@ -231,12 +237,16 @@ pub struct Activation {
     pub derivative: fn(f32) -> f32,
 }
 
+/// The LeakyReLU slope used throughout the chapter: 0.1, not PyTorch's default 0.01, so that the
+/// negative side is visible in the tables and plots (`nn.LeakyReLU(0.1)` in PyTorch).
+pub const LEAKY_SLOPE: f32 = 0.1;
+
 fn leaky(x: f32) -> f32 {
-    leaky_relu(x, 0.1)
+    leaky_relu(x, LEAKY_SLOPE)
 }
 
 fn leaky_derivative(x: f32) -> f32 {
-    leaky_relu_derivative(x, 0.1)
+    leaky_relu_derivative(x, LEAKY_SLOPE)
 }
 
 fn identity(x: f32) -> f32 {
@@ -247,8 +257,8 @@ fn one(_x: f32) -> f32 {
     1.0
 }
 
-/// The activations the chapter shows (LeakyReLU with slope 0.1, not PyTorch's default 0.01, so that
-/// its negative side is visible in a plot).
+/// The activations the chapter shows (LeakyReLU with slope [`LEAKY_SLOPE`] = 0.1, not PyTorch's
+/// default 0.01, so that its negative side is visible in a plot).
 pub fn activations() -> Vec<Activation> {
     vec![
         Activation {

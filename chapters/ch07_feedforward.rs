@@ -46,8 +46,17 @@ pub fn run(args: &Args) -> Result<()> {
         return Err(dlfs::Error::usage("--epochs must be at least 1"));
     }
     let seed: u64 = args.get("seed")?;
+    println!("# 7. 前馈神经网络 — feed-forward networks");
+    // What --epochs asks for, checked before anything is allocated: the loss curves and their plots.
+    app::MemoryPlan::new().add(
+        "--epochs",
+        epochs,
+        "the loss curves and their plots (about 200 bytes an epoch)",
+        app::bytes_of(epochs, 200),
+    )?;
     the_model(seed);
     training(epochs, seed, &out)?;
+    app::exercises_hint("ch07");
     Ok(())
 }
 

@@ -49,12 +49,20 @@ pub fn run(args: &Args) -> Result<()> {
         args.get("epochs")?
     };
     let learning_rate: f32 = args.get("lr")?;
+    if !(learning_rate > 0.0 && learning_rate.is_finite()) {
+        return Err(dlfs::Error::usage(format!(
+            "--lr must be a positive number, got {}",
+            dlfs::report::readable_number(f64::from(learning_rate))
+        )));
+    }
 
+    println!("# 8. 卷积神经网络 — convolutional networks");
     convolution_by_hand();
     convolution_as_a_matrix_product();
     edge_filters(&out)?;
     pooling();
     simple_cnn(quick, epochs, learning_rate, seed)?;
+    app::exercises_hint("ch08");
     Ok(())
 }
 
@@ -189,6 +197,15 @@ fn convolution_as_a_matrix_product() {
     );
 }
 
+/// A `side × side` image (row-major) enlarged `scale` times: every value repeated as a
+/// `scale × scale` block (nearest neighbour, so no value is invented).
+fn enlarge(values: &[f32], side: usize, scale: usize) -> Vec<f32> {
+    let large = side * scale;
+    (0..large * large)
+        .map(|i| values[(i / large / scale) * side + (i % large) / scale])
+        .collect()
+}
+
 /// A 64×64 grey picture: a bright disk, a bright rectangle and a diagonal bar on a dark background.
 fn picture() -> Tensor {
     let side = 64;
@@ -232,10 +249,16 @@ fn edge_filters(out: &Path) -> Result<()> {
         ("edges_horizontal.png", gy.to_vec(), -3.6, 3.6),
         ("edges_magnitude.png", magnitude.clone(), 0.0, 3.6),
     ];
+    // Each value becomes a 4×4 block of pixels: a 64×64 image is too small to see on a screen.
+    let scale = 4;
     for (name, values, low, high) in &files {
         let path = out.join(name);
-        save_gray(&path, side, side, values, *low, *high)?;
-        println!("wrote {}", path.display());
+        let large = enlarge(values, side, scale);
+        save_gray(&path, side * scale, side * scale, &large, *low, *high)?;
+        println!(
+            "wrote {} ({side}×{side} values, each drawn as {scale}×{scale} pixels)",
+            path.display()
+        );
     }
     // Where do they respond? On the rectangle's left/right sides vs its top/bottom sides.
     let at = |v: &[f32], r: usize, c: usize| v[r * side + c].abs();
@@ -398,7 +421,10 @@ fn simple_cnn(quick: bool, epochs: usize, learning_rate: f32, seed: u64) -> Resu
             if !loss.value.is_finite() {
                 return Err(dlfs::Error::Training {
                     step: optimizer.steps_taken() + 1,
-                    message: "the loss is not finite; try a smaller learning rate".to_string(),
+                    message: format!(
+                        "the loss is not finite; try a smaller --lr (e.g. {})",
+                        dlfs::report::readable_number(f64::from(learning_rate) / 10.0)
+                    ),
                 });
             }
             model.backward(&loss.grad);

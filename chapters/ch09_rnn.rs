@@ -9,7 +9,8 @@
 //! the gates of an LSTM and a GRU on a toy sequence, and trains `SimpleLSTM` to continue a sine wave —
 //! with the tutorial's two bugs fixed: its linear layer is applied to the *last* step only (the tutorial
 //! applies it to every step), and the zero initial state has the shape the layer expects (the tutorial
-//! builds it for the wrong layout).
+//! reads the batch size from `x.size(0)`, which is the sequence length in `nn.LSTM`'s default
+//! sequence-first layout).
 
 use dlfs::cli::{Args, Command};
 use dlfs::loss::MseLoss;
@@ -27,8 +28,8 @@ pub fn command() -> Command {
         "ch09_rnn",
         "Recurrent networks: an RNN step by hand, vanishing gradients, LSTM and GRU gates, SimpleLSTM on a sine wave.",
     )
-    .option("epochs", "N", "40", "epochs of the sine-wave training")
-    .option("steps", "T", "60", "sequence length of the vanishing-gradient experiment")
+    .option("epochs", "N", "40", "epochs of the sine-wave training, at least 1 (--quick: 3)")
+    .option("steps", "T", "60", "sequence length of the vanishing-gradient experiment, at least 2")
     .option("seed", "S", "9", "seed for weights and data")
 }
 
@@ -38,16 +39,35 @@ fn heading(title: &str) {
 
 /// The chapter itself.
 pub fn run(args: &Args) -> Result<()> {
-    let quick = args.flag("quick");
     let out = app::out_dir(args)?;
     let seed: u64 = args.get("seed")?;
-    let epochs: usize = if quick { 3 } else { args.get("epochs")? };
+    let epochs: usize = app::quick_or_given(args, "epochs", 3)?;
     let steps: usize = args.get("steps")?;
+    if epochs == 0 {
+        return Err(dlfs::Error::usage(
+            "--epochs must be at least 1 (the sine-wave section reports the loss of each epoch)",
+        ));
+    }
+    if steps < 2 {
+        return Err(dlfs::Error::usage(format!(
+            "--steps must be at least 2 (a gradient has to travel back at least one step), got {steps}"
+        )));
+    }
+    // What --steps asks for, checked before anything is allocated: four recurrent layers on a batch
+    // of 16 sequences of T steps, caching about 12 values per hidden unit and step for backward.
+    app::MemoryPlan::new().add(
+        "--steps",
+        steps,
+        "the four layers' caches of the vanishing-gradient experiment",
+        app::f32_bytes(&[steps, 16, 32, 48]),
+    )?;
 
+    println!("# 9. 循环神经网络 — recurrent networks (RNN, LSTM, GRU)");
     rnn_step_by_hand();
-    vanishing_gradients(steps.max(2), seed, &out)?;
+    vanishing_gradients(steps, seed, &out)?;
     gates(seed);
     sine_wave(epochs, seed, &out)?;
+    app::exercises_hint("ch09");
     Ok(())
 }
 
@@ -318,11 +338,15 @@ fn sine_wave(epochs: usize, seed: u64, out: &Path) -> Result<()> {
     heading("9.4 The tutorial's SimpleLSTM(1, 32, 1) continues a sine wave");
     println!(
         "SimpleLSTM = LSTM(input_size=1, hidden_size=32) → Linear(32, 1) on the LAST step, zero initial \
-         state.\nTwo fixes to the tutorial's code: (1) it applied the linear layer to every time step, \
-         giving one output\nper step instead of one prediction per sequence; (2) it built h₀ and c₀ with \
-         the batch and layer axes\nswapped for its sequence-first layout. Here the layer is batch-first \
-         ([N, T, 1]), the state defaults to\nzeros of shape [N, 32], and the linear layer sees only \
-         h_T.\n"
+         state.\nTwo fixes to the tutorial's code:\n\
+         (1) it applied the linear layer to every time step, giving one output per step instead of one\n\
+         \x20   prediction per sequence;\n\
+         (2) it built the zero state as torch.zeros(1, x.size(0), 32). The leading 1 (the layer axis) is\n\
+         \x20   right, but nn.LSTM is sequence-first by default, x of shape [T, N, 1], so x.size(0) is the\n\
+         \x20   sequence length T, not the batch size N (that is x.size(1)). With T ≠ N PyTorch stops with\n\
+         \x20   \"Expected hidden[0] size (1, N, 32), got [1, T, 32]\"; with T = N it runs by coincidence.\n\
+         Here the layer is batch-first ([N, T, 1]), the state defaults to zeros of shape [N, 32], and the\n\
+         linear layer sees only h_T.\n"
     );
     let window = 20;
     let mut rng = Rng::new(seed);

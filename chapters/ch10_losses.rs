@@ -18,7 +18,7 @@ use dlfs::loss::{
     Loss, Reduction, bce, bce_with_logits, cross_entropy, huber, log_softmax_row, log_sum_exp, mse,
     naive_log_softmax_row, naive_softmax_row, softmax_row,
 };
-use dlfs::nn::{Layer, Linear, Mode, sigmoid};
+use dlfs::nn::{Layer, Linear, Mode, Softmax, sigmoid};
 use dlfs::optim::{Adam, Optimizer};
 use dlfs::report::{LinePlot, Table, chart};
 use dlfs::{Error, Result, Tensor, app};
@@ -36,12 +36,14 @@ pub fn command() -> Command {
 /// The chapter itself.
 pub fn run(args: &Args) -> Result<()> {
     let out = app::out_dir(args)?;
+    println!("# 10. 常见的损失函数 — loss functions");
     mse_by_hand()?;
     cross_entropy_by_hand()?;
     gradient_shapes(&out)?;
     binary_cross_entropy()?;
     huber_against_an_outlier(&out)?;
     stable_softmax()?;
+    app::exercises_hint("ch10");
     Ok(())
 }
 
@@ -127,6 +129,8 @@ fn cross_entropy_by_hand() -> Result<()> {
     let targets = [0usize, 2];
     let mut by_hand_losses = Vec::new();
     let mut by_hand_gradient = Vec::new();
+    // p_y of each example: the probability the model gives the right class.
+    let mut target_probabilities = Vec::new();
     for (n, (z, &y)) in logits.iter().zip(&targets).enumerate() {
         let m = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let shifted: Vec<f32> = z.iter().map(|v| v - m).collect();
@@ -147,6 +151,7 @@ fn cross_entropy_by_hand() -> Result<()> {
             z[y], p[y]
         );
         by_hand_losses.push(loss);
+        target_probabilities.push(p[y]);
         for (k, &pk) in p.iter().enumerate() {
             let one_hot = if k == y { 1.0 } else { 0.0 };
             by_hand_gradient.push((pk - one_hot) / logits.len() as f32);
@@ -176,31 +181,74 @@ fn cross_entropy_by_hand() -> Result<()> {
         &by_hand_gradient,
         library.grad.data(),
     )?;
+    // Index of the target logit z_y of example 1 in the flat [2, 3] gradient.
+    let wrong = 3 + targets[1];
     println!(
-        "The gradient is \"predicted probabilities minus the truth\": example 0 (right, p_y = 0.66)\n\
-         gets a small push, example 1 (wrong, p_y = 0.10) a large one.\n"
+        "The gradient is \"predicted probabilities minus the truth\": example 0 (right, p_y = {:.4})\n\
+         gets a small push, example 1 (wrong, p_y = {:.4}) a large one: ∂L/∂z_y = {:.4}.\n",
+        target_probabilities[0],
+        target_probabilities[1],
+        library.grad.data()[wrong]
     );
 
-    // A classic mistake: applying softmax first, then cross_entropy (which applies it again).
-    let mut probabilities = z.clone();
-    for row in probabilities.data_mut().chunks_mut(3) {
-        softmax_row(row);
-    }
-    let double = cross_entropy(&probabilities, &targets, Reduction::Mean);
+    // A classic mistake: the model ends with a softmax, and cross_entropy applies it again.
+    let (double, logit_gradient) = double_softmax(&z, &targets);
     let floor = (std::f32::consts::E + 2.0).ln() - 1.0;
+    let (right, at_p, at_z) = (
+        library.grad.data()[wrong],
+        double.grad.data()[wrong],
+        logit_gradient.data()[wrong],
+    );
     println!(
         "A common bug: ending the model with a softmax and passing its probabilities to\n\
          cross_entropy, which applies the softmax again. Same batch: loss {:.4} instead of {:.4} —\n\
          it looks better, but it is a different function. Scores squeezed into [0, 1] can never\n\
          express certainty: even a perfect (1, 0, 0) gives softmax = e/(e + 2) = 0.58, so this loss can\n\
-         never fall below ln(e + 2) − 1 = {floor:.3}, and the gradient on the wrong example shrinks from\n\
-         {:.4} to {:.4}. Pass the raw scores.",
-        double.value,
-        library.value,
-        library.grad.data()[5],
-        double.grad.data()[5]
+         never fall below ln(e + 2) − 1 = {floor:.3}.\n",
+        double.value, library.value,
+    );
+    println!(
+        "Worse, the model learns far less from its mistakes. Follow the gradient on the target score\n\
+         z_y of the wrong example 1 (p_y = {:.4}):",
+        target_probabilities[1]
+    );
+    for (what, value) in [
+        (
+            "correct model, cross_entropy on the logits:  ∂L/∂z_y",
+            right,
+        ),
+        ("double softmax, at the probabilities given:  ∂L/∂p_y", at_p),
+        ("double softmax, back through its softmax:    ∂L/∂z_y", at_z),
+    ] {
+        println!("  {what} = {value:.4}");
+    }
+    println!(
+        "The first number is the one training needs, the third the one it gets: {:.1}× smaller.\n\
+         (−{:.4} is only the gradient with respect to the probabilities p; the model's own softmax\n\
+         then multiplies it by p_y(1 − p_y) and mixes in the other classes.) All six logit gradients:\n\
+         \x20 correct        {} and {}\n\
+         \x20 double softmax {} and {}\n\
+         Pass the raw scores.",
+        right / at_z,
+        -at_p,
+        list(&library.grad.data()[..3], 4),
+        list(&library.grad.data()[3..], 4),
+        list(&logit_gradient.data()[..3], 4),
+        list(&logit_gradient.data()[3..], 4),
     );
     Ok(())
+}
+
+/// The double-softmax bug on logits `z` `[N, K]`: the model ends with a softmax, p = softmax(z), and
+/// the loss applies its own, `cross_entropy(p, targets)` (mean over N). Returns the loss with its
+/// gradient with respect to p (what the loss hands back), and the gradient with respect to the
+/// logits z (that one sent back through the model's softmax: `dzᵢ = pᵢ(dpᵢ − Σⱼ dpⱼpⱼ)`).
+pub fn double_softmax(logits: &Tensor, targets: &[usize]) -> (dlfs::loss::LossOutput, Tensor) {
+    let mut model_softmax = Softmax::new();
+    let probabilities = model_softmax.forward(logits, Mode::Train);
+    let loss = cross_entropy(&probabilities, targets, Reduction::Mean);
+    let logit_gradient = model_softmax.backward(&loss.grad);
+    (loss, logit_gradient)
 }
 
 // ---------------------------------------------------------------------------------------------------

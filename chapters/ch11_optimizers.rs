@@ -50,16 +50,26 @@ pub fn run(args: &Args) -> Result<()> {
     if epochs == 0 {
         return Err(Error::usage("--epochs must be at least 1"));
     }
+    println!("# 11. 常见的优化算法 — optimizers");
+    // What --epochs asks for, checked before anything is allocated: the loss curves of every
+    // optimizer and learning rate, and their plots.
+    app::MemoryPlan::new().add(
+        "--epochs",
+        epochs,
+        "the loss curves and their plots (about 2 KB an epoch)",
+        app::bytes_of(epochs, 2000),
+    )?;
     tutorial_sgd_step()?;
     print_rules();
     let valley = valley_problem();
     let rosenbrock = rosenbrock_problem();
     let mut rows = Vec::new();
-    for problem in [&valley, &rosenbrock] {
-        rows.push(race_on_a_surface(problem, &out)?);
+    for (problem, section) in [(&valley, "11.3"), (&rosenbrock, "11.4")] {
+        rows.push(race_on_a_surface(problem, section, &out)?);
     }
     steps_table(&[&valley, &rosenbrock], &rows);
     network_comparison(epochs, &out)?;
+    app::exercises_hint("ch11");
     Ok(())
 }
 
@@ -199,7 +209,7 @@ fn print_rules() {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// 11.3 Racing on 2-D functions.
+// 11.3–11.5 Racing on 2-D functions.
 // ---------------------------------------------------------------------------------------------------
 
 /// One 2-D race: the function, the start, the step budget.
@@ -210,7 +220,7 @@ pub struct Problem {
     pub start: [f32; 2],
     /// The most steps an optimizer gets.
     pub max_steps: usize,
-    /// Level sets drawn behind the paths.
+    /// The values c of the level sets f = c drawn behind the paths.
     pub levels: Vec<f64>,
     /// The SVG file name.
     pub file: &'static str,
@@ -306,43 +316,46 @@ pub fn best_learning_rate(contender: &Contender, problem: &Problem) -> Best {
     })
 }
 
-/// Points of the level sets f = c of the problem's function, for a dotted background.
-fn level_set_dots(problem: &Problem) -> Vec<(f64, f64)> {
-    let minimum = problem.function.minimum();
-    let mut dots = Vec::new();
-    if minimum == [0.0, 0.0] {
-        // ½(x² + 100y²) = c: an ellipse with semi-axes √(2c) and √(2c/100).
-        for &c in &problem.levels {
-            let (semi_x, semi_y) = ((2.0 * c).sqrt(), (2.0 * c / 100.0).sqrt());
-            let count = (16.0 * semi_x) as usize + 12;
-            for i in 0..count {
-                let t = std::f64::consts::TAU * i as f64 / count as f64;
-                let (x, y) = (semi_x * t.cos(), semi_y * t.sin());
-                // Only around the paths (they start at x = −4.5 and end at 0).
-                if (-5.5..=1.5).contains(&x) {
-                    dots.push((x, y));
-                }
+/// The level sets f = c of the problem's function as contour lines, each cut to the region around
+/// the paths (a list of pieces: a closed curve that leaves the region comes back as several).
+fn level_set_lines(problem: &Problem) -> Vec<Vec<(f64, f64)>> {
+    let valley = problem.function.minimum() == [0.0, 0.0];
+    // The region drawn: around the start, the minimum and the paths between them.
+    let (x_range, y_range) = if valley {
+        (-5.5..=1.5, -1.5..=1.5)
+    } else {
+        (-1.6..=1.6, -0.6..=3.0)
+    };
+    let mut pieces = Vec::new();
+    for &c in &problem.levels {
+        // Both level sets have a parametric form with t in [0, 2π]:
+        // ½(x² + 100y²) = c: x = √(2c)·cos t, y = √(2c/100)·sin t (an ellipse);
+        // (1 − x)² + 100(y − x²)² = c: x = 1 − √c·cos t, y = x² + √(c/100)·sin t.
+        let curve = (0..=720).map(|i| {
+            let t = std::f64::consts::TAU * f64::from(i) / 720.0;
+            if valley {
+                (
+                    (2.0 * c).sqrt() * t.cos(),
+                    (2.0 * c / 100.0).sqrt() * t.sin(),
+                )
+            } else {
+                let x = 1.0 - c.sqrt() * t.cos();
+                (x, x * x + (c / 100.0).sqrt() * t.sin())
+            }
+        });
+        let mut piece = Vec::new();
+        for (x, y) in curve {
+            if x_range.contains(&x) && y_range.contains(&y) {
+                piece.push((x, y));
+            } else if !piece.is_empty() {
+                pieces.push(std::mem::take(&mut piece));
             }
         }
-    } else {
-        // (1 − x)² + 100(y − x²)² = c: for each x with (1 − x)² ≤ c, y = x² ± √((c − (1 − x)²)/100).
-        for &c in &problem.levels {
-            for i in 0..=120 {
-                let x = -1.6 + 3.2 * f64::from(i) / 120.0;
-                let rest = c - (1.0 - x).powi(2);
-                if rest < 0.0 {
-                    continue;
-                }
-                let offset = (rest / 100.0).sqrt();
-                for y in [x * x - offset, x * x + offset] {
-                    if (-0.6..=3.0).contains(&y) {
-                        dots.push((x, y));
-                    }
-                }
-            }
+        if !piece.is_empty() {
+            pieces.push(piece);
         }
     }
-    dots
+    pieces
 }
 
 /// At most about `limit` points of a path: all of the first 100 (where the action is), then evenly
@@ -362,9 +375,16 @@ fn thinned(path: &Descent, limit: usize) -> Vec<(f64, f64)> {
     kept
 }
 
-fn race_on_a_surface(problem: &Problem, out: &Path) -> Result<Vec<(String, Best)>> {
+/// The optimizers in two groups of three, one per chart (six curves on one chart hide each other):
+/// the SGD family, then the adaptive methods.
+const GROUPS: [(&str, [&str; 3]); 2] = [
+    ("the SGD family", ["SGD", "momentum", "Nesterov"]),
+    ("the adaptive methods", ["RMSprop", "Adam", "Adagrad"]),
+];
+
+fn race_on_a_surface(problem: &Problem, section: &str, out: &Path) -> Result<Vec<(String, Best)>> {
     let name = problem.function.name();
-    heading(&format!("11.3 {name}"));
+    heading(&format!("{section} {name}"));
     let minimum = problem.function.minimum();
     println!(
         "Start ({}, {}), minimum ({}, {}), at most {} steps. Each optimizer runs with every learning\n\
@@ -384,49 +404,65 @@ fn race_on_a_surface(problem: &Problem, out: &Path) -> Result<Vec<(String, Best)
 
     // log10 of the distance to the minimum, per step, for a terminal chart (every 1/60th step).
     let stride = (problem.max_steps / 60).max(1);
-    let curves: Vec<(String, Vec<f32>)> = results
-        .iter()
-        .map(|(name, best)| {
-            let curve = best
-                .path
-                .points
-                .iter()
-                .step_by(stride)
-                .map(|p| ((p[0] - minimum[0]).hypot(p[1] - minimum[1]).max(1e-8)).log10() as f32)
-                .collect();
-            (name.clone(), curve)
-        })
-        .collect();
-    let series: Vec<(&str, &[f32])> = curves
-        .iter()
-        .map(|(n, c)| (n.as_str(), c.as_slice()))
-        .collect();
-    println!(
-        "log10(distance to the minimum) against the step, 0 to {}:\n",
-        problem.max_steps
-    );
-    print!("{}", chart::line_chart(&series, 60, 12));
-
-    let mut plot = LinePlot::new(&format!(
-        "Optimizers on {name} (legend: learning rate; grey: level sets)"
-    ))
-    .x_label("x")
-    .y_label("y")
-    .size(900.0, 560.0)
-    .background(&level_set_dots(problem));
-    for (name, best) in &results {
-        plot = plot.line(
-            &format!("{name} {}", best.learning_rate),
-            &thinned(&best.path, 600),
+    let curve = |best: &Best| -> Vec<f32> {
+        best.path
+            .points
+            .iter()
+            .step_by(stride)
+            .map(|p| ((p[0] - minimum[0]).hypot(p[1] - minimum[1]).max(1e-8)).log10() as f32)
+            .collect()
+    };
+    let mut panels = Vec::new();
+    for (group, members) in GROUPS {
+        let chosen: Vec<&(String, Best)> = results
+            .iter()
+            .filter(|(name, _)| members.contains(&name.as_str()))
+            .collect();
+        let curves: Vec<(String, Vec<f32>)> = chosen
+            .iter()
+            .map(|(name, best)| (name.clone(), curve(best)))
+            .collect();
+        let series: Vec<(&str, &[f32])> = curves
+            .iter()
+            .map(|(n, c)| (n.as_str(), c.as_slice()))
+            .collect();
+        println!(
+            "{group}: log10(distance to the minimum) against the step, 0 to {}:\n",
+            problem.max_steps
         );
+        print!("{}", chart::line_chart(&series, 60, 10));
+        println!();
+
+        let mut plot = LinePlot::new(&format!("{name}: {group} (grey: contour lines of f)"))
+            .x_label("x")
+            .y_label("y")
+            .size(760.0, 560.0);
+        for piece in level_set_lines(problem) {
+            plot = plot.contour(&piece);
+        }
+        // Decreasing widths: where two optimizers take the same path, both stay visible as
+        // nested stripes.
+        for ((name, best), width) in chosen.iter().zip([6.0, 3.5, 1.5]) {
+            plot = plot.line_with_width(
+                &format!("{name} {}", best.learning_rate),
+                &thinned(&best.path, 600),
+                width,
+            );
+        }
+        panels.push(plot.scatter(
+            "start",
+            &[(f64::from(problem.start[0]), f64::from(problem.start[1]))],
+        ));
     }
-    plot = plot.scatter(
-        "start",
-        &[(f64::from(problem.start[0]), f64::from(problem.start[1]))],
-    );
     let path = out.join(problem.file);
-    plot.save(&path)?;
-    println!("wrote {}", path.display());
+    dlfs::report::write_atomic(&path, dlfs::report::svg::side_by_side(&panels).as_bytes())?;
+    println!(
+        "wrote {} (two panels: {} | {}; the legend gives each learning rate;\n\
+         where paths coincide they show as nested stripes, the first optimizer widest)",
+        path.display(),
+        GROUPS[0].0,
+        GROUPS[1].0
+    );
     Ok(results)
 }
 
@@ -443,7 +479,7 @@ fn steps_text(best: &Best, problem: &Problem) -> String {
 }
 
 fn steps_table(problems: &[&Problem], rows: &[Vec<(String, Best)>]) {
-    heading("11.4 Steps to converge (distance < 0.01 and staying), best learning rate of the grid");
+    heading("11.5 Steps to converge (distance < 0.01 and staying), best learning rate of the grid");
     let mut table = Table::new(&[
         "optimizer",
         "valley: lr",
@@ -495,7 +531,7 @@ fn steps_table(problems: &[&Problem], rows: &[Vec<(String, Best)>]) {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// 11.5 On a small network.
+// 11.6 On a small network.
 // ---------------------------------------------------------------------------------------------------
 
 /// The network of the comparison: 2 → 32 → ReLU → 32 → ReLU → 2, PyTorch's default initialisation,
@@ -563,7 +599,7 @@ pub fn train_spirals(optimizer: &mut dyn Optimizer, epochs: usize) -> Result<Net
 }
 
 fn network_comparison(epochs: usize, out: &Path) -> Result<()> {
-    heading("11.5 On a small network: two spirals, 2 → 32 → 32 → 2 (ReLU)");
+    heading("11.6 On a small network: two spirals, 2 → 32 → 32 → 2 (ReLU)");
     println!(
         "400 training points of two interleaved spirals, cross-entropy, batches of 32, {epochs} epochs.\n\
          Every run starts from the same initial weights and sees the same batches in the same order.\n\
@@ -660,21 +696,25 @@ fn network_comparison(epochs: usize, out: &Path) -> Result<()> {
          optimizer.\n"
     );
 
-    // The terminal has six markers: AdamW (close to Adam) is in the SVG only.
-    let curves: Vec<(String, Vec<f32>)> = chosen
-        .iter()
-        .filter(|(name, _, _)| *name != "AdamW")
-        .map(|(name, _, run)| {
-            let logs = run.history.losses().iter().map(|l| l.log10()).collect();
-            (name.to_string(), logs)
-        })
-        .collect();
-    let series: Vec<(&str, &[f32])> = curves
-        .iter()
-        .map(|(n, c)| (n.as_str(), c.as_slice()))
-        .collect();
-    println!("log10(training loss) per epoch (AdamW, close to Adam, is in the SVG file):\n");
-    print!("{}", chart::line_chart(&series, 60, 12));
+    // One terminal chart per group (AdamW joins the adaptive methods): seven curves on one chart
+    // hide each other.
+    for (index, (group, members)) in GROUPS.iter().enumerate() {
+        let curves: Vec<(String, Vec<f32>)> = chosen
+            .iter()
+            .filter(|(name, _, _)| members.contains(name) || (index == 1 && *name == "AdamW"))
+            .map(|(name, _, run)| {
+                let logs = run.history.losses().iter().map(|l| l.log10()).collect();
+                (name.to_string(), logs)
+            })
+            .collect();
+        let series: Vec<(&str, &[f32])> = curves
+            .iter()
+            .map(|(n, c)| (n.as_str(), c.as_slice()))
+            .collect();
+        println!("{group}: log10(training loss) per epoch:\n");
+        print!("{}", chart::line_chart(&series, 60, 10));
+        println!();
+    }
     let mut plot =
         LinePlot::new("Training loss per epoch, each optimizer at its chosen learning rate")
             .x_label("epoch")

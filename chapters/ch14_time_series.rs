@@ -60,7 +60,7 @@ pub fn command() -> Command {
     )
     .option("look-back", "N", "10", "past values per input window")
     .option("train-fraction", "F", "0.67", "the first F of the days (in time order) train")
-    .option("epochs", "N", "10", "passes over the training windows")
+    .option("epochs", "N", "10", "passes over the training windows (--quick: 2)")
     .option("batch-size", "N", "64", "windows per mini-batch")
     .option("lr", "RATE", "0.001", "Adam's learning rate")
     .option("hidden", "H", "32", "LSTM hidden units")
@@ -111,7 +111,8 @@ fn parse_targets(text: &str) -> Result<Vec<Target>> {
         "relative" => Ok(vec![Target::Relative]),
         "both" => Ok(vec![Target::Price, Target::Relative]),
         other => Err(Error::usage(format!(
-            "--target must be price, relative or both, got '{other}'"
+            "--target must be price, relative or both, got {}",
+            dlfs::input::excerpt(other)
         ))),
     }
 }
@@ -123,18 +124,15 @@ fn settings(args: &Args) -> Result<Settings> {
         "zscore" => Some(Scaling::ZScore),
         other => {
             return Err(Error::usage(format!(
-                "--scaling must be auto, minmax or zscore, got '{other}'"
+                "--scaling must be auto, minmax or zscore, got {}",
+                dlfs::input::excerpt(other)
             )));
         }
     };
     let s = Settings {
         look_back: args.get("look-back")?,
         train_fraction: args.get("train-fraction")?,
-        epochs: if args.flag("quick") {
-            2
-        } else {
-            args.get("epochs")?
-        },
+        epochs: app::quick_or_given(args, "epochs", 2)?,
         batch_size: args.get("batch-size")?,
         lr: args.get("lr")?,
         hidden: args.get("hidden")?,
@@ -149,7 +147,54 @@ fn settings(args: &Args) -> Result<Settings> {
     if !(s.lr > 0.0 && s.lr.is_finite()) {
         return Err(Error::usage("--lr must be a positive number"));
     }
+    if s.look_back == 0 {
+        return Err(Error::usage("--look-back must be at least 1"));
+    }
+    if !(s.train_fraction > 0.0 && s.train_fraction < 1.0) {
+        return Err(Error::usage(format!(
+            "--train-fraction must be strictly between 0 and 1, got {}",
+            dlfs::report::readable_number(s.train_fraction)
+        )));
+    }
+    // What --hidden asks for, checked before anything is allocated: the LSTM's weights (4H × (H + 1)
+    // floats) with their gradients and Adam's two moments.
+    app::MemoryPlan::new().add(
+        "--hidden",
+        s.hidden,
+        "the LSTM's weights, gradients and Adam state (16·H² floats)",
+        app::f32_bytes(&[16, s.hidden, s.hidden]),
+    )?;
     Ok(s)
+}
+
+/// What `--look-back`, `--batch-size` and `--hidden` ask for once the series is known: the window
+/// must fit the training part, the windows (about `len × look_back` values, twice: inputs and the
+/// batches gathered from them) and one batch through the LSTM (about 12 values a unit and step).
+fn check_series_size(s: &Settings, len: usize) -> Result<()> {
+    let train_len = (len as f64 * s.train_fraction).floor() as usize;
+    if s.look_back >= train_len {
+        return Err(Error::usage(format!(
+            "--look-back {} does not fit the series: its {len} values give {train_len} training \
+             values (--train-fraction {}), and a window of N values needs more than N; use at most {}",
+            s.look_back,
+            dlfs::report::readable_number(s.train_fraction),
+            train_len.saturating_sub(1)
+        )));
+    }
+    let mut plan = app::MemoryPlan::new();
+    plan.add(
+        "--look-back",
+        s.look_back,
+        "the windows of the series (2 copies)",
+        app::f32_bytes(&[2, len, s.look_back]),
+    )?;
+    let batch = s.batch_size.min(len);
+    plan.add(
+        "--batch-size",
+        s.batch_size,
+        "one batch through the LSTM (12 values a unit and step)",
+        app::f32_bytes(&[batch, s.look_back, s.hidden, 12]),
+    )
 }
 
 /// The chapter itself.
@@ -173,8 +218,11 @@ pub fn run(args: &Args) -> Result<()> {
     let s = settings(args)?;
     let targets = parse_targets(&args.get::<String>("target")?)?;
 
+    println!("# 14. 时间序列预测项目实操 — time-series forecasting (stock prices)");
+    what_the_tutorial_does_wrong();
     heading("14.1 The data: dated closing prices");
     let (series, bundled) = load(args)?;
+    check_series_size(&s, series.values.len())?;
 
     let mut results = Vec::new();
     let mut last_windows = None;
@@ -185,13 +233,8 @@ pub fn run(args: &Args) -> Result<()> {
             Target::Price => Scaling::MinMax,
             Target::Relative => Scaling::ZScore,
         });
-        let windows = Windows::new(
-            &series.values,
-            s.look_back,
-            s.train_fraction,
-            target,
-            scaling,
-        )?;
+        let windows =
+            Windows::from_series(&series, s.look_back, s.train_fraction, target, scaling)?;
         if i == 0 {
             heading("14.2 Windows and a split in time");
             describe_windows(&series, &windows);
@@ -211,6 +254,25 @@ pub fn run(args: &Args) -> Result<()> {
     heading("14.5 The lesson");
     lesson(&results, bundled);
     Ok(())
+}
+
+/// The tutorial's four mistakes and the fix for each (the module docs say the same for readers of the
+/// source).
+fn what_the_tutorial_does_wrong() {
+    println!(
+        "\nWhat the tutorial's code does wrong, and what this chapter does instead:\n\
+         \x20 1. Its StockDataset is built from the raw `train` frame, not from the windows that\n\
+         \x20    create_dataset made (train_x and train_y are computed and never used): each example is\n\
+         \x20    one row, not 10 closes. Here every input is the window of the 10 previous closes.\n\
+         \x20 2. The prices are never scaled: values of 40–100 push an LSTM's sigmoid and tanh gates into\n\
+         \x20    saturation. Here they are scaled with statistics of the training part only (no\n\
+         \x20    look-ahead into the test period).\n\
+         \x20 3. nn.LSTM is sequence-first ([T, N, F]) by default, but gets the batch first; h₀ and c₀\n\
+         \x20    read the batch size from x.size(0) (chapter 9); and the linear layer runs on every step.\n\
+         \x20    Here the LSTM is batch-first on [N, 10, 1] and only its last step goes into Linear(32, 1).\n\
+         \x20 4. Nothing to compare with: a test loss alone cannot tell a useful forecast from a useless\n\
+         \x20    one. Here every RMSE stands next to the naive forecast \"tomorrow = today\"."
+    );
 }
 
 fn load(args: &Args) -> Result<(Series, bool)> {
@@ -428,9 +490,11 @@ fn forecast(
             series.dates[series.dates.len() - 1]
         ))
         .y_label("close")
+        // The naive forecast is the actual series shifted by a day: drawn first (beneath) and
+        // dashed, so that the actual series stays visible on top of it.
+        .dashed("naive", &points(&w.test_previous))
         .line("actual", &points(&w.test_actual))
         .line(&format!("LSTM ({name})"), &points(&predicted))
-        .dashed("naive", &points(&w.test_previous))
         .save(&path)?;
     println!("wrote {}", path.display());
     Ok(Outcome {
@@ -458,6 +522,8 @@ fn zoom_plot(series: &Series, w: &Windows, results: &[Outcome], out: &Path) -> R
     ))
     .x_label("trading day")
     .y_label("close")
+    // Naive first, so that it lies beneath the actual series it copies with a day's delay.
+    .dashed("naive", &points(&w.test_previous))
     .line("actual", &points(&w.test_actual));
     for r in results {
         let name = match r.target {
@@ -467,8 +533,7 @@ fn zoom_plot(series: &Series, w: &Windows, results: &[Outcome], out: &Path) -> R
         plot = plot.line(name, &points(&r.predicted));
     }
     let path = out.join("forecast_last_100_days.svg");
-    plot.dashed("naive", &points(&w.test_previous))
-        .save(&path)?;
+    plot.save(&path)?;
     println!("\nwrote {}", path.display());
     Ok(())
 }

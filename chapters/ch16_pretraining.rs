@@ -15,11 +15,11 @@
 //! written to `results.json` under `--out`.
 
 use dlfs::cli::{Args, Command};
-use dlfs::data::cifar10::{self, ImageSet};
+use dlfs::data::cifar10::{self, Cifar10, ImageSet};
 use dlfs::data::cifar10_standin;
 use dlfs::data::imdb;
 use dlfs::data::synthetic_reviews::{self, StandIn};
-use dlfs::data::text::{FIRST_WORD_ID, PAD, START, Vocabulary, tokenize};
+use dlfs::data::text::{FIRST_WORD_ID, PAD, START, Vocabulary, read_corpus, tokenize};
 use dlfs::data::tiny_grammar::{MAX_SENTENCE_CHARS, TinyGrammar};
 use dlfs::loss::{CrossEntropyLoss, log_sum_exp};
 use dlfs::nn::{
@@ -64,9 +64,10 @@ pub fn command() -> Command {
     )
     .option(
         "stop-at",
-        "STEP",
+        "N",
         "",
-        "16.1: stop after this many steps (a multiple of --eval-interval; the run is saved)",
+        "16.1: stop once N steps are done (rounded up to a multiple of --eval-interval; 0 saves the \
+         untrained run) and save the run; nothing after 16.1 runs",
     )
     .option(
         "part",
@@ -78,7 +79,7 @@ pub fn command() -> Command {
         "seeds",
         "N",
         "3",
-        "16.2: seeds per transfer experiment (mean ± sd over them)",
+        &format!("16.2: seeds per transfer experiment, at most {MAX_SEEDS} (mean ± sd over them)"),
     )
     .option(
         "imdb",
@@ -113,6 +114,9 @@ pub fn command() -> Command {
     )
 }
 
+/// The most seeds `--seeds` accepts (each seed trains a dozen models).
+const MAX_SEEDS: usize = 1000;
+
 fn heading(title: &str) {
     println!("\n## {title}\n");
 }
@@ -132,26 +136,47 @@ pub fn run(args: &Args) -> Result<()> {
     let part: String = args.get("part")?;
     if !["all", "gpt", "text", "images"].contains(&part.as_str()) {
         return Err(Error::usage(format!(
-            "--part must be all, gpt, text or images, not {part:?}"
+            "--part must be all, gpt, text or images, not {}",
+            dlfs::input::excerpt(&part)
         )));
     }
+    let (run_gpt_part, run_text_part, run_images_part) = (
+        part == "all" || part == "gpt",
+        part == "all" || part == "text",
+        part == "all" || part == "images",
+    );
     let gpt = GptSettings::from_args(args)?;
     let transfer = TransferSettings::from_args(args)?;
     let out = app::out_dir(args)?;
-    std::fs::create_dir_all(&out)
-        .map_err(|e| Error::io(&out, e, "could not create the output folder (--out)"))?;
-    let mut results = Results::new();
-    if (part == "all" || part == "gpt") && !run_gpt(args, &gpt, &out, &mut results)? {
-        // Stopped early with --stop-at: the run is saved, nothing else runs.
-        return Ok(());
-    }
-    let text = if part == "all" || part == "text" {
-        Some(run_text_transfer(args, &transfer, &out, &mut results)?)
+    // Every file the user named is read now, before any training: a wrong path shows in the first
+    // second, not after the GPT's minutes.
+    let text = if run_gpt_part {
+        Some(load_text(args, &gpt)?)
     } else {
         None
     };
-    let images = if part == "all" || part == "images" {
-        Some(run_image_transfer(args, &transfer, &mut results)?)
+    let imdb = match args.get_opt::<PathBuf>("imdb")? {
+        Some(dir) if run_text_part => Some((imdb::load(&dir, args.get_opt("limit")?)?, dir)),
+        _ => None,
+    };
+    let cifar = match args.get_opt::<PathBuf>("cifar")? {
+        Some(dir) if run_images_part => Some(cifar10::load(&dir)?),
+        _ => None,
+    };
+    let mut results = Results::new();
+    if let Some(data) = text
+        && !run_gpt(args, &gpt, data, &out, &mut results)?
+    {
+        // Stopped early with --stop-at: the run is saved, nothing else runs.
+        return Ok(());
+    }
+    let text = if run_text_part {
+        Some(run_text_transfer(imdb, &transfer, &out, &mut results)?)
+    } else {
+        None
+    };
+    let images = if run_images_part {
+        Some(run_image_transfer(cifar, &transfer, &mut results)?)
     } else {
         None
     };
@@ -173,6 +198,8 @@ pub fn run(args: &Args) -> Result<()> {
 struct GptSettings {
     steps: usize,
     eval_interval: usize,
+    /// `--stop-at`: stop (and save) once this many steps are done.
+    stop_at: Option<usize>,
     seed: u64,
     batch: usize,
     /// The model's shape except the vocabulary, which comes from the data.
@@ -197,16 +224,9 @@ struct GptSettings {
 impl GptSettings {
     fn from_args(args: &Args) -> Result<GptSettings> {
         let quick = args.flag("quick");
-        let steps = if quick && !args.was_given("steps") {
-            150
-        } else {
-            args.get("steps")?
-        };
-        let eval_interval = if quick && !args.was_given("eval-interval") {
-            50
-        } else {
-            args.get("eval-interval")?
-        };
+        // An explicit flag wins over --quick's value.
+        let steps: usize = app::quick_or_given(args, "steps", 150)?;
+        let eval_interval: usize = app::quick_or_given(args, "eval-interval", 50)?;
         if steps == 0 || eval_interval == 0 {
             return Err(Error::usage(
                 "--steps and --eval-interval must be at least 1",
@@ -220,6 +240,7 @@ impl GptSettings {
         Ok(GptSettings {
             steps,
             eval_interval,
+            stop_at: args.get_opt("stop-at")?,
             seed: args.get("seed")?,
             batch: 12,
             context,
@@ -277,33 +298,12 @@ impl CharData {
     }
 }
 
-/// Files larger than this are refused (a character-level model learns from a few MB at most).
-const MAX_TEXT_BYTES: u64 = 200 << 20;
-
 /// Reads `--text FILE` or generates the grammar's text, and splits it.
 fn load_text(args: &Args, s: &GptSettings) -> Result<CharData> {
     let (source, text, grammar) = match args.get_opt::<PathBuf>("text")? {
         Some(path) => {
-            let size = std::fs::metadata(&path)
-                .map_err(|e| Error::io(&path, e, "could not read the --text file"))?
-                .len();
-            if size > MAX_TEXT_BYTES {
-                return Err(Error::data(format!(
-                    "{}: {size} bytes is more than the {MAX_TEXT_BYTES} this chapter reads; \
-                     take a part of it (e.g. `head -c 5000000`)",
-                    path.display()
-                )));
-            }
-            let bytes = std::fs::read(&path)
-                .map_err(|e| Error::io(&path, e, "could not read the --text file"))?;
-            let text = String::from_utf8(bytes).map_err(|e| {
-                Error::data(format!(
-                    "{}: not UTF-8 text (invalid byte at offset {}); convert it, e.g. with \
-                     `iconv -f latin1 -t utf-8`",
-                    path.display(),
-                    e.utf8_error().valid_up_to()
-                ))
-            })?;
+            // A regular UTF-8 file of at most 64 MB (a character-level model learns from a few MB).
+            let text = read_corpus(&path)?;
             (path.display().to_string(), text, None)
         }
         None => {
@@ -461,9 +461,14 @@ fn baselines(data: &CharData, positions: &[usize]) -> [(String, f64); 3] {
 }
 
 /// 16.1 from start to end; returns false when `--stop-at` stopped the training early.
-fn run_gpt(args: &Args, s: &GptSettings, out: &Path, results: &mut Results) -> Result<bool> {
+fn run_gpt(
+    args: &Args,
+    s: &GptSettings,
+    data: CharData,
+    out: &Path,
+    results: &mut Results,
+) -> Result<bool> {
     heading("16.1 Self-supervised learning: a character-level GPT");
-    let data = load_text(args, s)?;
     println!(
         "Text: {} — {} characters for training, {} for validation (90/10), {} different characters.",
         data.source,
@@ -566,7 +571,10 @@ fn run_gpt(args: &Args, s: &GptSettings, out: &Path, results: &mut Results) -> R
         println!(
             "Resuming {} after step {} of {}.",
             run.model_path().display(),
-            (saved.epochs_done * s.eval_interval).min(s.steps),
+            saved
+                .epochs_done
+                .saturating_mul(s.eval_interval)
+                .min(s.steps),
             s.steps
         );
     }
@@ -574,7 +582,7 @@ fn run_gpt(args: &Args, s: &GptSettings, out: &Path, results: &mut Results) -> R
     let mut val_curve: Vec<(f64, f64)> = Vec::new();
     let mut train_seconds = 0.0;
     for record in &saved.history.epochs {
-        let end = (record.epoch * s.eval_interval).min(s.steps);
+        let end = record.epoch.saturating_mul(s.eval_interval).min(s.steps);
         let middle = end as f64 - s.eval_interval as f64 / 2.0;
         train_curve.push((middle.max(1.0), f64::from(record.loss)));
         let val = f64::from(record.validation_loss.unwrap_or(f32::NAN));
@@ -588,24 +596,37 @@ fn run_gpt(args: &Args, s: &GptSettings, out: &Path, results: &mut Results) -> R
             format!("{:.2e}", record.learning_rate),
         ]);
     }
-    let stop_at = args.get_opt::<usize>("stop-at")?.unwrap_or(s.steps);
+    let stop_at = s.stop_at.unwrap_or(s.steps);
     let mut progress = Progress::new("GPT", s.steps);
-    progress.advance((saved.epochs_done * s.eval_interval).min(s.steps));
+    progress.advance(
+        saved
+            .epochs_done
+            .saturating_mul(s.eval_interval)
+            .min(s.steps),
+    );
     for interval in saved.epochs_done..intervals {
         let first = interval * s.eval_interval;
         if first >= stop_at {
             progress.finish();
+            if saved.epochs_done == 0 {
+                // `--stop-at 0`: nothing trained yet, so save the starting point (the model as
+                // initialised, AdamW before its first step, the batch generator).
+                saved.set_rng("batches", &batch_rng);
+                run.save(&mut model, &optimizer, &saved)?;
+            }
             println!(
-                "
-Stopped after step {first} (--stop-at); the run is saved in {}: continue it with \
+                "\nStopped after step {first} (--stop-at); the run is saved in {}: continue it with \
                  --resume.",
                 run.model_path().display()
             );
             return Ok(false);
         }
-        let last = ((interval + 1) * s.eval_interval).min(s.steps);
+        let last = interval
+            .saturating_add(1)
+            .saturating_mul(s.eval_interval)
+            .min(s.steps);
         let started = Instant::now();
-        let mut interval_losses = Vec::with_capacity(last - first);
+        let mut interval_losses = Vec::new();
         let mut recent = Vec::new();
         for step in first..last {
             schedule.apply(&mut optimizer, s.learning_rate, step);
@@ -661,7 +682,7 @@ Stopped after step {first} (--stop-at); the run is saved in {}: continue it with
         run.save(&mut model, &optimizer, &saved)?;
     }
     progress.finish();
-    let tokens_per_s = (s.steps * s.batch * s.context) as f64 / train_seconds;
+    let tokens_per_s = s.steps as f64 * (s.batch * s.context) as f64 / train_seconds;
     println!(
         "\n{table}\n(train loss: the mean over the steps since the row before; validation loss: the \
          first {eval_windows} validation windows; the whole split follows.)\nTraining took \
@@ -992,24 +1013,29 @@ struct TransferSettings {
 impl TransferSettings {
     fn from_args(args: &Args) -> Result<TransferSettings> {
         let quick = args.flag("quick");
-        let seeds = if quick && !args.was_given("seeds") {
-            1
-        } else {
-            args.get("seeds")?
-        };
-        let pretrain_steps = if quick && !args.was_given("pretrain-steps") {
-            120
-        } else {
-            args.get("pretrain-steps")?
-        };
-        if seeds == 0 || pretrain_steps == 0 {
-            return Err(Error::usage(
-                "--seeds and --pretrain-steps must be at least 1",
-            ));
+        // An explicit flag wins over --quick's value.
+        let seeds: usize = app::quick_or_given(args, "seeds", 1)?;
+        let pretrain_steps: usize = app::quick_or_given(args, "pretrain-steps", 120)?;
+        let unlabelled: usize = app::quick_or_given(args, "unlabelled", 2000)?;
+        if !(1..=MAX_SEEDS).contains(&seeds) {
+            return Err(Error::usage(format!(
+                "--seeds must be from 1 to {MAX_SEEDS}, got {seeds}"
+            )));
+        }
+        if pretrain_steps == 0 {
+            return Err(Error::usage("--pretrain-steps must be at least 1"));
         }
         if args.get_opt::<usize>("limit")? == Some(0) {
             return Err(Error::usage("--limit must be at least 1"));
         }
+        // The generated unlabelled reviews, checked before one is written: the text, its words and
+        // their ids (about 4 KB a review of 15–60 words).
+        app::MemoryPlan::new().add(
+            "--unlabelled",
+            unlabelled,
+            "the generated reviews as text, words and ids (about 4 KB a review)",
+            app::bytes_of(unlabelled, 4096),
+        )?;
         Ok(TransferSettings {
             seeds,
             lm_context: 64,
@@ -1026,11 +1052,7 @@ impl TransferSettings {
                 vec![100, 300, 1000, 3000]
             },
             classifier_steps: if quick { 60 } else { 400 },
-            unlabelled: if quick && !args.was_given("unlabelled") {
-                2000
-            } else {
-                args.get("unlabelled")?
-            },
+            unlabelled,
             standin_train: if quick { 500 } else { 1500 },
             standin_test: if quick { 100 } else { 500 },
             images_train: if quick { 3000 } else { 30_000 },
@@ -1111,13 +1133,16 @@ impl Reviews {
     }
 }
 
-fn load_reviews(args: &Args, t: &TransferSettings, out: &Path) -> Result<Reviews> {
+/// The reviews of `--imdb` (read by `run`, with their folder) or, without it, chapter 13's
+/// generated stand-in and `--unlabelled` more generated reviews.
+fn load_reviews(
+    imdb: Option<(imdb::Imdb, PathBuf)>,
+    t: &TransferSettings,
+    out: &Path,
+) -> Result<Reviews> {
     let mut unlabelled_texts = Vec::new();
-    let (data, source) = match args.get_opt::<PathBuf>("imdb")? {
-        Some(dir) => (
-            imdb::load(&dir, args.get_opt("limit")?)?,
-            format!("aclImdb in {}", dir.display()),
-        ),
+    let (data, source) = match imdb {
+        Some((data, dir)) => (data, format!("aclImdb in {}", dir.display())),
         None => {
             // Unlabelled text is cheap, labels are not: the generator writes as many more reviews
             // as pretraining wants (their polarity is drawn and then forgotten), as aclImdb ships
@@ -1382,13 +1407,13 @@ struct TextOutcome {
 }
 
 fn run_text_transfer(
-    args: &Args,
+    imdb: Option<(imdb::Imdb, PathBuf)>,
     t: &TransferSettings,
     out: &Path,
     results: &mut Results,
 ) -> Result<TextOutcome> {
     heading("16.2 Transfer learning (text): pretrain without labels, fine-tune with few");
-    let reviews = load_reviews(args, t, out)?;
+    let reviews = load_reviews(imdb, t, out)?;
     println!(
         "Reviews: {} — {} for training, {} for testing, {} words in the vocabulary (ids below {}).",
         reviews.source,
@@ -1654,16 +1679,15 @@ struct ImageOutcome {
 }
 
 fn run_image_transfer(
-    args: &Args,
+    cifar: Option<Cifar10>,
     t: &TransferSettings,
     results: &mut Results,
 ) -> Result<ImageOutcome> {
     heading(
         "16.2 Transfer learning (images): five classes for pretraining, five with 50 labels each",
     );
-    let (train_images, test_images, names, source) = match args.get_opt::<PathBuf>("cifar")? {
-        Some(dir) => {
-            let data = cifar10::load(&dir)?;
+    let (train_images, test_images, names, source) = match cifar {
+        Some(data) => {
             let source = format!("CIFAR-10 in {}", data.folder.display());
             (data.train, data.test, data.classes, source)
         }

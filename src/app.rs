@@ -14,10 +14,15 @@
 //! }
 //! ```
 
+pub mod memory;
+
+pub use memory::{MemoryPlan, bytes_of, f32_bytes};
+
 use crate::cli::{Args, Command};
-use crate::error::Result;
-use crate::{linalg, parallel};
+use crate::error::{Error, Result};
+use crate::{linalg, parallel, report};
 use std::path::PathBuf;
+use std::str::FromStr;
 
 /// A command with the flags every chapter has: `--quick` (the tour's short mode), `--out DIR` (where
 /// figures and weights go; default `out/<name>`) and `--threads N`.
@@ -44,25 +49,82 @@ fn with_threads_flag(command: Command) -> Command {
             "threads",
             "N",
             "",
-            "worker threads (default: $DLFS_THREADS or the number of CPUs)",
+            "worker threads, at most 1024 (default: $DLFS_THREADS or the number of CPUs)",
         )
     }
 }
 
-/// Applies `--threads N` if it was given (0 is a usage error).
+/// Applies `--threads N` if it was given (0, or more than [`parallel::MAX_THREADS`], is a usage
+/// error).
 pub fn apply_threads(args: &Args) -> Result<()> {
     if let Some(threads) = args.get_opt::<usize>("threads")? {
-        if threads == 0 {
-            return Err(crate::Error::usage("--threads must be at least 1"));
+        if !(1..=parallel::MAX_THREADS).contains(&threads) {
+            return Err(Error::usage(format!(
+                "--threads must be from 1 to {}, got {threads} (this computer has {} CPUs)",
+                parallel::MAX_THREADS,
+                std::thread::available_parallelism().map_or(1, |n| n.get())
+            )));
         }
         parallel::set_num_threads(threads);
     }
     Ok(())
 }
 
-/// The output folder of a chapter (`--out`).
+/// The value of `--name`: the one on the command line if it was given, else `quick_value` under
+/// `--quick`, else the declared default. An explicit flag always wins over `--quick`'s defaults:
+/// `--quick --epochs 0` means zero epochs, not the quick run's number.
+pub fn quick_or_given<T: FromStr>(args: &Args, name: &str, quick_value: T) -> Result<T> {
+    if args.flag("quick") && !args.was_given(name) {
+        Ok(quick_value)
+    } else {
+        args.get(name)
+    }
+}
+
+/// The output folder of a chapter (`--out`), checked before any long work: not empty, created if
+/// missing, and writable (a file is created in it and removed). Temporary files and folders left
+/// there by killed runs (see [`report::atomic`]) are removed. A problem is a usage error naming
+/// `--out`, so it shows in the first second of a run, not after an hour of training.
 pub fn out_dir(args: &Args) -> Result<PathBuf> {
-    args.get::<PathBuf>("out")
+    let out = args.get::<PathBuf>("out")?;
+    check_out_dir(&out)?;
+    Ok(out)
+}
+
+/// The checks of [`out_dir`] on a folder.
+pub fn check_out_dir(out: &std::path::Path) -> Result<()> {
+    if out.as_os_str().is_empty() {
+        return Err(Error::usage(
+            "--out is empty; give the folder for this chapter's files (e.g. --out out/run1)",
+        ));
+    }
+    let shown = crate::input::excerpt(&out.display().to_string());
+    let refuse = |problem: String| {
+        Error::usage(format!(
+            "--out {shown}: {problem}; choose a folder you can write to"
+        ))
+    };
+    if let Ok(metadata) = std::fs::metadata(out)
+        && !metadata.is_dir()
+    {
+        return Err(refuse(format!(
+            "this is {}, not a folder",
+            crate::input::kind_of(metadata.file_type())
+        )));
+    }
+    std::fs::create_dir_all(out).map_err(|e| refuse(format!("cannot create it ({e})")))?;
+    let probe = report::atomic::temporary_path(&out.join(".dlfs-write-check"));
+    std::fs::write(&probe, b"").map_err(|e| refuse(format!("cannot write there ({e})")))?;
+    let _ = std::fs::remove_file(&probe);
+    let removed = report::atomic::remove_stale_temporaries(out);
+    if !removed.is_empty() {
+        eprintln!(
+            "note: removed {} temporary file(s) or folder(s) left in {} by interrupted runs",
+            removed.len(),
+            out.display()
+        );
+    }
+    Ok(())
 }
 
 /// True in a build without optimisations (`cargo run` without `--release`).
@@ -134,6 +196,9 @@ pub fn main_for(command: Command, run: fn(&Args) -> Result<()>) -> ! {
         } else {
             println!("{}", banner(command.name()));
         }
+        if command.has_option("out") {
+            out_dir(&args)?;
+        }
         run(&args)
     });
     match result {
@@ -148,4 +213,19 @@ pub fn main_for(command: Command, run: fn(&Args) -> Result<()>) -> ! {
 /// Parses `words` for a chapter's command as the tour does (used by `src/main.rs` and tests).
 pub fn parse_for(command: Command, words: &[&str]) -> Result<Args> {
     with_threads_flag(command).parse(words)
+}
+
+/// The command that checks a learner's exercises of one chapter (`chapter` like `ch06`), as the
+/// README's "Exercises" section gives it.
+pub fn exercises_command(chapter: &str) -> String {
+    format!("cargo test --features exercises --test exercises -- {chapter}")
+}
+
+/// The last lines of a chapter that has exercises: where they are and the command that checks them.
+pub fn exercises_hint(chapter: &str) {
+    println!(
+        "\nNow try `src/exercises/{chapter}.rs`: `{}`\n(each stub's doc comment says what to write; \
+         failing checks print the input, expected vs got, and a hint)",
+        exercises_command(chapter)
+    );
 }

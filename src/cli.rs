@@ -191,14 +191,16 @@ impl Command {
             let Some(body) = word.strip_prefix("--") else {
                 if word.starts_with('-') && word.len() > 1 && word.parse::<f64>().is_err() {
                     return Err(Error::usage(format!(
-                        "{}: unknown option '{word}' (options start with --)",
-                        self.name
+                        "{}: unknown option {} (options start with --)",
+                        self.name,
+                        crate::input::excerpt(word)
                     )));
                 }
                 if args.positionals.len() >= self.positionals.len() {
                     return Err(Error::usage(format!(
-                        "{}: unexpected argument '{word}'",
-                        self.name
+                        "{}: unexpected argument {}",
+                        self.name,
+                        crate::input::excerpt(word)
                     )));
                 }
                 args.positionals.push(word.clone());
@@ -260,6 +262,13 @@ impl Command {
     }
 
     fn unknown_option_message(&self, name: &str) -> String {
+        if name.chars().count() > crate::input::EXCERPT_CHARS {
+            return format!(
+                "{}: unknown option --{}",
+                self.name,
+                crate::input::excerpt(name)
+            );
+        }
         let closest = self
             .options
             .iter()
@@ -356,9 +365,10 @@ impl Args {
             Some(text) => text.parse::<T>().map(Some).map_err(|_| {
                 let value_name = self.spec(name).value_name.clone().unwrap_or_default();
                 Error::usage(format!(
-                    "{}: --{name} expects {}, got '{text}'",
+                    "{}: --{name} expects {}, got {}",
                     self.command.name,
-                    describe_type::<T>(&value_name)
+                    describe_type::<T>(&value_name),
+                    crate::input::excerpt(text)
                 ))
             }),
         }

@@ -2,14 +2,40 @@
 //!
 //! A std-only Rust crate that teaches and implements a beginner's deep-learning tutorial, chapter by
 //! chapter. It is three things at once: **a book you run** (`chapters/chNN_*.rs`, each a binary that
-//! prints what it computes next to what the tutorial claims), **an exercise checker** (`cargo test`
-//! checks every chapter's functions with finite-difference gradient checks, properties and slow
-//! reference implementations), and **a library to vendor** (copy the folder, `use dlfs::nn::Linear`).
+//! prints what it computes next to what the tutorial claims), **an exercise checker** (you write a
+//! chapter's key functions in `src/exercises/`, `cargo test --features exercises --test exercises`
+//! grades them with finite-difference gradient checks, properties and slow reference
+//! implementations; plain `cargo test` runs the same checks on the crate's own functions), and **a
+//! library to vendor** (copy the folder, `use dlfs::nn::Linear`).
+//!
+//! ## Reading path: the book in chapter order
+//! Each chapter is a binary whose source reads top to bottom; its page (linked below, built by
+//! `cargo doc` next to this one) says what it shows. Run one with
+//! `cargo run --release --bin <name>`, all of them in quick mode with `cargo run --release`.
+//! Chapters 2–4 and 6–11 end with exercises (`src/exercises/chNN.rs`, see the README).
+//!
+//! | # | chapter | what it shows | the library behind it |
+//! |---|---|---|---|
+//! | 1 | [`ch01_introduction`](../ch01_introduction/index.html) | features are learned: a linear classifier against a network with one hidden layer | [`data`], [`report`] |
+//! | 2 | [`ch02_linear_algebra`](../ch02_linear_algebra/index.html) | vectors, matrices, eigenpairs, LU, PCA, and how a fast matrix multiply works | [`linalg`] |
+//! | 3 | [`ch03_calculus`](../ch03_calculus/index.html) | derivatives symbolic, numeric and automatic; the chain rule; gradient descent | [`calculus`] |
+//! | 4 | [`ch04_probability`](../ch04_probability/index.html) | random variables, distributions, expectation and variance; why they set initialisation | [`probability`] |
+//! | 5 | [`ch05_first_network`](../ch05_first_network/index.html) | the tutorial's first two programs and what they really predict | [`nn`], [`optim`], [`train`] |
+//! | 6 | [`ch06_neurons`](../ch06_neurons/index.html) | one neuron by hand; every activation and its derivative | [`nn`] |
+//! | 7 | [`ch07_feedforward`](../ch07_feedforward/index.html) | a feed-forward network layer by layer, trained against baselines | [`nn`], [`train`] |
+//! | 8 | [`ch08_cnn`](../ch08_cnn/index.html) | convolution by hand and as im2col + GEMM, pooling, a small CNN | [`nn`], [`linalg`] |
+//! | 9 | [`ch09_rnn`](../ch09_rnn/index.html) | RNN, LSTM and GRU: a step by hand, vanishing gradients, gates | [`nn`] |
+//! | 10 | [`ch10_losses`](../ch10_losses/index.html) | MSE, cross-entropy, BCE, Huber by hand; their gradients; stable softmax | [`loss`] |
+//! | 11 | [`ch11_optimizers`](../ch11_optimizers/index.html) | SGD, momentum, Nesterov, RMSprop, Adam, Adagrad, AdamW raced | [`optim`] |
+//! | 12 | [`ch12_image_classification`](../ch12_image_classification/index.html) | the tutorial's CIFAR-10 CNN, trained and evaluated | [`data`], [`train`], [`checkpoint`] |
+//! | 13 | [`ch13_text_classification`](../ch13_text_classification/index.html) | IMDB sentiment: tokenizer, vocabulary, a bag of words against the tutorial's LSTM | [`data`], [`nn`], [`train`] |
+//! | 14 | [`ch14_time_series`](../ch14_time_series/index.html) | stock prices: windows, a split in time, an LSTM against the naive forecast | [`data`], [`train`] |
+//! | 15 | [`ch15_gpu`](../ch15_gpu/index.html) | the GPU from the driver up: PTX kernels, GPU against CPU | [`gpu`] |
 //!
 //! ## Module map (imports only go downward)
 //! | module | chapter | what it is |
 //! |---|---|---|
-//! | [`app`] | all | what every binary does around its chapter: flags, banner, exit codes |
+//! | [`app`] | all | what every binary does around its chapter: flags, banner, exit codes, sizes from flags checked against the memory |
 //! | [`checkpoint`] | 12–14 | save/load parameters as safetensors (PyTorch-compatible), validated |
 //! | [`check`] | tests | gradient checks and tolerant comparisons used by tests and exercises; the exercise checkers |
 //! | `exercises` | 2–11, 16 | (feature `exercises`) the learner's stubs, checked by `tests/exercises.rs` |
@@ -20,6 +46,7 @@
 //! | [`loss`] | 10 | losses returning value and gradient: MSE, cross-entropy, BCE, Huber; stable softmax |
 //! | [`linalg`] | 2 | vectors, reference matmul, the fast GEMM, eigen, solve, PCA |
 //! | [`data`] | 1, 7, 12–14, 16 | datasets: generated toy sets, readers (CIFAR-10, aclImdb, CSV, time series), tokenizer, generated stand-ins, a grammar with a known optimum; the learner's pictures (PNG, PGM/PPM) |
+//! | [`input`] | 12–14, 16 | reading files a user names: regular files only, a size cap per format, short excerpts in messages |
 //! | [`tensor`] | all | `Tensor`: a shape and a row-major `Vec<f32>` |
 //! | [`cli`] | all | the tiny command-line parser |
 //! | [`report`] | all | progress bars, terminal charts, SVG plots, PNG images, tables |
@@ -48,6 +75,7 @@ pub mod error;
 #[cfg(feature = "exercises")]
 pub mod exercises;
 pub mod gpu;
+pub mod input;
 pub mod linalg;
 pub mod loss;
 pub mod nn;

@@ -190,6 +190,11 @@ fn tour(args: &Args) -> Result<()> {
         return Ok(());
     }
     let only: Option<String> = args.get_opt("only")?;
+    if only.as_deref() == Some("") {
+        return Err(dlfs::Error::usage(
+            "--only is empty; give part of a chapter's name, e.g. --only ch03 (see --list)",
+        ));
+    }
     let selected: Vec<&Chapter> = CHAPTERS
         .iter()
         .filter(|c| only.as_deref().is_none_or(|o| c.name.contains(o)))
@@ -198,7 +203,8 @@ fn tour(args: &Args) -> Result<()> {
         && selected.is_empty()
     {
         return Err(dlfs::Error::usage(format!(
-            "no chapter name contains '{only}' (see --list)"
+            "--only: no chapter name contains {} (see --list)",
+            dlfs::input::excerpt(only)
         )));
     }
     let mut failed = Vec::new();

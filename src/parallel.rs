@@ -140,17 +140,25 @@ fn pool() -> &'static Pool {
     })
 }
 
-/// The thread count from `DLFS_THREADS`, or the number of CPUs when it is unset or invalid.
+/// The most threads the pool will use (`--threads` above it is a usage error, `DLFS_THREADS` above
+/// it a warning): each worker is an operating-system thread with its own stack, and far more threads
+/// than CPUs only adds switching.
+pub const MAX_THREADS: usize = 1024;
+
+/// The thread count from `DLFS_THREADS`, or the number of CPUs when it is unset or invalid (at most
+/// [`MAX_THREADS`]).
 pub fn default_num_threads() -> usize {
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get())
-        .unwrap_or(1);
+        .unwrap_or(1)
+        .min(MAX_THREADS);
     match std::env::var("DLFS_THREADS") {
         Ok(text) => match text.trim().parse::<usize>() {
-            Ok(n) if n >= 1 => n,
+            Ok(n) if (1..=MAX_THREADS).contains(&n) => n,
             _ => {
+                let shown: String = text.chars().take(40).collect();
                 eprintln!(
-                    "warning: DLFS_THREADS={text:?} is not a whole number ≥ 1; using {cpus} threads (the CPU count)"
+                    "warning: DLFS_THREADS={shown:?} is not a whole number from 1 to {MAX_THREADS}; using {cpus} threads (the CPU count)"
                 );
                 cpus
             }
@@ -173,9 +181,10 @@ pub fn num_threads() -> usize {
     }
 }
 
-/// Sets the number of threads used from now on (at least 1). Results do not depend on it.
+/// Sets the number of threads used from now on (clamped to 1…[`MAX_THREADS`]). Results do not
+/// depend on it.
 pub fn set_num_threads(threads: usize) {
-    ACTIVE_THREADS.store(threads.max(1), Ordering::Relaxed);
+    ACTIVE_THREADS.store(threads.clamp(1, MAX_THREADS), Ordering::Relaxed);
 }
 
 /// Runs `body(i)` for every `i` in `0..tasks`, each exactly once, spread over the pool's threads, and
@@ -202,8 +211,12 @@ where
         return;
     }
     let _release = ReleaseOnDrop(&pool.busy);
-    pool.ensure_workers(threads - 1);
-    pool.run(tasks, threads - 1, &body);
+    let helpers = pool.ensure_workers(threads - 1);
+    if helpers == 0 {
+        (0..tasks).for_each(body);
+        return;
+    }
+    pool.run(tasks, helpers, &body);
 }
 
 /// Splits `0..len` into `parts` contiguous ranges whose lengths differ by at most one, in order.
@@ -286,8 +299,10 @@ impl Drop for ReleaseOnDrop<'_> {
 }
 
 impl Pool {
-    /// Spawns workers until there are at least `count`.
-    fn ensure_workers(&self, count: usize) {
+    /// Spawns workers until there are at least `count`, and returns how many of them can help: fewer
+    /// when the system refuses another thread (a process or memory limit), so the work still runs,
+    /// on fewer threads, instead of stopping. Results do not depend on the number of threads.
+    fn ensure_workers(&self, count: usize) -> usize {
         let mut spawned = self
             .spawned
             .lock()
@@ -295,12 +310,15 @@ impl Pool {
         while *spawned < count {
             let shared = Arc::clone(&self.shared);
             let index = *spawned;
-            std::thread::Builder::new()
+            let started = std::thread::Builder::new()
                 .name(format!("dlfs-worker-{index}"))
-                .spawn(move || worker_loop(&shared, index))
-                .expect("could not spawn a worker thread");
+                .spawn(move || worker_loop(&shared, index));
+            if started.is_err() {
+                break;
+            }
             *spawned += 1;
         }
+        count.min(*spawned)
     }
 
     /// Publishes the job to `helpers` workers, works on it too, then waits for the helpers.

@@ -22,8 +22,35 @@ pub struct Tensor {
 }
 
 /// The number of elements of a tensor with this shape (1 for the empty shape, a scalar).
+///
+/// Panics with a message naming the shape if the product does not fit in `usize`, or if that many
+/// `f32` would be more bytes than a buffer can hold (`isize::MAX`): such a shape is a bug or an
+/// unchecked size from outside (binaries check sizes from flags first, see `app::MemoryPlan`).
 pub fn numel(shape: &[usize]) -> usize {
-    shape.iter().product()
+    checked_numel(shape).unwrap_or_else(|| {
+        panic!("the shape {shape:?} has more elements than a buffer of f32 can hold")
+    })
+}
+
+/// The number of elements of a tensor with this shape, or `None` when the product overflows or the
+/// buffer would exceed `isize::MAX` bytes (no allocator can give that much).
+pub fn checked_numel(shape: &[usize]) -> Option<usize> {
+    checked_product(shape).filter(|&n| n <= isize::MAX as usize / std::mem::size_of::<f32>())
+}
+
+/// `factors[0] · factors[1] · …`, or `None` when it overflows `usize` (1 for no factors).
+pub fn checked_product(factors: &[usize]) -> Option<usize> {
+    factors
+        .iter()
+        .try_fold(1usize, |acc, &f| acc.checked_mul(f))
+}
+
+/// The size `factors[0] · factors[1] · …` that a constructor derives from its arguments (`4 ×
+/// hidden_size` gates of an LSTM, …); panics with a message naming `what` and the factors if it
+/// overflows, where plain `*` would silently wrap in a release build and build a wrong layer.
+pub fn size_product(factors: &[usize], what: &str) -> usize {
+    checked_product(factors)
+        .unwrap_or_else(|| panic!("{what}: the size {factors:?} overflows (multiplied together)"))
 }
 
 impl Tensor {

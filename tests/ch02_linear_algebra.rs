@@ -396,8 +396,8 @@ fn chapter_runs_and_writes_the_pca_figure() {
     ch02::run(&args).unwrap();
     let svg = std::fs::read_to_string(out.join("pca_projection.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
-    // One dot per point, plus none elsewhere in a LinePlot.
-    assert_eq!(svg.matches("<circle").count(), 50);
+    // One dot per point, and one in the legend for the scatter series.
+    assert_eq!(svg.matches("<circle").count(), 50 + 1);
     let _ = std::fs::remove_dir_all(&out);
 }
 

@@ -255,6 +255,37 @@ mod ch10;
 
 use dlfs::loss::{log_softmax_row, naive_log_softmax_row, naive_softmax_row, softmax_row};
 
+/// The chapter's double-softmax numbers, against PyTorch 2.15:
+/// ```python
+/// z = torch.tensor([[2.0, 1.0, 0.1], [0.5, 2.5, 0.3]], requires_grad=True)
+/// p = torch.softmax(z, 1); p.retain_grad()
+/// loss = F.cross_entropy(p, torch.tensor([0, 2])); loss.backward()
+/// # loss 1.1017911, p.grad[1] = [0.1256, 0.2513, -0.3769], z.grad[1] = [-0.0061, 0.0558, -0.0497]
+/// ```
+/// and without the extra softmax, `F.cross_entropy(z, …)`: loss 1.4185398, z.grad[1, 2] = −0.4555.
+#[test]
+fn the_double_softmax_gradient_reaching_the_logits_is_nine_times_smaller() {
+    let z = Tensor::from_rows(&[&[2.0, 1.0, 0.1], &[0.5, 2.5, 0.3]]);
+    let (double, at_logits) = ch10::double_softmax(&z, &[0, 2]);
+    let correct = cross_entropy(&z, &[0, 2], Reduction::Mean);
+    let close = |got: f32, expected: f32| (got - expected).abs() < 1e-4;
+    assert!(close(double.value, 1.101_791), "{}", double.value);
+    assert!(close(correct.value, 1.418_54), "{}", correct.value);
+    let at_probabilities = [-0.2758, 0.1478, 0.1280, 0.1256, 0.2513, -0.3769];
+    let at_z = [-0.0939, 0.0682, 0.0258, -0.0061, 0.0558, -0.0497];
+    for i in 0..6 {
+        assert!(
+            close(double.grad.data()[i], at_probabilities[i]),
+            "{:?}",
+            double.grad
+        );
+        assert!(close(at_logits.data()[i], at_z[i]), "{at_logits:?}");
+    }
+    assert!(close(correct.grad.data()[5], -0.4555));
+    let ratio = correct.grad.data()[5] / at_logits.data()[5];
+    assert!((9.0..9.4).contains(&ratio), "{ratio}");
+}
+
 #[test]
 fn the_naive_softmax_overflows_where_the_stable_one_is_exact() {
     let big = [1000.0f32, 1001.0, 1002.0];

@@ -109,17 +109,17 @@ fn the_default_tokenizer_keeps_words_only_as_the_tutorials_dataset() {
 fn a_saved_vocabulary_reads_back_and_bad_files_are_refused() {
     let tokens = [tokenize_words("b a c a b a")];
     let vocabulary = Vocabulary::build(tokens.iter().map(|t| t.as_slice()), 10);
-    let text = vocabulary.words().join("\n") + "\n";
-    let back = Vocabulary::from_lines(&text, 10, "v.txt").unwrap();
+    let text = vocabulary.to_file_text();
+    let back = Vocabulary::parse(&text, Some(10), "v.txt").unwrap();
     assert_eq!(back, vocabulary);
     assert_eq!(back.id("a"), FIRST_WORD_ID);
     for (bad, what) in [
         ("a\n\nb\n", "line 2"),
-        ("a\na\n", "appears twice"),
-        ("a b\n", "no spaces"),
-        ("a\nb\nc\nd\ne\nf\ng\n", "at most 6"),
+        ("a\na\n", "already on line 1"),
+        ("a b\n", "white space"),
+        ("a\nb\nc\nd\ne\nf\ng\n", "below 10"),
     ] {
-        let m = Vocabulary::from_lines(bad, 10, "v.txt")
+        let m = Vocabulary::parse(bad, Some(10), "v.txt")
             .unwrap_err()
             .to_string();
         assert!(m.contains(what) && m.contains("v.txt"), "{bad:?}: {m}");
@@ -534,12 +534,7 @@ fn predict_scores_reviews_through_the_saved_vocabulary_and_evaluate_writes_nothi
     assert_eq!(scored.len(), 3, "{stdout}");
     // The printed probability is the model's output on the encoded, padded review.
     let mut model = ch13_model(&out);
-    let vocabulary = Vocabulary::from_lines(
-        &std::fs::read_to_string(out.join("imdb_vocabulary.txt")).unwrap(),
-        120,
-        "vocabulary",
-    )
-    .unwrap();
+    let vocabulary = Vocabulary::read(&out.join("imdb_vocabulary.txt"), Some(120)).unwrap();
     for (line, review) in scored.iter().zip([
         "the plot was not bad",
         "The acting was superb.",

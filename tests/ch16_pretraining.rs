@@ -737,11 +737,19 @@ fn the_chapter_reports_bad_flags_and_files() {
         &["--quick", "--steps", "0"][..],
         &["--quick", "--part", "everything"],
         &["--quick", "--seeds", "0"],
+        &["--quick", "--seeds", "1001"],
         &["--quick", "--steps", "many"],
+        &["--quick", "--stop-at", "-1"],
+        &["--quick", "--unlabelled", "100000000000"],
     ] {
         let error = run_chapter(words).unwrap_err();
         assert_eq!(error.exit_code(), 2, "{words:?}: {error}");
+        assert!(error.to_string().contains(words[1]), "{words:?}: {error}");
     }
+    // A long bad value is quoted in short.
+    let long = "x".repeat(5000);
+    let error = run_chapter(&["--quick", "--part", &long]).unwrap_err();
+    assert!(error.to_string().len() < 300, "{error}");
     let dir = temp_folder("bad-files");
     let out = dir.join("out");
     let missing = run_chapter(&[
@@ -785,6 +793,20 @@ fn the_chapter_reports_bad_flags_and_files() {
     ])
     .unwrap_err();
     assert!(error.to_string().contains("not UTF-8"), "{error}");
+    // Folders of the later sections are read before 16.1 trains: nothing is written first.
+    for flag in ["--imdb", "--cifar"] {
+        let fresh = dir.join(format!("out{flag}"));
+        let error = run_chapter(&[
+            "--quick",
+            flag,
+            short.to_str().unwrap(),
+            "--out",
+            fresh.to_str().unwrap(),
+        ])
+        .unwrap_err();
+        assert!(error.to_string().contains("not a folder"), "{error}");
+        assert!(!fresh.join("gpt.safetensors").exists(), "{flag}: 16.1 ran");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -1014,7 +1036,21 @@ fn a_stopped_and_resumed_gpt_run_ends_with_the_same_weights() {
         run_chapter(&words)
     };
     run(with_out(&whole, &[])).unwrap();
-    run(with_out(&parts, &["--stop-at", "10"])).unwrap();
+    // Stopped before the first step (the untrained run is saved), resumed up to step 10, then to
+    // the end.
+    run(with_out(&parts, &["--stop-at", "0"])).unwrap();
+    assert!(parts.join("gpt.safetensors").is_file());
+    run(vec![
+        "--quick".to_string(),
+        "--part".to_string(),
+        "gpt".to_string(),
+        "--resume".to_string(),
+        "--stop-at".to_string(),
+        "10".to_string(),
+        "--out".to_string(),
+        parts.display().to_string(),
+    ])
+    .unwrap();
     assert!(
         !parts.join("results.json").exists(),
         "a stopped run writes no results"

@@ -51,6 +51,69 @@ fn gradcheck_catches_typical_mistakes_and_names_the_cause() {
     }
 }
 
+/// f(X) = Σ sin(Xᵣ꜀)·Xᵣ꜀² on a [3, 5] matrix: gradients differ everywhere, so a transposed layout
+/// and a constant factor can both be told apart from the right answer.
+#[test]
+fn the_diagnosis_is_judged_from_every_checked_element() {
+    let (rows, columns) = (3, 5);
+    let x0: Vec<f32> = (0..rows * columns).map(|i| 0.4 + i as f32 * 0.17).collect();
+    let good = true_gradient(&x0);
+    let mut transposed = vec![0.0; rows * columns];
+    for r in 0..rows {
+        for c in 0..columns {
+            transposed[c * rows + r] = good[r * columns + c];
+        }
+    }
+    let cases: Vec<(Vec<f32>, &str)> = vec![
+        (
+            transposed,
+            "the right one transposed — read as shape [5, 3]",
+        ),
+        (
+            good.iter().map(|g| 3.0 * g).collect(),
+            "analytic = 3 × numeric, and 3 is the size of axis 0 of shape [3, 5]",
+        ),
+        (
+            good.iter().map(|g| g / 5.0).collect(),
+            "analytic = numeric / 5, and 5 is the size of axis 1",
+        ),
+        (
+            good.iter().map(|g| -2.0 * g).collect(),
+            "analytic = −2 × numeric: a term counted twice",
+        ),
+    ];
+    for (wrong, cause) in cases {
+        let mut x = x0.clone();
+        let config = GradCheckConfig::default();
+        let report = gradcheck("x", &[rows, columns], &mut x, &wrong, f, &config);
+        assert!(!report.passed);
+        assert_eq!(report.samples.len(), rows * columns);
+        let text = report.to_string();
+        assert!(
+            text.contains("at all 15 checked elements") && text.contains(cause),
+            "the diagnosis should say {cause:?}: {text}"
+        );
+    }
+    // A mistake in two elements only is not called a sign error or a factor.
+    let mut wrong = good.clone();
+    wrong[3] = -wrong[3];
+    wrong[7] *= 2.0;
+    let mut x = x0.clone();
+    let report = gradcheck(
+        "x",
+        &[rows, columns],
+        &mut x,
+        &wrong,
+        f,
+        &GradCheckConfig::default(),
+    );
+    let text = report.to_string();
+    assert!(
+        text.contains("13 of 15 checked elements are right and 2 wrong"),
+        "{text}"
+    );
+}
+
 #[test]
 fn large_tensors_are_sampled_but_first_and_last_are_always_checked() {
     let mut x: Vec<f32> = (0..1000).map(|i| i as f32 * 1e-3).collect();

@@ -336,7 +336,7 @@ fn broken_files_are_rejected_with_clear_errors() {
                 &format!("{{{w},{b},{}}}", entry("extra", "F32", "[0]", "[8,8]")),
                 &data8,
             ),
-            "\"extra\" (shape [0]) that the model does not have",
+            "'extra' (shape [0]) that the model does not have",
         ),
     ];
     for (what, bytes, expected) in cases {

@@ -140,6 +140,64 @@ fn linear_backward_with_weight_gradient_of_the_first_row(
     (dx, dw, db)
 }
 
+fn linear_backward_with_transposed_weight_gradient(
+    x: &[f32],
+    weight: &[f32],
+    grad_output: &[f32],
+    n: usize,
+    in_features: usize,
+    out_features: usize,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    // dW computed right but written [in, out]: grad_weight[i·out + j] instead of [j·in + i].
+    let (dx, _, db) =
+        implementation::ch07::linear_backward(x, weight, grad_output, n, in_features, out_features);
+    let mut dw = vec![0.0; out_features * in_features];
+    for r in 0..n {
+        for j in 0..out_features {
+            for i in 0..in_features {
+                dw[i * out_features + j] +=
+                    grad_output[r * out_features + j] * x[r * in_features + i];
+            }
+        }
+    }
+    (dx, dw, db)
+}
+
+#[test]
+fn a_transposed_weight_gradient_is_named_as_transposed() {
+    // [5, 1] and its transpose [1, 5] have the same flat layout: the first shape that can tell them
+    // apart is n = 3, in = 4, out = 2, a [2, 4] weight.
+    let failure = ch07::check_linear_backward(linear_backward_with_transposed_weight_gradient)
+        .expect_err("a transposed weight gradient passed");
+    let report = failure.to_string();
+    println!("{report}\n");
+    assert!(
+        failure
+            .check
+            .contains("gradient of the weight, n = 3, in = 4, out = 2"),
+        "{report}"
+    );
+    assert!(
+        failure.hint.starts_with("dW = dYᵀ·X"),
+        "the exercise's own hint comes first: {report}"
+    );
+    assert!(
+        report.find("hint:") < report.find("pattern:"),
+        "the hint is printed before the pattern: {report}"
+    );
+    for mention in [
+        "at all 8 checked elements",
+        "the right one transposed",
+        "read as shape [4, 2]",
+    ] {
+        assert!(
+            failure.pattern.contains(mention),
+            "the pattern should say {mention:?}: {report}"
+        );
+    }
+    assert!(!report.contains("sign"), "not a sign error: {report}");
+}
+
 #[test]
 fn a_weight_gradient_that_ignores_the_batch_is_named() {
     expect_failure(
@@ -497,10 +555,40 @@ fn cross_entropy_gradient_not_averaged(
 
 #[test]
 fn a_cross_entropy_gradient_without_the_mean_is_caught() {
-    expect_failure(
-        ch10::check_cross_entropy(cross_entropy_gradient_not_averaged),
-        "the gradient, uniform logits give ln K",
-        &["2 × numeric", "divided by the batch size N"],
+    // N = 2 in the first case: the ratio 2 must be read as "1/N missing", not "a term counted twice".
+    let failure = ch10::check_cross_entropy(cross_entropy_gradient_not_averaged)
+        .expect_err("a gradient without the 1/N passed");
+    let report = failure.to_string();
+    println!("{report}\n");
+    assert!(
+        failure
+            .check
+            .contains("the gradient, uniform logits give ln K"),
+        "{report}"
+    );
+    assert!(
+        failure.hint.contains("divided by the batch size N"),
+        "the exercise's own hint comes first: {report}"
+    );
+    assert!(
+        report.find("hint:") < report.find("pattern:"),
+        "the hint is printed before the pattern: {report}"
+    );
+    for mention in [
+        "at all 8 checked elements analytic = 2 × numeric",
+        "2 is the size of axis 0 of shape [2, 4]",
+        "the 1/2 of a mean over that axis is missing",
+    ] {
+        assert!(
+            failure.pattern.contains(mention),
+            "the pattern should say {mention:?}: {report}"
+        );
+    }
+    assert!(
+        !failure
+            .pattern
+            .starts_with("at all 8 checked elements analytic = 2 × numeric: a term"),
+        "a ratio equal to N is not first read as a term counted twice: {report}"
     );
 }
 

@@ -1083,3 +1083,54 @@ fn a_label_outside_the_classes_is_a_data_error() {
     assert!(matches!(error, dlfs::Error::Data(_)), "{error:?}");
     assert!(error.to_string().contains("label 3"), "{error}");
 }
+
+// ---- The chapter's summary (chapters/ch15_gpu.rs, included as the tour includes it) ----
+
+#[allow(dead_code)]
+#[path = "../chapters/ch15_gpu.rs"]
+mod ch15;
+
+#[test]
+fn the_summary_claims_only_what_the_run_measured() {
+    let cpu = vec![(64, 20.0), (512, 60.0), (2048, 130.0)];
+    let no_gpu = ch15::summary(
+        &ch15::SgemmFindings {
+            cpu: cpu.clone(),
+            gpu: Vec::new(),
+        },
+        &ch15::MlpFindings {
+            cpu_rate: 30_000.0,
+            gpu_rate: None,
+        },
+    );
+    assert!(no_gpu.contains("no GPU"), "{no_gpu}");
+    assert!(no_gpu.contains("130.0 GFLOPS (n = 2048)"), "{no_gpu}");
+    assert!(
+        !no_gpu.contains('×') && !no_gpu.contains("crossover") && !no_gpu.contains("faster"),
+        "no speed-up or crossover without a GPU: {no_gpu}"
+    );
+
+    let with_gpu = ch15::summary(
+        &ch15::SgemmFindings {
+            cpu,
+            gpu: vec![
+                (64, 5.0, 1.0),
+                (512, 900.0, 100.0),
+                (2048, 13_000.0, 2_600.0),
+            ],
+        },
+        &ch15::MlpFindings {
+            cpu_rate: 30_000.0,
+            gpu_rate: Some(300_000.0),
+        },
+    );
+    for expected in [
+        "at n = 2048 the GPU's SGEMM kernel ran 100.0× the CPU's speed",
+        "(20.0× counting",
+        "the kernel alone beat the CPU from n = 512 on, with copies from n = 512 on",
+        "(10.0×)",
+        "holds here",
+    ] {
+        assert!(with_gpu.contains(expected), "{expected:?} in:\n{with_gpu}");
+    }
+}

@@ -40,8 +40,11 @@ pub struct CheckFailure {
     pub got: String,
     /// Where the difference is and how big (empty when there is nothing to add).
     pub detail: String,
-    /// What usually causes this failure.
+    /// What usually causes this failure (the exercise's own hint).
     pub hint: String,
+    /// For a gradient check: the pattern seen across every checked element and what it usually
+    /// means (see [`super::GradReport::diagnosis`]); empty otherwise.
+    pub pattern: String,
 }
 
 impl fmt::Display for CheckFailure {
@@ -55,6 +58,9 @@ impl fmt::Display for CheckFailure {
         }
         if !self.hint.is_empty() {
             write!(f, "\n  hint:     {}", self.hint)?;
+        }
+        if !self.pattern.is_empty() {
+            write!(f, "\n  pattern:  {}", self.pattern)?;
         }
         Ok(())
     }
@@ -248,6 +254,7 @@ impl Check {
             got: got.into(),
             detail: detail.into(),
             hint: hint.into(),
+            pattern: String::new(),
         }
     }
 
@@ -378,7 +385,7 @@ impl Check {
             return Ok(());
         }
         let at = unravel(report.worst_index, shape);
-        Err(Box::new(self.failure(
+        let mut failure = self.failure(
             format!(
                 "∂L/∂{what}{at:?} ≈ {} (central difference of L)",
                 short(report.numeric)
@@ -391,8 +398,11 @@ impl Check {
                 "relative error {:.2e} (allowed {:.0e}), the worst of {} elements checked",
                 report.worst_relative_error, config.tolerance, report.checked
             ),
-            format!("{} — {hint}", report.diagnosis()),
-        )))
+            hint,
+        );
+        // The exercise's hint comes first; the pattern across all elements backs it up.
+        failure.pattern = report.diagnosis();
+        Err(Box::new(failure))
     }
 }
 

@@ -5,6 +5,9 @@
 //!   worst element (as a multi-index of the shape), expected vs got, and how many elements differ.
 //! - [`gradcheck`]: an analytic gradient agrees with central finite differences of the function.
 //! - [`gradcheck_layer`]: the same for a [`Layer`]'s input gradient and every parameter's gradient.
+//! - [`GradReport::diagnosis`]: what a failed gradient check's pattern suggests, judged from every
+//!   checked element (a transposed layout, a sign, a factor such as the batch size N, a few wrong
+//!   elements), never from the worst one alone.
 //!
 //! # Exercise checkers
 //! The exercise mode (`cargo test --features exercises`, see the README) checks the functions a
@@ -220,7 +223,7 @@ pub fn assert_close(
 }
 
 /// Settings of a finite-difference gradient check (see the module docs for why these defaults).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct GradCheckConfig {
     /// The finite-difference step h.
     pub step: f32,
@@ -247,6 +250,21 @@ impl Default for GradCheckConfig {
     }
 }
 
+/// One element a gradient check looked at.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GradSample {
+    /// Flat index of the element.
+    pub index: usize,
+    /// The analytic gradient there (the one under test).
+    pub analytic: f64,
+    /// The numeric gradient there (central differences).
+    pub numeric: f64,
+    /// For a 2-D tensor `[R, C]`: the analytic gradient at the position where element (r, c) lands
+    /// when the gradient was written in the transposed layout `[C, R]` (flat index `c·R + r`), so a
+    /// transposed gradient can be recognised; `None` for other shapes.
+    pub analytic_transposed: Option<f64>,
+}
+
 /// The outcome of checking one tensor's gradient.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GradReport {
@@ -266,28 +284,199 @@ pub struct GradReport {
     pub numeric: f64,
     /// Whether the worst error is within the tolerance.
     pub passed: bool,
+    /// Every checked element, in index order: what [`GradReport::diagnosis`] judges from.
+    pub samples: Vec<GradSample>,
+    /// The settings the check ran with (the diagnosis uses its tolerance and floor).
+    pub config: GradCheckConfig,
 }
 
+/// How far apart two ratios analytic / numeric may be and still count as "the same factor": finite
+/// differences in f32 carry errors of about 10⁻⁴, a few per cent of the smaller gradients checked.
+const SAME_FACTOR: f64 = 0.03;
+
 impl GradReport {
-    /// A likely cause of a failure, judged from the ratio analytic / numeric at the worst element.
-    pub fn diagnosis(&self) -> &'static str {
-        let (a, n) = (self.analytic, self.numeric);
-        if a.abs() < 1e-12 && n.abs() > 1e-6 {
-            return "the analytic gradient is zero where it should not be: a gradient that is never \
-                    written or accumulated (e.g. a missing bias gradient, or `=` lost to a later `=`)";
+    /// A likely cause of a failure, judged from **every** checked element (not only the worst): the
+    /// gradient written in the transposed layout, zero everywhere, the same factor everywhere (−1: a
+    /// sign; m or 1/m, named when m is the size of an axis, e.g. the batch size N of a mean), right
+    /// for some elements only, or none of these. The text states what was seen, then what usually
+    /// causes it.
+    pub fn diagnosis(&self) -> String {
+        let config = &self.config;
+        let matches = |a: f64, n: f64| relative_error(a, n, config.floor) <= config.tolerance;
+        let total = self.samples.len();
+        let all = |what: &str| format!("{} {what}", at_every_element(total));
+
+        if self.samples.is_empty() {
+            return "nothing was checked (an empty tensor)".to_string();
         }
-        let ratio = a / n;
-        if (ratio + 1.0).abs() < 0.05 {
-            "analytic = −numeric: a sign error (e.g. subtracting where the formula adds)"
-        } else if (ratio - 2.0).abs() < 0.1 {
-            "analytic = 2 × numeric: a term counted twice, or a gradient accumulated twice"
-        } else if (ratio - 0.5).abs() < 0.05 {
-            "analytic = numeric / 2: a missing factor 2 (e.g. the derivative of x² is 2x) or half the terms"
-        } else {
-            "a wrong formula, a transposed weight index, a wrong cached value, or an input on a kink \
-             (ReLU at 0, a max-pool tie: choose inputs away from them)"
+        let transposed = self.samples.iter().all(|s| {
+            s.analytic_transposed
+                .is_some_and(|transposed| matches(transposed, s.numeric))
+        });
+        if let (true, &[rows, columns]) = (transposed, &self.shape[..]) {
+            return format!(
+                "{}: your gradient is the right one transposed — read as shape [{columns}, {rows}] \
+                 it matches. Write element (r, c) of the [{rows}, {columns}] tensor at flat index \
+                 r·{columns} + c (the layout of the tensor itself), not at c·{rows} + r",
+                all("the same values appear, but at swapped row and column")
+            );
         }
+        let largest = self
+            .samples
+            .iter()
+            .map(|s| s.numeric.abs())
+            .fold(0.0f64, f64::max);
+        if self.samples.iter().all(|s| s.analytic.abs() < 1e-12) && largest > 1e-6 {
+            return format!(
+                "{}: a gradient that is never written or accumulated (e.g. a missing bias gradient, \
+                 or `=` lost to a later `=`)",
+                all("your gradient is zero, and the numeric one is not")
+            );
+        }
+        // The elements whose numeric gradient is large enough for a ratio to mean something.
+        let significant: Vec<&GradSample> = self
+            .samples
+            .iter()
+            .filter(|s| s.numeric.abs() > (0.1 * largest).max(1e-6))
+            .collect();
+        let factor = common_factor(&significant).filter(|&factor| {
+            self.samples
+                .iter()
+                .all(|s| matches(s.analytic, factor * s.numeric))
+        });
+        if let Some(factor) = factor {
+            return self.describe_factor(factor, total);
+        }
+        let right = self
+            .samples
+            .iter()
+            .filter(|s| matches(s.analytic, s.numeric))
+            .count();
+        let zero_where_not = significant
+            .iter()
+            .filter(|s| s.analytic.abs() < 1e-12)
+            .count();
+        if right > 0 {
+            let zeros = if zero_where_not > 0 {
+                format!(" ({zero_where_not} of the wrong ones are zero: never written)")
+            } else {
+                String::new()
+            };
+            return format!(
+                "{right} of {total} checked elements are right and {} wrong{zeros} (the worst at \
+                 index {:?}): the formula holds for some elements only — a wrong index, a loop \
+                 bound off by one, part of the batch or a term left out for some elements",
+                total - right,
+                unravel(self.worst_index, &self.shape)
+            );
+        }
+        "no checked element matches and no pattern fits (not a sign, a constant factor, nor a \
+         transposed layout): a wrong formula or a wrong cached value — or an input on a kink (ReLU at \
+         0, a max-pool tie: choose inputs away from them)"
+            .to_string()
     }
+
+    /// The diagnosis when analytic = `factor` × numeric at every checked element.
+    fn describe_factor(&self, factor: f64, total: usize) -> String {
+        let seen = |what: String| format!("{} {what}", at_every_element(total));
+        if (factor + 1.0).abs() < SAME_FACTOR {
+            return format!(
+                "{}: a sign error (e.g. subtracting where the formula adds)",
+                seen("analytic = −numeric".to_string())
+            );
+        }
+        let sign = if factor < 0.0 { "−" } else { "" };
+        let sign_note = if factor < 0.0 {
+            " — and a sign error on top"
+        } else {
+            ""
+        };
+        let magnitude = factor.abs();
+        let whole = |value: f64| {
+            let m = value.round();
+            (m >= 2.0 && (value - m).abs() < SAME_FACTOR * m).then_some(m as usize)
+        };
+        if let Some(m) = whole(magnitude) {
+            let seen = seen(format!("analytic = {sign}{m} × numeric"));
+            return match self.axis_of_size(m) {
+                Some(axis) => format!(
+                    "{seen}, and {m} is {axis}: the 1/{m} of a mean over that axis is missing (for \
+                     a batch of N examples, the loss is a mean: divide by N){}{sign_note}",
+                    if m == 2 {
+                        "; if the loss is not a mean, a term counted twice"
+                    } else {
+                        ""
+                    }
+                ),
+                None if m == 2 => format!(
+                    "{seen}: a term counted twice, or a gradient accumulated twice{sign_note}"
+                ),
+                None => format!("{seen}: an extra constant factor {m}{sign_note}"),
+            };
+        }
+        if let Some(m) = whole(1.0 / magnitude) {
+            let seen = seen(format!("analytic = {sign}numeric / {m}"));
+            let two = if m == 2 {
+                "a missing factor 2 (e.g. the derivative of x² is 2x) or half the terms"
+            } else {
+                ""
+            };
+            return match (self.axis_of_size(m), m == 2) {
+                (Some(axis), true) => format!(
+                    "{seen}: {two}; or, as {m} is {axis}, a division by {m} where the loss is a \
+                     sum, or done twice{sign_note}"
+                ),
+                (Some(axis), false) => format!(
+                    "{seen}, and {m} is {axis}: a division by {m} where the loss is a sum over that \
+                     axis, or a division done twice{sign_note}"
+                ),
+                (None, true) => format!("{seen}: {two}{sign_note}"),
+                (None, false) => format!("{seen}: a missing constant factor {m}{sign_note}"),
+            };
+        }
+        format!(
+            "{}: a wrong constant factor (a scale, a step size or a normalisation)",
+            seen(format!("analytic = {factor:.3} × numeric"))
+        )
+    }
+
+    /// "the size of axis k of shape […]" (or "the number of elements") for the first axis of size
+    /// `m`, if any.
+    fn axis_of_size(&self, m: usize) -> Option<String> {
+        if let Some(axis) = self.shape.iter().position(|&size| size == m) {
+            return Some(format!("the size of axis {axis} of shape {:?}", self.shape));
+        }
+        (self.shape.len() > 1 && self.shape.iter().product::<usize>() == m).then(|| {
+            format!(
+                "the number of elements of shape {:?} (a mean over all of them)",
+                self.shape
+            )
+        })
+    }
+}
+
+/// "at all 8 checked elements", or "at the one checked element".
+fn at_every_element(total: usize) -> String {
+    if total == 1 {
+        "at the one checked element".to_string()
+    } else {
+        format!("at all {total} checked elements")
+    }
+}
+
+/// The ratio analytic / numeric shared by every sample (within [`SAME_FACTOR`]), if there is one and
+/// it is not 1 (a factor of 1 means those elements are right).
+fn common_factor(samples: &[&GradSample]) -> Option<f64> {
+    let mut ratios: Vec<f64> = samples.iter().map(|s| s.analytic / s.numeric).collect();
+    if ratios.is_empty() || ratios.iter().any(|r| !r.is_finite()) {
+        return None;
+    }
+    ratios.sort_by(f64::total_cmp);
+    let median = ratios[ratios.len() / 2];
+    let shared = ratios
+        .iter()
+        .all(|r| (r - median).abs() <= SAME_FACTOR * median.abs());
+    (shared && (median - 1.0).abs() > SAME_FACTOR && median.abs() > 1e-6).then_some(median)
 }
 
 impl fmt::Display for GradReport {
@@ -363,6 +552,8 @@ pub fn gradcheck(
         analytic: 0.0,
         numeric: 0.0,
         passed: true,
+        samples: Vec::with_capacity(indices.len()),
+        config: *config,
     };
     for (n, &i) in indices.iter().enumerate() {
         let original = x[i];
@@ -376,6 +567,19 @@ pub fn gradcheck(
         // Divide by the step actually taken after rounding to f32, not by the nominal 2h.
         let numeric = (f_plus - f_minus) / (f64::from(plus) - f64::from(minus));
         let a = f64::from(analytic[i]);
+        let analytic_transposed = match shape {
+            &[rows, columns] if rows > 1 && columns > 1 && rows * columns == analytic.len() => {
+                let (r, c) = (i / columns, i % columns);
+                Some(f64::from(analytic[c * rows + r]))
+            }
+            _ => None,
+        };
+        report.samples.push(GradSample {
+            index: i,
+            analytic: a,
+            numeric,
+            analytic_transposed,
+        });
         let error = relative_error(a, numeric, config.floor);
         if n == 0 || error > report.worst_relative_error || error.is_nan() {
             report.worst_relative_error = if error.is_nan() { f64::INFINITY } else { error };

@@ -176,7 +176,7 @@ impl Parser<'_> {
             if !seen.insert(key.clone()) {
                 return Err(JsonError {
                     offset: key_offset,
-                    message: format!("duplicate key \"{key}\""),
+                    message: format!("duplicate key {}", crate::input::excerpt(&key)),
                 });
             }
             self.skip_whitespace();

@@ -20,7 +20,8 @@
 //! written atomically ([`crate::report::write_atomic`]): a crash leaves the old file.
 //!
 //! Loading treats the file as hostile and checks everything before it touches the model:
-//! - the file holds at least 8 bytes; the header length is at most [`MAX_HEADER_BYTES`] and fits in
+//! - the path is a regular file of at most 4 GB ([`FILE`]; a pipe or a device is refused with what it
+//!   is); the file holds at least 8 bytes; the header length is at most [`MAX_HEADER_BYTES`] and fits in
 //!   the file (checked *before* the header is read, so a lying length allocates nothing);
 //! - the header is strict JSON (see [`json`]) whose top level is an object; `__metadata__`, if present,
 //!   maps strings to strings; every other entry has exactly `dtype`, `shape`, `data_offsets`;
@@ -41,6 +42,7 @@
 pub mod json;
 
 use crate::error::{Error, Result};
+use crate::input::{self, Cap};
 use crate::nn::Layer;
 use crate::report::write_atomic;
 use crate::tensor::Tensor;
@@ -51,6 +53,15 @@ use std::path::Path;
 
 /// The largest header accepted (100 MB, the limit of the reference implementation).
 pub const MAX_HEADER_BYTES: u64 = 100_000_000;
+
+/// What [`load`] and [`read`] accept: a regular file of at most 4 GB (a pipe or a device is refused
+/// with what it is, see [`crate::input`]). [`load`] then reads exactly the model's bytes, whatever
+/// the file's size.
+pub const FILE: Cap = Cap {
+    what: "a safetensors checkpoint (dlfs reads files up to 4 GB)",
+    max_bytes: 4_000_000_000,
+    hint: "does the file exist? was it written completely? is it a .safetensors file?",
+};
 
 /// The bytes of an f32.
 const F32_BYTES: u64 = 4;
@@ -234,7 +245,8 @@ fn parse_metadata(value: Json) -> std::result::Result<Vec<(String, String)>, Str
         .map(|(k, v)| match v {
             Json::String(s) => Ok((k, s)),
             other => Err(format!(
-                "__metadata__ value of \"{k}\" must be a string, found {}",
+                "__metadata__ value of {} must be a string, found {}",
+                input::excerpt(&k),
                 other.kind()
             )),
         })
@@ -247,9 +259,10 @@ fn parse_entry(
     value: Json,
     data_size: usize,
 ) -> std::result::Result<TensorInfo, String> {
+    let quoted = input::excerpt(&name);
     let Json::Object(fields) = value else {
         return Err(format!(
-            "tensor \"{name}\" must be an object with dtype, shape and data_offsets, found {}",
+            "tensor {quoted} must be an object with dtype, shape and data_offsets, found {}",
             value.kind()
         ));
     };
@@ -261,29 +274,35 @@ fn parse_entry(
             "data_offsets" => offsets = Some(field),
             other => {
                 return Err(format!(
-                    "tensor \"{name}\" has an unknown field \"{other}\""
+                    "tensor {quoted} has an unknown field {}",
+                    input::excerpt(other)
                 ));
             }
         }
     }
     let (Some(dtype), Some(shape), Some(offsets)) = (dtype, shape, offsets) else {
         return Err(format!(
-            "tensor \"{name}\" must have the fields dtype, shape and data_offsets"
+            "tensor {quoted} must have the fields dtype, shape and data_offsets"
         ));
     };
     match dtype.as_str() {
         Some("F32") => {}
         Some(other) => {
+            let other = if other.len() <= 16 {
+                other.to_string()
+            } else {
+                input::excerpt(other)
+            };
             return Err(format!(
-                "tensor \"{name}\" has dtype {other}, but dlfs stores F32 (32-bit floats); in \
+                "tensor {quoted} has dtype {other}, but dlfs stores F32 (32-bit floats); in \
                  PyTorch, convert with `{{k: v.float() for k, v in state_dict.items()}}` before saving"
             ));
         }
-        None => return Err(format!("tensor \"{name}\": dtype must be a string")),
+        None => return Err(format!("tensor {quoted}: dtype must be a string")),
     }
     let Json::Array(dims) = shape else {
         return Err(format!(
-            "tensor \"{name}\": shape must be an array of integers"
+            "tensor {quoted}: shape must be an array of integers"
         ));
     };
     let mut shape = Vec::with_capacity(dims.len());
@@ -292,15 +311,15 @@ fn parse_entry(
         let d = d
             .as_u64()
             .and_then(|d| usize::try_from(d).ok())
-            .ok_or_else(|| format!("tensor \"{name}\": shape must hold non-negative integers"))?;
+            .ok_or_else(|| format!("tensor {quoted}: shape must hold non-negative integers"))?;
         elements = elements
             .checked_mul(d)
-            .ok_or_else(|| format!("tensor \"{name}\": the product of the shape overflows"))?;
+            .ok_or_else(|| format!("tensor {quoted}: the product of the shape overflows"))?;
         shape.push(d);
     }
     let byte_length = elements
         .checked_mul(F32_BYTES as usize)
-        .ok_or_else(|| format!("tensor \"{name}\": the shape is too large"))?;
+        .ok_or_else(|| format!("tensor {quoted}: the shape is too large"))?;
     let range: Vec<Option<usize>> = match &offsets {
         Json::Array(items) => items
             .iter()
@@ -310,19 +329,20 @@ fn parse_entry(
     };
     let [Some(start), Some(end)] = range[..] else {
         return Err(format!(
-            "tensor \"{name}\": data_offsets must be [start, end], two non-negative integers"
+            "tensor {quoted}: data_offsets must be [start, end], two non-negative integers"
         ));
     };
     if start > end || end > data_size {
         return Err(format!(
-            "tensor \"{name}\": data_offsets [{start}, {end}] are outside the {data_size} bytes of \
+            "tensor {quoted}: data_offsets [{start}, {end}] are outside the {data_size} bytes of \
              data (truncated file?)"
         ));
     }
     if end - start != byte_length {
         return Err(format!(
-            "tensor \"{name}\": shape {shape:?} needs {byte_length} bytes of F32 but data_offsets \
+            "tensor {quoted}: shape {} needs {byte_length} bytes of F32 but data_offsets \
              [{start}, {end}] hold {}",
+            shown_shape(&shape),
             end - start
         ));
     }
@@ -332,6 +352,15 @@ fn parse_entry(
         start,
         end,
     })
+}
+
+/// A shape for a message: `[5, 10]`, or its first eight sizes and how many there are in all.
+fn shown_shape(shape: &[usize]) -> String {
+    if shape.len() <= 8 {
+        format!("{shape:?}")
+    } else {
+        format!("{:?} … ({} sizes)", &shape[..8], shape.len())
+    }
 }
 
 /// The tensors, sorted by offset, must tile the data section: no gap, no overlap, nothing left over.
@@ -347,9 +376,10 @@ fn check_coverage(tensors: &[TensorInfo], data_size: usize) -> std::result::Resu
                 "leaves a gap after the tensor before it"
             };
             return Err(format!(
-                "tensor \"{}\" starts at byte {} of the data, where {expected_start} was expected: \
+                "tensor {} starts at byte {} of the data, where {expected_start} was expected: \
                  it {problem}",
-                t.name, t.start
+                input::excerpt(&t.name),
+                t.start
             ));
         }
         expected_start = t.end;
@@ -393,9 +423,9 @@ fn check_against_model(
                 return Err(Error::format(
                     source,
                     format!(
-                        "tensor \"{name}\" has shape {:?} in the checkpoint but {shape:?} in the \
+                        "tensor \"{name}\" has shape {} in the checkpoint but {shape:?} in the \
                          model — the layer sizes differ",
-                        t.shape
+                        shown_shape(&t.shape)
                     ),
                 ));
             }
@@ -410,9 +440,10 @@ fn check_against_model(
         return Err(Error::format(
             source,
             format!(
-                "the checkpoint has a tensor \"{}\" (shape {:?}) that the model does not have — \
+                "the checkpoint has a tensor {} (shape {}) that the model does not have — \
                  was it saved from a different model?",
-                extra.name, extra.shape
+                input::excerpt(&extra.name),
+                shown_shape(&extra.shape)
             ),
         ));
     }
@@ -501,15 +532,8 @@ pub fn from_bytes(bytes: &[u8], source: &str) -> Result<Checkpoint> {
 /// The header is read and checked against the model first; then exactly the model's bytes are read.
 pub fn load(model: &mut dyn Layer, path: &Path) -> Result<Vec<(String, String)>> {
     let source = path.display().to_string();
-    let io_error = |e: std::io::Error| {
-        Error::io(
-            path,
-            e,
-            "could not read the checkpoint (does the file exist? was it written completely?)",
-        )
-    };
-    let mut file = std::fs::File::open(path).map_err(io_error)?;
-    let size = file.metadata().map_err(io_error)?.len();
+    let io_error = |e: std::io::Error| Error::io(path, e, FILE.hint);
+    let (mut file, size) = input::open(path, &FILE)?;
     if size < 8 {
         return Err(too_short(&source, size));
     }
@@ -532,12 +556,6 @@ pub fn load(model: &mut dyn Layer, path: &Path) -> Result<Vec<(String, String)>>
 
 /// Reads every tensor of a checkpoint file without a model (e.g. to list what a file holds).
 pub fn read(path: &Path) -> Result<Checkpoint> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        Error::io(
-            path,
-            e,
-            "could not read the checkpoint (does the file exist?)",
-        )
-    })?;
+    let bytes = input::read_bytes(path, &FILE)?;
     from_bytes(&bytes, &path.display().to_string())
 }

@@ -29,11 +29,14 @@
 //! A missing folder or file, a file whose size is not a multiple of 3,073 bytes (truncated, or the
 //! Python/Matlab version instead of the binary one), a label above 9 or a class-name file without ten
 //! names are [`Error`]s that say what was expected, what was found and where to look
-//! (`datasets/README.md`) — never a panic.
+//! (`datasets/README.md`) — never a panic. Files are read through [`crate::input`]: a path that is
+//! not a regular file (a pipe, a device, a folder) is refused with what it is, and a batch file above
+//! [`BATCH_FILE`]'s cap (100,000 records) before a byte of it is read.
 //!
 //! What it leaves out: the Python (pickle) and Matlab versions of the dataset, CIFAR-100.
 
 use crate::error::{Error, Result};
+use crate::input::{self, Cap};
 use crate::probability::Rng;
 use crate::report::write_atomic;
 use crate::tensor::Tensor;
@@ -82,6 +85,20 @@ pub const MAX_RECORDS_PER_FILE: usize = 100_000;
 
 const README_HINT: &str = "see datasets/README.md (section CIFAR-10) for where to download the \
                            binary version and where to put it";
+
+/// What [`read_batch_file`] accepts: a regular file of at most [`MAX_RECORDS_PER_FILE`] records.
+pub const BATCH_FILE: Cap = Cap {
+    what: "a CIFAR-10 batch file (the official ones hold 10,000 records, 30,730,000 bytes)",
+    max_bytes: (MAX_RECORDS_PER_FILE * RECORD_BYTES) as u64,
+    hint: README_HINT,
+};
+
+/// What [`read_meta`] accepts: a regular text file of at most 64 KB (the real one has 61 bytes).
+pub const META: Cap = Cap {
+    what: "CIFAR-10's class-name file (ten names, one per line)",
+    max_bytes: 64_000,
+    hint: README_HINT,
+};
 
 /// `(byte/255 − 0.5) / 0.5`: the tutorial's `ToTensor()` + `Normalize((0.5,)*3, (0.5,)*3)`.
 pub fn normalize(byte: u8) -> f32 {
@@ -328,28 +345,16 @@ pub fn parse_records(source_name: &str, bytes: &[u8]) -> Result<ImageSet> {
     Ok(ImageSet { pixels, labels })
 }
 
-/// Reads one batch file (`data_batch_N.bin` or `test_batch.bin`), checking its size before reading it.
+/// Reads one batch file (`data_batch_N.bin` or `test_batch.bin`): a regular file of at most
+/// [`BATCH_FILE`]'s cap, checked before it is read.
 pub fn read_batch_file(path: &Path) -> Result<ImageSet> {
-    let metadata = std::fs::metadata(path).map_err(|e| Error::io(path, e, README_HINT))?;
-    let max_bytes = (MAX_RECORDS_PER_FILE * RECORD_BYTES) as u64;
-    if metadata.len() > max_bytes {
-        return Err(Error::format(
-            path.display().to_string(),
-            format!(
-                "{} bytes is more than the {max_bytes} bytes of {MAX_RECORDS_PER_FILE} records \
-                 accepted per file (the official files hold 10,000 records, 30,730,000 bytes): \
-                 is this really a CIFAR-10 batch file? {README_HINT}",
-                metadata.len()
-            ),
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e, README_HINT))?;
+    let bytes = input::read_bytes(path, &BATCH_FILE)?;
     parse_records(&path.display().to_string(), &bytes)
 }
 
 /// Reads `batches.meta.txt`: exactly ten non-empty lines, the class names in label order.
 pub fn read_meta(path: &Path) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e, README_HINT))?;
+    let text = input::read_text(path, &META)?;
     let names: Vec<String> = text
         .lines()
         .map(str::trim)
@@ -362,6 +367,16 @@ pub fn read_meta(path: &Path) -> Result<Vec<String>> {
             format!(
                 "expected {CLASSES} class names, one per line, found {} non-empty lines",
                 names.len()
+            ),
+        ));
+    }
+    if let Some(long) = names.iter().find(|name| name.chars().count() > 100) {
+        return Err(Error::format(
+            path.display().to_string(),
+            format!(
+                "a class name of {} characters ({}): expected short names such as airplane",
+                long.chars().count(),
+                input::excerpt(long)
             ),
         ));
     }
@@ -391,17 +406,17 @@ fn resolve_folder(dir: &Path) -> PathBuf {
 /// test file and the class names. `dir` may also be the folder that contains `cifar-10-batches-bin/`.
 pub fn load(dir: &Path) -> Result<Cifar10> {
     let expected = expected_files().join(", ");
-    if !dir.is_dir() {
-        return Err(Error::io(
-            dir,
-            std::io::Error::new(std::io::ErrorKind::NotFound, "no such folder"),
-            format!("expected a CIFAR-10 folder containing {expected}; {README_HINT}"),
-        ));
-    }
+    input::check_folder(
+        dir,
+        &format!("a CIFAR-10 folder containing {expected}"),
+        README_HINT,
+    )?;
     let folder = resolve_folder(dir);
+    // Anything under an expected name counts as present: reading it then says what is wrong with it
+    // (a folder, a pipe, the wrong size) instead of calling it missing.
     let missing: Vec<&str> = expected_files()
         .into_iter()
-        .filter(|name| !folder.join(name).is_file())
+        .filter(|name| std::fs::symlink_metadata(folder.join(name)).is_err())
         .collect();
     if !missing.is_empty() {
         return Err(Error::io(

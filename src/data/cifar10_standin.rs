@@ -39,7 +39,6 @@ use super::cifar10::{self, CLASSES, IMAGE_BYTES, ImageSet, SIDE};
 use crate::error::{Error, Result};
 use crate::parallel;
 use crate::probability::Rng;
-use crate::report::write_atomic;
 use std::f32::consts::PI;
 use std::path::{Path, PathBuf};
 
@@ -355,6 +354,19 @@ pub fn draw(class: usize, palette: Palette, rng: &mut Rng, out: &mut [u8]) {
     }
 }
 
+/// The labels of a set of `count` pictures: `i % 10` for picture `i`, then a shuffle seeded by `seed`.
+fn shuffled_labels(count: usize, seed: u64) -> Vec<u8> {
+    let mut labels: Vec<u8> = (0..count).map(|i| (i % CLASSES) as u8).collect();
+    Rng::new(seed).shuffle(&mut labels);
+    labels
+}
+
+/// The generator of picture `i`: each picture has its own, so no picture depends on which thread
+/// drew the ones before it.
+fn picture_rng(seed: u64, i: usize) -> Rng {
+    Rng::new(seed ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
 /// `count` colour pictures, the classes balanced (label `i % 10` before a seeded shuffle), drawn in
 /// parallel; the same for every thread count.
 pub fn generate(count: usize, seed: u64) -> ImageSet {
@@ -363,69 +375,115 @@ pub fn generate(count: usize, seed: u64) -> ImageSet {
 
 /// [`generate`] with a choice of [`Palette`].
 pub fn generate_with(count: usize, seed: u64, palette: Palette) -> ImageSet {
-    let mut labels: Vec<u8> = (0..count).map(|i| (i % CLASSES) as u8).collect();
-    Rng::new(seed).shuffle(&mut labels);
-    let mut pixels = vec![0u8; count * IMAGE_BYTES];
+    let labels = shuffled_labels(count, seed);
+    let mut pixels = vec![0u8; crate::tensor::size_product(&[count, IMAGE_BYTES], "generate")];
     if count > 0 {
         let labels = &labels;
         parallel::for_each_chunk_mut(&mut pixels, 256 * IMAGE_BYTES, |chunk, bytes| {
             for (j, image) in bytes.chunks_exact_mut(IMAGE_BYTES).enumerate() {
                 let i = chunk * 256 + j;
-                // Each picture has its own generator, so no picture depends on which thread drew
-                // the ones before it.
-                let mut rng = Rng::new(seed ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-                draw(usize::from(labels[i]), palette, &mut rng, image);
+                draw(
+                    usize::from(labels[i]),
+                    palette,
+                    &mut picture_rng(seed, i),
+                    image,
+                );
             }
         });
     }
     ImageSet::new(pixels, labels)
 }
 
+/// The seed of the test pictures, derived from the stand-in's seed.
+fn test_seed(seed: u64) -> u64 {
+    seed ^ 0x7e57_7e57
+}
+
+/// The first record (label byte, then 3,072 pixel bytes) of `data_batch_1.bin` in the stand-in of
+/// this size and seed: a fingerprint that tells our files from anyone else's (no photograph has
+/// these exact 3,073 bytes).
+fn first_record(size: StandinSize, seed: u64) -> Vec<u8> {
+    let label = shuffled_labels(size.train, seed)[0];
+    let mut record = vec![label; 1 + IMAGE_BYTES];
+    draw(
+        usize::from(label),
+        Palette::Colour,
+        &mut picture_rng(seed, 0),
+        &mut record[1..],
+    );
+    record
+}
+
 /// What the marker file of a stand-in with this size and seed says.
 fn marker_text(size: StandinSize, seed: u64) -> String {
     format!(
-        "dlfs CIFAR-10 stand-in (generated pictures of shapes and textures, not CIFAR-10)\n\
-         generator version {GENERATOR_VERSION}\nseed {seed}\ntrain images {}\ntest images {}\n",
+        "{MARKER_FIRST_LINE}\ngenerator version {GENERATOR_VERSION}\nseed {seed}\ntrain images {}\n\
+         test images {}\n",
         size.train, size.test
     )
+}
+
+/// The first line of every stand-in marker, whatever its version: how an older stand-in is
+/// recognised as ours.
+const MARKER_FIRST_LINE: &str =
+    "dlfs CIFAR-10 stand-in (generated pictures of shapes and textures, not CIFAR-10)";
+
+/// True when `dir` holds a stand-in of ours: a marker of any version, or (an older run killed before
+/// it wrote the marker) a `data_batch_1.bin` that starts with the record this generator draws first.
+fn is_ours(dir: &Path, size: StandinSize, seed: u64) -> bool {
+    if super::standin::read_marker(dir, MARKER_FILE)
+        .is_some_and(|text| text.starts_with(MARKER_FIRST_LINE))
+    {
+        return true;
+    }
+    let first_file = dir.join(cifar10::TRAIN_FILES[0]);
+    let Ok((file, _)) = crate::input::open(&first_file, &cifar10::BATCH_FILE) else {
+        return false;
+    };
+    let mut start = Vec::with_capacity(1 + IMAGE_BYTES);
+    use std::io::Read;
+    if file
+        .take((1 + IMAGE_BYTES) as u64)
+        .read_to_end(&mut start)
+        .is_err()
+    {
+        return false;
+    }
+    start.len() == 1 + IMAGE_BYTES && start == first_record(size, seed)
 }
 
 /// Makes sure `dir` holds the stand-in of this size and seed, generating and writing it if it does
 /// not. Returns `true` when it wrote the files, `false` when they were already there.
 ///
-/// Refuses (with an error) to write into a folder that holds CIFAR-10 files without a stand-in marker,
-/// which may be the real dataset.
+/// The files are written into a temporary folder, the marker last, and renamed into place (see
+/// [`super::standin`]): an interrupted run leaves no half-written folder, and the next run
+/// regenerates. A folder that holds CIFAR-10 files without our marker or fingerprint — which may be
+/// the real dataset — is never overwritten: that is an error.
 pub fn ensure(dir: &Path, size: StandinSize, seed: u64) -> Result<bool> {
-    let marker = dir.join(MARKER_FILE);
     let wanted = marker_text(size, seed);
-    if std::fs::read_to_string(&marker).is_ok_and(|text| text == wanted)
-        && cifar10::expected_files()
+    let complete = |dir: &Path| {
+        cifar10::expected_files()
             .iter()
             .all(|name| dir.join(name).is_file())
-    {
-        return Ok(false);
-    }
-    if !marker.exists()
-        && let Some(existing) = cifar10::expected_files()
-            .into_iter()
-            .find(|name| dir.join(name).exists())
-    {
-        return Err(Error::data(format!(
-            "{} holds {existing} but no {MARKER_FILE}: it may be the real CIFAR-10, so the stand-in \
-             will not overwrite it; pass that folder with --data to use it, or choose another \
-             folder for the stand-in",
-            dir.display()
-        )));
-    }
-    // Remove an outdated marker first: a crash while writing must not leave new data under an old
-    // marker (or old data under a new one).
-    if marker.exists() {
-        std::fs::remove_file(&marker)
-            .map_err(|e| Error::io(&marker, e, "could not replace the old stand-in"))?;
-    }
-    let train = generate(size.train, seed);
-    let test = generate(size.test, seed ^ 0x7e57_7e57);
-    cifar10::write_dataset(dir, &train, &test, &CLASS_NAMES)?;
-    write_atomic(&marker, wanted.as_bytes())?;
-    Ok(true)
+    };
+    let ours = |dir: &Path| is_ours(dir, size, seed);
+    super::standin::ensure_generated(
+        dir,
+        MARKER_FILE,
+        &wanted,
+        &complete,
+        &ours,
+        &mut |temporary| {
+            let train = generate(size.train, seed);
+            let test = generate(size.test, test_seed(seed));
+            cifar10::write_dataset(temporary, &train, &test, &CLASS_NAMES)
+        },
+    )
+    .map_err(|e| match e {
+        Error::Data(message) => Error::data(format!(
+            "{message} (the CIFAR-10 stand-in is written to --standin DIR, default {})",
+            default_dir(size).display()
+        )),
+        other => other,
+    })
 }

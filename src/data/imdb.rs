@@ -14,9 +14,17 @@
 //! Files are read in a fixed order (by the number before `_`, then by name), so a run is reproducible.
 //! Bytes that are not valid UTF-8 are replaced by `�` and counted ([`Imdb::lossy_files`]), never fatal.
 //!
+//! Limits, so that a wrong folder fails fast instead of filling the memory: each review is a regular
+//! file of at most 1 MB ([`REVIEW`]; the longest real review has about 14 KB), a class folder holds at
+//! most [`MAX_FILES_PER_FOLDER`] entries, and one [`load`] reads at most [`MAX_TOTAL_BYTES`] of text
+//! (the real labelled reviews are about 65 MB). Anything else under a `.txt` name — a pipe, a
+//! device, a folder — is refused with what it is.
+//!
 //! What it leaves out: the unlabelled `unsup` reviews, the tokenized `.feat` files, URLs.
 
 use crate::error::{Error, Result};
+use crate::input::{self, Cap};
+use crate::report::human_bytes;
 use std::path::{Path, PathBuf};
 
 /// One review and its label.
@@ -42,6 +50,19 @@ pub struct Imdb {
 const HINT: &str = "expected the aclImdb layout (train/pos, train/neg, test/pos, test/neg with one \
                     .txt review per file); see datasets/README.md, section IMDB";
 
+/// What one review file may be: a regular file of at most 1 MB.
+pub const REVIEW: Cap = Cap {
+    what: "one review (the longest in aclImdb has about 14 KB)",
+    max_bytes: 1_000_000,
+    hint: HINT,
+};
+
+/// The most entries read from one class folder (aclImdb has 12,500).
+pub const MAX_FILES_PER_FOLDER: usize = 1_000_000;
+
+/// The most review text one [`load`] reads, in bytes (aclImdb's labelled reviews: about 65 MB).
+pub const MAX_TOTAL_BYTES: u64 = 1_000_000_000;
+
 /// The sort key of a review file: the number before `_` (`123_8.txt` → 123), then the name.
 fn file_order(path: &Path) -> (u64, String) {
     let name = path
@@ -56,14 +77,23 @@ fn file_order(path: &Path) -> (u64, String) {
     (number, name)
 }
 
-/// The `.txt` files of one class folder, in file order.
+/// The `.txt` entries of one class folder, in file order (at most [`MAX_FILES_PER_FOLDER`]).
 fn review_files(folder: &Path) -> Result<Vec<PathBuf>> {
     let entries = std::fs::read_dir(folder).map_err(|e| Error::io(folder, e, HINT))?;
     let mut files = Vec::new();
-    for entry in entries {
+    for (count, entry) in entries.enumerate() {
+        if count >= MAX_FILES_PER_FOLDER {
+            return Err(Error::data(format!(
+                "{}: more than {MAX_FILES_PER_FOLDER} entries in one class folder (aclImdb has \
+                 12,500); is this the right folder? {HINT}",
+                folder.display()
+            )));
+        }
         let entry = entry.map_err(|e| Error::io(folder, e, HINT))?;
         let path = entry.path();
-        if path.extension().is_some_and(|e| e == "txt") && path.is_file() {
+        // Every `.txt` entry is read, so that one that is not a regular file is refused by name
+        // instead of silently left out.
+        if path.extension().is_some_and(|e| e == "txt") {
             files.push(path);
         }
     }
@@ -71,7 +101,8 @@ fn review_files(folder: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Reads one class folder (`train/pos`, …): at most `limit` reviews, all labelled `label`.
+/// Reads one class folder (`train/pos`, …): at most `limit` reviews, all labelled `label`, adding
+/// their bytes to `total_bytes` (an error past [`MAX_TOTAL_BYTES`]).
 /// Returns the reviews and how many files needed lossy decoding.
 fn read_class(
     root: &Path,
@@ -79,14 +110,16 @@ fn read_class(
     class: &str,
     label: u8,
     limit: Option<usize>,
+    total_bytes: &mut u64,
 ) -> Result<(Vec<Review>, usize)> {
     let folder = root.join(split).join(class);
-    if !folder.is_dir() {
+    if !folder.exists() {
         return Err(Error::data(format!(
             "{}: folder not found; {HINT}",
             folder.display()
         )));
     }
+    input::check_folder(&folder, "a folder of reviews", HINT)?;
     let mut files = review_files(&folder)?;
     if files.is_empty() {
         return Err(Error::data(format!(
@@ -100,7 +133,19 @@ fn read_class(
     let mut reviews = Vec::with_capacity(files.len());
     let mut lossy = 0;
     for path in files {
-        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e, HINT))?;
+        let size = input::check_file(&path, &REVIEW)?.len();
+        *total_bytes += size;
+        if *total_bytes > MAX_TOTAL_BYTES {
+            return Err(Error::data(format!(
+                "{}: the reviews read up to this file add up to more than {} ({} bytes), the most \
+                 one run reads (the real aclImdb's labelled reviews are about 65 MB); read fewer \
+                 with --limit N, or check the folder",
+                path.display(),
+                human_bytes(MAX_TOTAL_BYTES),
+                *total_bytes
+            )));
+        }
+        let bytes = input::read_bytes(&path, &REVIEW)?;
         let text = match String::from_utf8(bytes) {
             Ok(text) => text,
             Err(e) => {
@@ -116,20 +161,16 @@ fn read_class(
 /// Reads an aclImdb folder. `limit` caps the reviews read per class and split (the first ones in
 /// file order), so `Some(1000)` reads 2,000 training and 2,000 test reviews.
 ///
-/// Errors: a missing folder, a class folder without `.txt` files, an unreadable file — each message
-/// names the path and the expected layout.
+/// Errors: a missing folder, a class folder without `.txt` files, an unreadable file, a `.txt` entry
+/// that is not a regular file or is above [`REVIEW`]'s cap, more than [`MAX_TOTAL_BYTES`] in all —
+/// each message names the path and the expected layout.
 pub fn load(root: &Path, limit: Option<usize>) -> Result<Imdb> {
-    if !root.is_dir() {
-        return Err(Error::io(
-            root,
-            std::io::Error::new(std::io::ErrorKind::NotFound, "folder not found"),
-            HINT,
-        ));
-    }
+    input::check_folder(root, "an aclImdb folder", HINT)?;
     let mut imdb = Imdb::default();
+    let mut total_bytes = 0u64;
     for split in ["train", "test"] {
         for (class, label) in [("pos", 1u8), ("neg", 0u8)] {
-            let (reviews, lossy) = read_class(root, split, class, label, limit)?;
+            let (reviews, lossy) = read_class(root, split, class, label, limit, &mut total_bytes)?;
             imdb.lossy_files += lossy;
             if split == "train" {
                 imdb.train.extend(reviews);

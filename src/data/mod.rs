@@ -15,6 +15,10 @@
 //!   chronological split; the generator of the bundled price file (chapter 14).
 //! - [`tiny_grammar`]: text from a small probabilistic grammar whose best achievable next-character
 //!   loss is known exactly (chapter 16).
+//! - [`standin`]: how a generated folder is written so that an interrupted run never leaves half of
+//!   one (a temporary folder, a marker written last, a rename).
+//!
+//! Every reader takes files through [`crate::input`]: regular files only, with a size cap per format.
 
 pub mod cifar10;
 pub mod cifar10_standin;
@@ -22,6 +26,7 @@ pub mod csv;
 pub mod image;
 pub mod imdb;
 pub mod regression;
+pub mod standin;
 pub mod synthetic_prices;
 pub mod synthetic_reviews;
 pub mod text;

@@ -19,11 +19,43 @@
 //! unused (Keras numbers words from rank 1 and adds `index_from = 3`), so the most frequent word is
 //! id 4, and `num_words` bounds the ids: every id is below it.
 //!
+//! Memory stays proportional to what is kept: [`Vocabulary::build_from_texts`] and
+//! [`Vocabulary::encode_truncated`] tokenize one text at a time and keep only word counts and at
+//! most `maxlen` ids per text (a review of a million `!` is a million tokens while it is encoded,
+//! and `maxlen` ids after). Files are read through [`crate::input`]: a vocabulary file
+//! ([`VOCABULARY_FILE`], 64 MB) and a text corpus ([`CORPUS_FILE`], 64 MB) must be regular UTF-8
+//! files within their caps.
+//!
 //! What it leaves out: stemming, sub-word units (BPE), Unicode normalisation beyond lower-casing,
 //! n-grams, character entities (`&amp;` stays a word `amp` between punctuation).
 
+use crate::error::{Error, Result};
+use crate::input::{self, Cap};
 use crate::tensor::Tensor;
 use std::collections::HashMap;
+use std::path::Path;
+
+/// What [`Vocabulary::read`] accepts: a regular UTF-8 file of at most 64 MB (10,000 words take
+/// about 80 KB).
+pub const VOCABULARY_FILE: Cap = Cap {
+    what: "a vocabulary file (one word per line, line k holds the word with id k + 4)",
+    max_bytes: 64_000_000,
+    hint: "use the vocabulary file saved with the weights (chapter 13: imdb_vocabulary.txt)",
+};
+
+/// What [`read_corpus`] accepts: a regular UTF-8 text file of at most 64 MB (the classic
+/// Shakespeare collection is about 1 MB).
+pub const CORPUS_FILE: Cap = Cap {
+    what: "a text corpus (UTF-8 text)",
+    max_bytes: 64_000_000,
+    hint: "any UTF-8 text file works; cut a larger one down first (e.g. head -c 50000000)",
+};
+
+/// Reads a text corpus: a regular UTF-8 file within [`CORPUS_FILE`]'s cap (an invalid byte is an
+/// error naming its line and offset).
+pub fn read_corpus(path: &Path) -> Result<String> {
+    input::read_text(path, &CORPUS_FILE)
+}
 
 /// Id of the padding token.
 pub const PAD: usize = 0;
@@ -178,34 +210,6 @@ impl Vocabulary {
         Vocabulary::from_words(words, num_words)
     }
 
-    /// Reads a vocabulary written one word per line (line k holds id k + 4), as chapter 13 saves
-    /// it; `source` names the file in errors. Refuses empty lines, words with spaces, repeated
-    /// words, and more words than `num_words − 4`.
-    pub fn from_lines(text: &str, num_words: usize, source: &str) -> crate::Result<Vocabulary> {
-        let bad = |message: String| crate::Error::format(source, message);
-        let words: Vec<String> = text.lines().map(str::to_string).collect();
-        if words.len() + FIRST_WORD_ID > num_words {
-            return Err(bad(format!(
-                "{} words, but ids must stay below num_words = {num_words} (at most {})",
-                words.len(),
-                num_words.saturating_sub(FIRST_WORD_ID)
-            )));
-        }
-        let mut seen = std::collections::HashSet::new();
-        for (line, word) in words.iter().enumerate() {
-            if word.is_empty() || word.chars().any(char::is_whitespace) {
-                return Err(bad(format!(
-                    "line {}: {word:?} is not a token (one word per line, no spaces)",
-                    line + 1
-                )));
-            }
-            if !seen.insert(word.as_str()) {
-                return Err(bad(format!("line {}: {word:?} appears twice", line + 1)));
-            }
-        }
-        Ok(Vocabulary::from_words(words, num_words))
-    }
-
     /// A vocabulary from words already in id order (most frequent first), e.g. loaded from a file.
     pub fn from_words(words: Vec<String>, num_words: usize) -> Vocabulary {
         let ids = words
@@ -218,6 +222,113 @@ impl Vocabulary {
             ids,
             num_words,
         }
+    }
+
+    /// [`Vocabulary::build`] from raw texts, tokenized one at a time by `tokenizer`: only the
+    /// counts of distinct words are kept, never all the tokens at once.
+    pub fn build_from_texts<'a>(
+        texts: impl IntoIterator<Item = &'a str>,
+        tokenizer: Tokenizer,
+        num_words: usize,
+    ) -> Vocabulary {
+        assert!(
+            num_words > FIRST_WORD_ID,
+            "Vocabulary::build_from_texts: num_words must be above {FIRST_WORD_ID} (ids 0–3 are reserved), got {num_words}"
+        );
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for text in texts {
+            for token in tokenizer.tokenize(text) {
+                match counts.get_mut(token.as_str()) {
+                    Some(count) => *count += 1,
+                    None => {
+                        counts.insert(token, 1);
+                    }
+                }
+            }
+        }
+        let mut ranked: Vec<(String, usize)> = counts.into_iter().collect();
+        // Most frequent first; equal counts in alphabetical order (never hash-map order).
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        ranked.truncate(num_words - FIRST_WORD_ID);
+        Vocabulary::from_words(ranked.into_iter().map(|(w, _)| w).collect(), num_words)
+    }
+
+    /// `[START, id(token), …]` of `text` (tokenized by `tokenizer`) cut to at most `maxlen` ids at
+    /// the `truncating` side (as [`pad_sequences`] would cut it), and the length before cutting.
+    /// Memory: the tokens of this one text while it is encoded, then at most `maxlen` ids.
+    pub fn encode_truncated(
+        &self,
+        text: &str,
+        tokenizer: Tokenizer,
+        maxlen: usize,
+        truncating: Side,
+    ) -> (Vec<usize>, usize) {
+        let tokens = tokenizer.tokenize(text);
+        let length = tokens.len() + 1;
+        let ids = std::iter::once(START).chain(tokens.iter().map(|t| self.id(t)));
+        let kept = match truncating {
+            Side::Pre => ids.skip(length.saturating_sub(maxlen)).collect(),
+            Side::Post => ids.take(maxlen).collect(),
+        };
+        (kept, length)
+    }
+
+    /// The text of a vocabulary file: the words in id order, one per line (line k, counted from 0,
+    /// holds the word with id k + 4), ending with a newline.
+    pub fn to_file_text(&self) -> String {
+        let mut text = self.words.join("\n");
+        text.push('\n');
+        text
+    }
+
+    /// Parses the text of a vocabulary file (see [`Vocabulary::to_file_text`]); `num_words` is the
+    /// bound on ids the model was trained with (`None`: the words' count + 4). Errors name the line:
+    /// an empty line, a word with white space in it, a word twice, more words than `num_words − 4`.
+    pub fn parse(text: &str, num_words: Option<usize>, source_name: &str) -> Result<Vocabulary> {
+        let bad = |message: String| Error::format(source_name, message);
+        let mut words: Vec<String> = Vec::new();
+        let mut first_line: HashMap<&str, usize> = HashMap::new();
+        for (index, line) in text.lines().enumerate() {
+            let number = index + 1;
+            if line.is_empty() {
+                return Err(bad(format!(
+                    "line {number} is empty; every line holds one word (line k has id k + 3)"
+                )));
+            }
+            if line.chars().any(char::is_whitespace) {
+                return Err(bad(format!(
+                    "line {number}: {} holds white space; a word has none",
+                    input::excerpt(line)
+                )));
+            }
+            if let Some(previous) = first_line.insert(line, number) {
+                return Err(bad(format!(
+                    "line {number}: {} is already on line {previous}; each word has one id",
+                    input::excerpt(line)
+                )));
+            }
+            words.push(line.to_string());
+        }
+        if words.is_empty() {
+            return Err(bad("the file holds no words".to_string()));
+        }
+        let num_words = num_words.unwrap_or(words.len() + FIRST_WORD_ID);
+        if num_words <= FIRST_WORD_ID || words.len() > num_words - FIRST_WORD_ID {
+            return Err(bad(format!(
+                "{} words need ids up to {}, but the model's ids are below {num_words}: is this the \
+                 vocabulary saved with these weights?",
+                words.len(),
+                words.len() + FIRST_WORD_ID - 1
+            )));
+        }
+        Ok(Vocabulary::from_words(words, num_words))
+    }
+
+    /// Reads a vocabulary file (regular UTF-8, within [`VOCABULARY_FILE`]'s cap) and parses it with
+    /// [`Vocabulary::parse`].
+    pub fn read(path: &Path, num_words: Option<usize>) -> Result<Vocabulary> {
+        let text = input::read_text(path, &VOCABULARY_FILE)?;
+        Vocabulary::parse(&text, num_words, &path.display().to_string())
     }
 
     /// The bound on ids (`Embedding::new(num_words, …)` fits every id).

@@ -152,6 +152,12 @@ pub struct Series {
     pub values: Vec<f32>,
     /// Lines (from 1) whose value was missing (`null`, empty, `NaN`, …) and were dropped.
     pub dropped_lines: Vec<usize>,
+    /// The line (from 1) of the file each value was read from, one per value (for messages).
+    pub lines: Vec<usize>,
+    /// Where the values came from (the file), and their column, for messages.
+    pub source_name: String,
+    /// The name of the value column.
+    pub value_column: String,
 }
 
 /// Whether a field means "no value" (Yahoo writes `null`; spreadsheets leave it empty).
@@ -162,52 +168,65 @@ fn is_missing(field: &str) -> bool {
     )
 }
 
-impl Series {
-    /// Reads `columns` from a CSV file (see [`Series::from_csv`]).
-    pub fn read(path: &Path, columns: &Columns) -> Result<Series> {
-        Series::from_csv(&Csv::read(path)?, columns)
+/// A value for a message: `3.3e38`, not 39 digits.
+fn readable(value: f32) -> String {
+    crate::report::readable_number(f64::from(value))
+}
+
+/// The largest magnitude an f32 holds, for messages.
+const F32_LIMIT: &str = "±3.4e38";
+
+/// Collects the rows of a series from CSV records, one at a time.
+struct RowCollector<'a> {
+    source: &'a str,
+    columns: &'a Columns,
+    date_column: usize,
+    value_column: usize,
+    rows: Vec<(Date, f32, usize)>,
+    dropped_lines: Vec<usize>,
+}
+
+impl RowCollector<'_> {
+    fn push(&mut self, line: usize, fields: &[String]) -> Result<()> {
+        let (source, columns) = (self.source, self.columns);
+        let date_text = &fields[self.date_column];
+        let date = Date::parse(date_text).ok_or_else(|| {
+            Error::format(
+                source,
+                format!(
+                    "line {line}: {} in column {} is not a date (expected YYYY-MM-DD or MM/DD/YYYY)",
+                    crate::input::excerpt(date_text),
+                    columns.date
+                ),
+            )
+        })?;
+        let field = &fields[self.value_column];
+        if is_missing(field) {
+            self.dropped_lines.push(line);
+            return Ok(());
+        }
+        let value = parse_finite(field).map_err(|problem| {
+            Error::format(
+                source,
+                format!(
+                    "line {line}, column {}: {} {problem}",
+                    columns.value,
+                    crate::input::excerpt(field)
+                ),
+            )
+        })?;
+        self.rows.push((date, value, line));
+        Ok(())
     }
 
-    /// Takes the date and value columns of a parsed CSV: rows with a missing value are dropped (and
-    /// listed in `dropped_lines`), the rest are sorted by date. Errors name the line: a date that is
-    /// not a date, a value that is not a number, a date that occurs twice, fewer than two rows left.
-    pub fn from_csv(csv: &Csv, columns: &Columns) -> Result<Series> {
-        let date_column = csv.column(&columns.date)?;
-        let value_column = csv.column(&columns.value)?;
-        let source = &csv.source_name;
-        let mut rows: Vec<(Date, f32, usize)> = Vec::with_capacity(csv.records.len());
-        let mut dropped_lines = Vec::new();
-        for (line, fields) in &csv.records {
-            let date = Date::parse(&fields[date_column]).ok_or_else(|| {
-                Error::format(
-                    source.clone(),
-                    format!(
-                        "line {line}: '{}' in column {} is not a date (expected YYYY-MM-DD or MM/DD/YYYY)",
-                        fields[date_column], columns.date
-                    ),
-                )
-            })?;
-            let field = &fields[value_column];
-            if is_missing(field) {
-                dropped_lines.push(*line);
-                continue;
-            }
-            let value: f32 = field
-                .trim()
-                .parse()
-                .ok()
-                .filter(|v: &f32| v.is_finite())
-                .ok_or_else(|| {
-                    Error::format(
-                        source.clone(),
-                        format!(
-                            "line {line}: '{field}' in column {} is not a finite number",
-                            columns.value
-                        ),
-                    )
-                })?;
-            rows.push((date, value, *line));
-        }
+    fn finish(self) -> Result<Series> {
+        let RowCollector {
+            source,
+            columns,
+            mut rows,
+            dropped_lines,
+            ..
+        } = self;
         rows.sort_by_key(|&(date, _, _)| date);
         for pair in rows.windows(2) {
             if pair[0].0 == pair[1].0 {
@@ -227,8 +246,103 @@ impl Series {
         Ok(Series {
             dates: rows.iter().map(|r| r.0).collect(),
             values: rows.iter().map(|r| r.1).collect(),
+            lines: rows.iter().map(|r| r.2).collect(),
             dropped_lines,
+            source_name: source.to_string(),
+            value_column: columns.value.clone(),
         })
+    }
+}
+
+/// A field as a finite f32, or what is wrong with it: not a number, infinite or NaN, or a number
+/// too large for f32 (which would silently become infinity).
+fn parse_finite(field: &str) -> std::result::Result<f32, String> {
+    let text = field.trim();
+    let Ok(wide) = text.parse::<f64>() else {
+        return Err("is not a number".to_string());
+    };
+    if !wide.is_finite() {
+        return Err("is not a finite number".to_string());
+    }
+    let value = wide as f32;
+    if !value.is_finite() {
+        return Err(format!(
+            "overflows f32 (the largest magnitude it holds is {F32_LIMIT}); rescale the column \
+             (e.g. to thousands) before training"
+        ));
+    }
+    // Parse as f32 directly for the exact rounding of the text (f64 then f32 may round twice).
+    Ok(text.parse::<f32>().unwrap_or(value))
+}
+
+impl Series {
+    /// Reads `columns` from a CSV file, keeping only those two columns while it parses (memory
+    /// proportional to the series, not to the file). Same rules and errors as [`Series::from_csv`].
+    pub fn read(path: &Path, columns: &Columns) -> Result<Series> {
+        let text = super::csv::read_text(path)?;
+        let source = path.display().to_string();
+        let mut collector: Option<RowCollector> = None;
+        let header = super::csv::for_each_record(&text, &source, |header, line, fields| {
+            if collector.is_none() {
+                collector = Some(RowCollector {
+                    source: &source,
+                    columns,
+                    date_column: super::csv::column_index(header, &columns.date, &source)?,
+                    value_column: super::csv::column_index(header, &columns.value, &source)?,
+                    rows: Vec::new(),
+                    dropped_lines: Vec::new(),
+                });
+            }
+            match collector.as_mut() {
+                Some(c) => c.push(line, &fields),
+                None => Ok(()),
+            }
+        })?;
+        match collector {
+            Some(c) => c.finish(),
+            None => {
+                // No records: still report a missing column first, then too few rows.
+                RowCollector {
+                    source: &source,
+                    columns,
+                    date_column: super::csv::column_index(&header, &columns.date, &source)?,
+                    value_column: super::csv::column_index(&header, &columns.value, &source)?,
+                    rows: Vec::new(),
+                    dropped_lines: Vec::new(),
+                }
+                .finish()
+            }
+        }
+    }
+
+    /// Takes the date and value columns of a parsed CSV: rows with a missing value are dropped (and
+    /// listed in `dropped_lines`), the rest are sorted by date. Errors name the line: a date that is
+    /// not a date, a value that is not a number or does not fit an f32, a date that occurs twice,
+    /// fewer than two rows left.
+    pub fn from_csv(csv: &Csv, columns: &Columns) -> Result<Series> {
+        let mut collector = RowCollector {
+            source: &csv.source_name,
+            columns,
+            date_column: csv.column(&columns.date)?,
+            value_column: csv.column(&columns.value)?,
+            rows: Vec::with_capacity(csv.records.len()),
+            dropped_lines: Vec::new(),
+        };
+        for (line, fields) in &csv.records {
+            collector.push(*line, fields)?;
+        }
+        collector.finish()
+    }
+
+    /// Where value `index` came from, for messages: `prices.csv, line 17, column Close`.
+    pub fn locate(&self, index: usize) -> String {
+        match self.lines.get(index) {
+            Some(line) => format!(
+                "{}, line {line}, column {}",
+                self.source_name, self.value_column
+            ),
+            None => format!("value {index} of the series"),
+        }
     }
 }
 
@@ -240,6 +354,13 @@ pub enum Scaling {
     MinMax,
     /// `(v − mean) / std`: the training part gets mean 0 and standard deviation 1.
     ZScore,
+}
+
+/// Where [`Windows`] gets its scaler: fitted on the training part, or given (a saved model's).
+#[derive(Clone, Copy, Debug)]
+enum Fit {
+    Fitted(Scaling),
+    Given(Scaler),
 }
 
 /// An affine scaling `v ↦ (v − offset) / scale`, fitted on training values only.
@@ -396,13 +517,76 @@ impl Windows {
     /// `train_len = ⌊train_fraction · len⌋`) make the training set, the others the test set.
     ///
     /// Errors: too few values for one training and one test window; non-positive values with
-    /// [`Target::Relative`] (a relative change needs a positive base).
+    /// [`Target::Relative`] (a relative change needs a positive base); a value whose scaled form (or
+    /// relative change) does not fit an f32 — named by its index; [`Windows::from_series`] names
+    /// the file, line and column instead.
     pub fn new(
         values: &[f32],
         look_back: usize,
         train_fraction: f64,
         target: Target,
         scaling: Scaling,
+    ) -> Result<Windows> {
+        let locate = |i: usize| format!("value {i} of the series (counting from 0)");
+        Windows::build(
+            values,
+            &locate,
+            look_back,
+            train_fraction,
+            target,
+            Fit::Fitted(scaling),
+        )
+    }
+
+    /// Like [`Windows::new`], but with a scaler given (e.g. the one a saved model was trained with)
+    /// instead of one fitted on the training part: what scoring a saved model on new data needs.
+    pub fn with_scaler(
+        values: &[f32],
+        look_back: usize,
+        train_fraction: f64,
+        target: Target,
+        scaler: Scaler,
+    ) -> Result<Windows> {
+        let locate = |i: usize| format!("value {i} of the series (counting from 0)");
+        Windows::build(
+            values,
+            &locate,
+            look_back,
+            train_fraction,
+            target,
+            Fit::Given(scaler),
+        )
+    }
+
+    /// [`Windows::new`] on a series read from a file: errors name the file, line and column of the
+    /// value at fault.
+    pub fn from_series(
+        series: &Series,
+        look_back: usize,
+        train_fraction: f64,
+        target: Target,
+        scaling: Scaling,
+    ) -> Result<Windows> {
+        let locate = |i: usize| series.locate(i);
+        Windows::build(
+            &series.values,
+            &locate,
+            look_back,
+            train_fraction,
+            target,
+            Fit::Fitted(scaling),
+        )
+    }
+
+    /// The windows of `values`; `fit` says where the scaler comes from; `locate` names a value in
+    /// errors.
+    fn build(
+        values: &[f32],
+        locate: &dyn Fn(usize) -> String,
+        look_back: usize,
+        train_fraction: f64,
+        target: Target,
+        fit: Fit,
     ) -> Result<Windows> {
         if look_back == 0 || !(train_fraction > 0.0 && train_fraction < 1.0) {
             return Err(Error::usage(format!(
@@ -418,80 +602,122 @@ impl Windows {
                 train_fraction * 100.0
             )));
         }
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(Error::data(format!(
+                "{}: the value {} is not a finite number",
+                locate(i),
+                readable(values[i])
+            )));
+        }
         if target == Target::Relative && values.iter().any(|&v| v <= 0.0) {
             return Err(Error::data(
                 "the relative target divides by the last value of each window, so every value must be \
                  positive; use --target price for series with zero or negative values",
             ));
         }
-        // Fit the scaler on the training part only.
-        let scaler = match target {
-            Target::Price => Scaler::fit(&values[..train_len], scaling),
-            Target::Relative => {
-                let train_targets: Vec<f32> = (look_back..train_len)
-                    .map(|t| values[t] / values[t - 1] - 1.0)
-                    .collect();
-                Scaler::fit(&train_targets, scaling)
+        // The relative change of day `day` against `base` (the window's last day), checked: a tiny
+        // base can make it overflow f32.
+        let relative = |day: usize, base: usize| -> Result<f32> {
+            let change = values[day] / values[base] - 1.0;
+            if change.is_finite() {
+                Ok(change)
+            } else {
+                Err(Error::data(format!(
+                    "{}: the relative change {} / {} − 1 overflows f32 (the value of {} is too \
+                     close to zero); use --target price, or rescale the column",
+                    locate(day),
+                    readable(values[day]),
+                    readable(values[base]),
+                    locate(base)
+                )))
             }
         };
-        Ok(Windows::build(values, look_back, train_len, target, scaler))
-    }
-
-    /// Like [`Windows::new`], but with a scaler given (e.g. the one a saved model was trained with)
-    /// instead of one fitted on the training part: what scoring a saved model on new data needs.
-    pub fn with_scaler(
-        values: &[f32],
-        look_back: usize,
-        train_fraction: f64,
-        target: Target,
-        scaler: Scaler,
-    ) -> Result<Windows> {
-        // The checks of `new` (the scaling kind does not matter for them).
-        let fitted = Windows::new(values, look_back, train_fraction, target, Scaling::MinMax)?;
-        Ok(Windows::build(
-            values,
-            look_back,
-            fitted.train_len,
-            target,
-            scaler,
-        ))
-    }
-
-    /// The windows of `values` with `scaler`, the first `train_len` days training.
-    fn build(
-        values: &[f32],
-        look_back: usize,
-        train_len: usize,
-        target: Target,
-        scaler: Scaler,
-    ) -> Windows {
-        let len = values.len();
         // The window ending before day t in the target representation (unscaled): inputs and target.
-        let raw = |t: usize| -> (Vec<f32>, f32) {
+        let raw = |t: usize| -> Result<(Vec<f32>, f32)> {
             let window = &values[t - look_back..t];
-            let next = match target {
-                Target::Price => values[t],
-                Target::Relative => values[t] / window[look_back - 1] - 1.0,
-            };
-            (target.represent(window), next)
+            match target {
+                Target::Price => Ok((window.to_vec(), values[t])),
+                Target::Relative => {
+                    let base = t - 1;
+                    let inputs = (t - look_back..t)
+                        .map(|day| relative(day, base))
+                        .collect::<Result<Vec<f32>>>()?;
+                    Ok((inputs, relative(t, base)?))
+                }
+            }
         };
-        let build = |days: std::ops::Range<usize>| -> (Tensor, Tensor) {
+        // Fit the scaler on the training part only, and check that it is a finite map.
+        let (scaler, fitted_days): (Scaler, Vec<usize>) = match (fit, target) {
+            (Fit::Given(scaler), _) => (scaler, (0..train_len).collect()),
+            (Fit::Fitted(scaling), Target::Price) => (
+                Scaler::fit(&values[..train_len], scaling),
+                (0..train_len).collect(),
+            ),
+            (Fit::Fitted(scaling), Target::Relative) => {
+                let train_targets = (look_back..train_len)
+                    .map(|t| raw(t).map(|(_, y)| y))
+                    .collect::<Result<Vec<f32>>>()?;
+                (
+                    Scaler::fit(&train_targets, scaling),
+                    (look_back..train_len).collect(),
+                )
+            }
+        };
+        if !(scaler.offset.is_finite() && scaler.scale.is_finite() && scaler.scale > 0.0) {
+            let extreme = fitted_days
+                .iter()
+                .copied()
+                .max_by(|&a, &b| values[a].abs().total_cmp(&values[b].abs()))
+                .unwrap_or(0);
+            return Err(Error::data(format!(
+                "scaling overflows f32: the training values reach {} ({}), and their {} does not fit \
+                 an f32 ({F32_LIMIT}); rescale the column (e.g. divide by 1000) before training",
+                readable(values[extreme]),
+                locate(extreme),
+                match fit {
+                    Fit::Fitted(Scaling::MinMax) => "range max − min",
+                    Fit::Fitted(Scaling::ZScore) => "mean or standard deviation",
+                    Fit::Given(_) => "scaler (offset, scale) as given",
+                }
+            )));
+        }
+        // Scales one value of day `day`, checked (a test value far outside the training range can
+        // overflow when the training range is tiny).
+        let scale = |v: f32, day: usize| -> Result<f32> {
+            let scaled = scaler.transform(v);
+            if scaled.is_finite() {
+                Ok(scaled)
+            } else {
+                Err(Error::data(format!(
+                    "{}: the value {} scaled by the training part's statistics (offset {}, scale \
+                     {}) overflows f32; the training values vary too little for this one — \
+                     rescale the column or use --scaling zscore",
+                    locate(day),
+                    readable(v),
+                    readable(scaler.offset),
+                    readable(scaler.scale)
+                )))
+            }
+        };
+        let build = |days: std::ops::Range<usize>| -> Result<(Tensor, Tensor)> {
             let count = days.len();
             let mut inputs = Vec::with_capacity(count * look_back);
             let mut targets = Vec::with_capacity(count);
             for t in days {
-                let (window, y) = raw(t);
-                inputs.extend(window.iter().map(|&v| scaler.transform(v)));
-                targets.push(scaler.transform(y));
+                let (window, y) = raw(t)?;
+                for (j, &v) in window.iter().enumerate() {
+                    inputs.push(scale(v, t - look_back + j)?);
+                }
+                targets.push(scale(y, t)?);
             }
-            (
+            Ok((
                 Tensor::from_vec(&[count, look_back, 1], inputs),
                 Tensor::from_vec(&[count, 1], targets),
-            )
+            ))
         };
-        let (train_inputs, train_targets) = build(look_back..train_len);
-        let (test_inputs, test_targets) = build(train_len..len);
-        Windows {
+        let (train_inputs, train_targets) = build(look_back..train_len)?;
+        let (test_inputs, test_targets) = build(train_len..len)?;
+        Ok(Windows {
             look_back,
             target,
             scaler,
@@ -503,7 +729,7 @@ impl Windows {
             test_actual: values[train_len..].to_vec(),
             test_previous: values[train_len - 1..len - 1].to_vec(),
             test_index: (train_len..len).collect(),
-        }
+        })
     }
 
     /// Turns the network's (scaled) predictions for the test windows back into values in original

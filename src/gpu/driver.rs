@@ -357,6 +357,8 @@ impl Driver {
         for name in DEFAULT_LIBRARIES {
             match open_library(name) {
                 Ok(handle) => return Driver::from_handle(handle, name),
+                // dlerror usually starts with the file name already: do not repeat it.
+                Err(reason) if reason.starts_with(name) => reasons.push(reason),
                 Err(reason) => reasons.push(format!("{name}: {reason}")),
             }
         }

@@ -89,7 +89,8 @@ impl GRU {
             input_size > 0 && hidden_size > 0,
             "GRU::new: sizes must be positive, got input {input_size}, hidden {hidden_size}"
         );
-        let gates = 3 * hidden_size;
+        let gates =
+            crate::tensor::size_product(&[3, hidden_size], "GRU::new: 3 gates × hidden_size");
         GRU {
             input_size,
             hidden_size,

@@ -99,7 +99,8 @@ impl LSTM {
             input_size > 0 && hidden_size > 0,
             "LSTM::new: sizes must be positive, got input {input_size}, hidden {hidden_size}"
         );
-        let gates = 4 * hidden_size;
+        let gates =
+            crate::tensor::size_product(&[4, hidden_size], "LSTM::new: 4 gates × hidden_size");
         LSTM {
             input_size,
             hidden_size,

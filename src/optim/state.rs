@@ -4,7 +4,7 @@
 //!
 //! Momentum and Adam carry memory from step to step: a momentum buffer, two running moments, a step
 //! count for the bias correction. Restarting a run from its weights alone resets that memory, and the
-//! run goes a different way. [`Optimizer::export_state`] returns it as an [`OptimizerState`]: the
+//! run goes a different way. [`Optimizer::export_state`](crate::optim::Optimizer::export_state) returns it as an [`OptimizerState`]: the
 //! step count, the learning rate, the hyper-parameters, and per parameter (by its name, in
 //! `visit_params` order) a few tensors of the parameter's shape with the names PyTorch's
 //! `optimizer.state_dict()["state"]` uses:
@@ -17,7 +17,7 @@
 //! | `Adagrad` | `step`, `sum` |
 //!
 //! PyTorch keys its state by the parameter's position; we key it by the parameter's name, which
-//! survives a model whose parameters are listed in another order. [`Optimizer::import_state`] puts
+//! survives a model whose parameters are listed in another order. [`Optimizer::import_state`](crate::optim::Optimizer::import_state) puts
 //! a state back after checking it against the model (every name, every shape) and against the
 //! optimizer (its kind and hyper-parameters): a state from another model or another optimizer is an
 //! [`Error`], never a silent mix.

@@ -151,6 +151,28 @@ struct Series {
     points: Vec<(f64, f64)>,
     markers_only: bool,
     dashed: bool,
+    width: f64,
+}
+
+/// Several plots next to each other in one SVG document (each keeps its own axes, title and legend):
+/// for a figure whose series are easier to read in two panels than in one.
+pub fn side_by_side(plots: &[LinePlot]) -> String {
+    let width: f64 = plots.iter().map(|p| p.width).sum();
+    let height = plots.iter().map(|p| p.height).fold(0.0, f64::max);
+    let mut out = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}">"#
+    );
+    out.push('\n');
+    let mut left = 0.0;
+    for plot in plots {
+        // A nested <svg> is placed by its x attribute; its own width and height stay as they are.
+        let inner = plot.to_svg();
+        out.push_str(&inner.replacen("<svg ", &format!(r#"<svg x="{left}" y="0" "#), 1));
+        out.push('\n');
+        left += plot.width;
+    }
+    out.push_str("</svg>\n");
+    out
 }
 
 /// A 2-D plot of one or more series, with axes, ticks, axis labels, a title and a legend.
@@ -171,6 +193,7 @@ pub struct LinePlot {
     y_label: String,
     series: Vec<Series>,
     background: Vec<(f64, f64)>,
+    contours: Vec<Vec<(f64, f64)>>,
     log_y: bool,
     width: f64,
     height: f64,
@@ -185,6 +208,7 @@ impl LinePlot {
             y_label: String::new(),
             series: Vec::new(),
             background: Vec::new(),
+            contours: Vec::new(),
             log_y: false,
             width: 720.0,
             height: 440.0,
@@ -222,6 +246,16 @@ impl LinePlot {
         self
     }
 
+    /// Adds a series drawn as a solid line `width` pixels wide (the default is 2): give series that
+    /// may coincide decreasing widths, so that each stays visible as a stripe of the one below.
+    pub fn line_with_width(mut self, name: &str, points: &[(f64, f64)], width: f64) -> LinePlot {
+        self.push(name, points, false, false);
+        if let Some(series) = self.series.last_mut() {
+            series.width = width;
+        }
+        self
+    }
+
     /// Adds a series drawn as a dashed line.
     pub fn dashed(mut self, name: &str, points: &[(f64, f64)]) -> LinePlot {
         self.push(name, points, false, true);
@@ -242,6 +276,16 @@ impl LinePlot {
         self
     }
 
+    /// Adds a thin grey line behind every series, with no legend entry and no colour of the palette
+    /// used up: one piece of a contour line (a level set f = c) under optimizer paths, for example.
+    /// Call it once per piece; say what the lines are in the title or the text.
+    pub fn contour(mut self, points: &[(f64, f64)]) -> LinePlot {
+        if points.len() >= 2 {
+            self.contours.push(points.to_vec());
+        }
+        self
+    }
+
     /// Adds a line from a list of y values at x = 1, 2, 3, … (e.g. one value per epoch).
     pub fn line_y(self, name: &str, ys: &[f32]) -> LinePlot {
         let points: Vec<(f64, f64)> = ys
@@ -258,6 +302,7 @@ impl LinePlot {
             points: points.to_vec(),
             markers_only,
             dashed,
+            width: 2.0,
         });
     }
 
@@ -281,7 +326,8 @@ impl LinePlot {
             .series
             .iter()
             .flat_map(|s| s.points.iter())
-            .chain(&self.background);
+            .chain(&self.background)
+            .chain(self.contours.iter().flatten());
         for &(x, y) in all_points {
             let Some(y) = self.y_value(y) else { continue };
             if x.is_finite() && y.is_finite() {
@@ -368,6 +414,15 @@ impl LinePlot {
                 svg.circle(px(x), py(y), 1.2, "#c8c8c8");
             }
         }
+        for contour in &self.contours {
+            let points: Vec<(f64, f64)> = contour
+                .iter()
+                .filter_map(|&(x, y)| self.y_value(y).map(|y| (x, y)))
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .map(|(x, y)| (px(x), py(y)))
+                .collect();
+            svg.polyline(&points, "#b4b4b4", 1.0, false);
+        }
         for (i, s) in self.series.iter().enumerate() {
             let colour = PALETTE[i % PALETTE.len()];
             let points: Vec<(f64, f64)> = s
@@ -382,11 +437,21 @@ impl LinePlot {
                     svg.circle(x, y, 2.5, colour);
                 }
             } else {
-                svg.polyline(&points, colour, 2.0, s.dashed);
+                svg.polyline(&points, colour, s.width, s.dashed);
             }
             let ly = top + 14.0 + 20.0 * i as f64;
             let lx = left + plot_w + 14.0;
-            svg.line(lx, ly - 4.0, lx + 22.0, ly - 4.0, colour, 3.0);
+            if s.markers_only {
+                svg.circle(lx + 11.0, ly - 4.0, 3.0, colour);
+            } else {
+                // The legend's sample is drawn like the series: solid or dashed.
+                svg.polyline(
+                    &[(lx, ly - 4.0), (lx + 22.0, ly - 4.0)],
+                    colour,
+                    3.0,
+                    s.dashed,
+                );
+            }
             svg.text(lx + 28.0, ly, 12.0, "start", 0.0, &s.name);
         }
         svg.finish()

@@ -162,18 +162,24 @@ impl ConfusionMatrix {
         (self.count(c, c) as f64 / predicted as f64) as f32
     }
 
-    /// The matrix as an aligned text table with a recall column, rows and columns named by `labels`
-    /// (class numbers when `None` or when the count does not match).
+    /// The matrix as an aligned text table with a recall column. Columns are headed by class index
+    /// (`0`, `1`, …) so that ten classes fit a terminal; rows are named `index label` when `labels`
+    /// are given (and match the class count), which doubles as the legend of the column indices.
     pub fn render(&self, labels: Option<&[&str]>) -> String {
-        let names: Vec<String> = match labels {
-            Some(l) if l.len() == self.classes => l.iter().map(|s| s.to_string()).collect(),
+        let rows: Vec<String> = match labels {
+            Some(l) if l.len() == self.classes => l
+                .iter()
+                .enumerate()
+                .map(|(c, name)| format!("{c} {name}"))
+                .collect(),
             _ => (0..self.classes).map(|c| c.to_string()).collect(),
         };
+        let indices: Vec<String> = (0..self.classes).map(|c| c.to_string()).collect();
         let mut headers: Vec<&str> = vec!["actual \\ predicted"];
-        headers.extend(names.iter().map(|s| s.as_str()));
+        headers.extend(indices.iter().map(|s| s.as_str()));
         headers.push("recall");
         let mut table = Table::new(&headers);
-        for (a, name) in names.iter().enumerate() {
+        for (a, name) in rows.iter().enumerate() {
             let mut row = vec![name.clone()];
             row.extend((0..self.classes).map(|p| self.count(a, p).to_string()));
             row.push(format!("{:.3}", self.recall(a)));

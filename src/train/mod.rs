@@ -193,8 +193,8 @@ fn step_with_output(
                  clipping, or inputs scaled to about [-1, 1]",
                 computed.value,
                 context(),
-                optimizer.learning_rate(),
-                optimizer.learning_rate() / 10.0
+                crate::report::readable_number(f64::from(optimizer.learning_rate())),
+                crate::report::readable_number(f64::from(optimizer.learning_rate()) / 10.0)
             ),
         });
     }
@@ -270,7 +270,8 @@ pub fn fit(
                 (0..n).collect(),
                 optimizer.learning_rate(),
                 History {
-                    epochs: Vec::with_capacity(config.epochs),
+                    // Not `config.epochs`: a huge epoch count must not reserve memory up front.
+                    epochs: Vec::with_capacity(config.epochs.min(1024)),
                     metric_name: config.metric.name().to_string(),
                 },
             ),

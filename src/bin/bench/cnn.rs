@@ -275,7 +275,8 @@ pub fn run(args: &Args) -> Result<()> {
         Some("infer") => vec!["infer"],
         Some(other) => {
             return Err(Error::usage(format!(
-                "bench cnn: --mode must be train or infer, got '{other}'"
+                "bench cnn: --mode must be train or infer, got {}",
+                dlfs::input::excerpt(other)
             )));
         }
     };

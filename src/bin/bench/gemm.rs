@@ -83,7 +83,16 @@ pub fn run(args: &Args) -> Result<()> {
     let json = args.flag("json");
     let mut shapes: Vec<(usize, usize, usize, String)> = Vec::new();
     match args.get_opt::<usize>("size")? {
-        Some(size) => shapes.push((size, size, size, format!("{size}²"))),
+        Some(size) => {
+            // Checked before anything is allocated: A, B and C of size × size floats.
+            dlfs::app::MemoryPlan::new().add(
+                "--size",
+                size,
+                "the matrices A, B and C (3·N² floats)",
+                dlfs::app::f32_bytes(&[3, size, size]),
+            )?;
+            shapes.push((size, size, size, format!("{size}²")))
+        }
         None => {
             for size in [64, 128, 256, 512, 1024, 2048] {
                 shapes.push((size, size, size, format!("{size}²")));

@@ -73,7 +73,8 @@ fn parse_sizes(text: &str) -> Result<Vec<usize>> {
                 .filter(|&v| v > 0)
                 .ok_or_else(|| {
                     Error::usage(format!(
-                        "--sizes: '{s}' is not a positive integer (expected e.g. 256,1024,4096)"
+                        "--sizes: {} is not a positive integer (expected e.g. 256,1024,4096)",
+                        dlfs::input::excerpt(s)
                     ))
                 })
         })
@@ -88,6 +89,15 @@ pub fn run(args: &Args) -> Result<()> {
         Some(text) => parse_sizes(&text)?,
         None => DEFAULT_SIZES.to_vec(),
     };
+    // Checked before anything is allocated: A, B and C of each size, on the host and the device.
+    for &size in &sizes {
+        dlfs::app::MemoryPlan::new().add(
+            "--sizes",
+            size,
+            "the matrices A, B and C (3·N² floats, on the host and on the GPU)",
+            dlfs::app::f32_bytes(&[6, size, size]),
+        )?;
+    }
     let gpu = match Gpu::new() {
         Ok(gpu) => gpu,
         Err(e) => {

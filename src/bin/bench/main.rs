@@ -58,13 +58,13 @@ fn command() -> Command {
         "threads",
         "T",
         "",
-        "only this thread count (default: 1 and 2)",
+        "only this thread count, at most 1024 (default: 1 and 2)",
     )
     .option(
         "runs",
         "R",
         "5",
-        "timed repetitions per row (the median is reported)",
+        "timed repetitions per row, at most 1000 (the median is reported)",
     )
     .option(
         "mode",
@@ -79,7 +79,16 @@ fn command() -> Command {
     .switch("json", "one JSON object per line instead of tables")
 }
 
+/// The most timed repetitions per row (`--runs`): each is kept to take the median.
+const MAX_RUNS: usize = 1000;
+
 fn run(args: &Args) -> Result<()> {
+    let runs: usize = args.get("runs")?;
+    if !(1..=MAX_RUNS).contains(&runs) {
+        return Err(Error::usage(format!(
+            "--runs must be from 1 to {MAX_RUNS}, got {runs}"
+        )));
+    }
     match args.positionals().first() {
         None => {
             for (_, table) in TABLES {
@@ -90,7 +99,8 @@ fn run(args: &Args) -> Result<()> {
         Some(name) => match TABLES.iter().find(|(n, _)| n == name) {
             Some((_, table)) => table(args),
             None => Err(Error::usage(format!(
-                "bench: unknown table '{name}'; known: {}",
+                "bench: unknown table {}; known: {}",
+                dlfs::input::excerpt(name),
                 TABLES
                     .iter()
                     .map(|(n, _)| *n)
