@@ -162,7 +162,8 @@ fn tokenizer(args: &Args) -> Result<Tokenizer> {
     let name: String = args.get("tokenizer")?;
     Tokenizer::from_name(&name).ok_or_else(|| {
         Error::usage(format!(
-            "--tokenizer must be words or punctuation, got '{name}'"
+            "--tokenizer must be words or punctuation, got {}",
+            dlfs::input::excerpt(&name)
         ))
     })
 }

@@ -67,7 +67,7 @@ pub fn command() -> Command {
         "N",
         "",
         "16.1: stop once N steps are done (rounded up to a multiple of --eval-interval; 0 saves the \
-         untrained run) and save the run; nothing after 16.1 runs",
+         untrained run) and save the run; with it, only 16.1 runs",
     )
     .option(
         "part",
@@ -140,12 +140,19 @@ pub fn run(args: &Args) -> Result<()> {
             dlfs::input::excerpt(&part)
         )));
     }
+    let gpt = GptSettings::from_args(args)?;
+    // --stop-at splits 16.1's training into pieces: with it, only 16.1 runs.
+    let only_gpt = gpt.stop_at.is_some();
+    if only_gpt && !(part == "all" || part == "gpt") {
+        return Err(Error::usage(format!(
+            "--stop-at stops 16.1's training, which --part {part} does not run; use --part gpt"
+        )));
+    }
     let (run_gpt_part, run_text_part, run_images_part) = (
         part == "all" || part == "gpt",
-        part == "all" || part == "text",
-        part == "all" || part == "images",
+        !only_gpt && (part == "all" || part == "text"),
+        !only_gpt && (part == "all" || part == "images"),
     );
-    let gpt = GptSettings::from_args(args)?;
     let transfer = TransferSettings::from_args(args)?;
     let out = app::out_dir(args)?;
     // Every file the user named is read now, before any training: a wrong path shows in the first
