@@ -157,11 +157,6 @@ pub fn run(args: &Args) -> Result<()> {
     let out = app::out_dir(args)?;
     // Every file the user named is read now, before any training: a wrong path shows in the first
     // second, not after the GPT's minutes.
-    let text = if run_gpt_part {
-        Some(load_text(args, &gpt)?)
-    } else {
-        None
-    };
     let imdb = match args.get_opt::<PathBuf>("imdb")? {
         Some(dir) if run_text_part => Some((imdb::load(&dir, args.get_opt("limit")?)?, dir)),
         _ => None,
@@ -169,6 +164,11 @@ pub fn run(args: &Args) -> Result<()> {
     let cifar = match args.get_opt::<PathBuf>("cifar")? {
         Some(dir) if run_images_part => Some(cifar10::load(&dir)?),
         _ => None,
+    };
+    let text = if run_gpt_part {
+        Some(load_text(args, &gpt)?)
+    } else {
+        None
     };
     let mut results = Results::new();
     if let Some(data) = text
