@@ -17,7 +17,8 @@
 //! optimizer instead.
 //!
 //! JSON lines (scripts depend on these names):
-//! `{"bench": "gpt", "mode": "train", "threads": 2, "items_per_s": 25000.0, "peak_rss_mb": 30.1}`
+//! `{"bench": "gpt", "mode": "train", "threads": 2, "items_per_s": …, "peak_rss_mb": …}` (tokens per
+//! second, median of the runs; the child process's peak resident memory in MB)
 //!
 //! The same step in PyTorch, for a same-run comparison (nanoGPT's `model.py` with `n_layer=4,
 //! n_head=4, n_embd=128, block_size=64, bias=True, dropout=0`, written compactly; run it alternately
