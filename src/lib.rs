@@ -31,7 +31,9 @@
 //! | 13 | [`ch13_text_classification`](../ch13_text_classification/index.html) | IMDB sentiment: tokenizer, vocabulary, a bag of words against the tutorial's LSTM | [`data`], [`nn`], [`train`] |
 //! | 14 | [`ch14_time_series`](../ch14_time_series/index.html) | stock prices: windows, a split in time, an LSTM against the naive forecast | [`data`], [`train`] |
 //! | 15 | [`ch15_gpu`](../ch15_gpu/index.html) | the GPU from the driver up: PTX kernels, GPU against CPU | [`gpu`] |
+//! | 16 | [`ch16_pretraining`](../ch16_pretraining/index.html) | a transformer written out, a character-level GPT pretrained without labels; transfer to text and images with few labels | [`nn`], [`train`] |
 //! | 17 | [`ch17_meta_and_rl`](../ch17_meta_and_rl/index.html) | meta-learning on sine tasks (Reptile, first-order MAML); CartPole with REINFORCE and DQN; AlphaZero on tic-tac-toe | [`meta`], [`rl`] |
+//! | 18 | [`ch18_future_directions`](../ch18_future_directions/index.html) | efficiency (int8, pruning, distillation), interpretability (saliency, IG, Grad-CAM, occlusion), a CLIP-style multimodal model, an edge export | [`quant`], [`explain`], [`multimodal`] |
 //!
 //! ## Module map (imports only go downward)
 //! | module | chapter | what it is |
@@ -41,18 +43,18 @@
 //! | [`check`] | tests | gradient checks and tolerant comparisons used by tests and exercises; the exercise checkers |
 //! | [`rl`] | 17 | reinforcement learning: CartPole, REINFORCE, DQN, tic-tac-toe, minimax, MCTS, AlphaZero |
 //! | [`meta`] | 17 | meta-learning: Reptile, first-order MAML and the joint-training baseline on sine tasks |
-//! | `exercises` | 2–11, 17, 18 | (feature `exercises`) the learner's stubs, checked by `tests/exercises.rs` |
+//! | `exercises` | 2–11, 16–18 | (feature `exercises`) the learner's stubs, checked by `tests/exercises.rs` |
 //! | [`explain`] | 18 | attribution maps: saliency, integrated gradients, Grad-CAM, occlusion; their checks and overlays |
 //! | [`multimodal`] | 18 | a CLIP-style image–text model: encoders, L2 normalisation, the symmetric contrastive loss |
-//! | [`train`] | 5, 7, 12–14 | `fit`/`evaluate`/`predict` over shuffled mini-batches, `History`, metrics; saving and resuming a run ([`train::resume`]) |
+//! | [`train`] | 5, 7, 12–14, 16 | `fit`/`evaluate`/`predict` over shuffled mini-batches, `History`, metrics; saving and resuming a run ([`train::resume`]) |
 //! | [`quant`] | 18 | int8 quantization and calibration, the int8 CNN, pruning, distillation, the safetensors and edge exports |
 //! | [`optim`] | 11 | optimizers (SGD, Adam, …) that update the trainable parameters from their gradients |
-//! | [`nn`] | 6–9 | the `Layer` trait, parameters (trainable or frozen), state dicts, `Sequential` and the layers |
+//! | [`nn`] | 6–9, 16 | the `Layer` trait, parameters (trainable or frozen), state dicts, `Sequential` and the layers; the transformer (LayerNorm, attention, blocks, GPT) |
 //! | [`gpu`] | 15 | CUDA without a toolkit: the driver loaded at run time, PTX kernels, device buffers, an MLP trained on the GPU |
 //! | [`loss`] | 10 | losses returning value and gradient: MSE, cross-entropy, BCE, Huber, smooth L1; stable softmax |
 //! | [`linalg`] | 2, 18 | vectors, reference matmul, the fast GEMM (f32, and int8 for chapter 18), eigen, solve, PCA |
-//! | [`data`] | 1, 7, 12–14, 17, 18 | datasets: generated toy sets, readers (CIFAR-10, aclImdb, CSV, time series), tokenizer, generated stand-ins, few-shot sine tasks, captioned shapes; the learner's pictures (PNG, PGM/PPM) |
-//! | [`input`] | 12–14 | reading files a user names: regular files only, a size cap per format, short excerpts in messages |
+//! | [`data`] | 1, 7, 12–14, 16–18 | datasets: generated toy sets, readers (CIFAR-10, aclImdb, CSV, time series), tokenizer, generated stand-ins, a grammar with a known optimum, few-shot sine tasks, captioned shapes; the learner's pictures (PNG, PGM/PPM) |
+//! | [`input`] | 12–14, 16 | reading files a user names: regular files only, a size cap per format, short excerpts in messages |
 //! | [`tensor`] | all | `Tensor`: a shape and a row-major `Vec<f32>` |
 //! | [`cli`] | all | the tiny command-line parser |
 //! | [`report`] | all | progress bars, terminal charts, SVG plots, PNG images, tables |
@@ -64,7 +66,9 @@
 //! ## Shape letters
 //! Used in every doc comment and name: **N** batch size, **C** channels, **H** height, **W** width,
 //! **T** time steps, **F** features, **K** classes (or the inner dimension of a matrix product),
-//! **H** also the hidden size of a recurrent layer where no image is involved.
+//! **H** also the hidden size of a recurrent layer where no image is involved, **E** the embedding
+//! width of a token (a transformer's model width), **D** the width of one attention head, **V** the
+//! vocabulary size, **R** the number of rows of a batch viewed as a matrix (N·T for sequences).
 //! Images are `[N, C, H, W]`, sequences batch-first `[N, T, F]`, weights as in PyTorch.
 
 #![warn(missing_docs)]

@@ -56,6 +56,9 @@ mod ch14_time_series;
 #[path = "../chapters/ch15_gpu.rs"]
 mod ch15_gpu;
 #[allow(dead_code)]
+#[path = "../chapters/ch16_pretraining.rs"]
+mod ch16_pretraining;
+#[allow(dead_code)]
 #[path = "../chapters/ch17_meta_and_rl.rs"]
 mod ch17_meta_and_rl;
 #[allow(dead_code)]
@@ -161,6 +164,12 @@ const CHAPTERS: &[Chapter] = &[
         title: "硬件加速 — hardware acceleration (GPU)",
         command: ch15_gpu::command,
         run: ch15_gpu::run,
+    },
+    Chapter {
+        name: "ch16_pretraining",
+        title: "深度学习的未来趋势 — self-supervised pretraining and transfer learning",
+        command: ch16_pretraining::command,
+        run: ch16_pretraining::run,
     },
     Chapter {
         name: "ch17_meta_and_rl",

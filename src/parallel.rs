@@ -270,6 +270,26 @@ where
     });
 }
 
+/// Runs `body(item)` for every item on the pool, each exactly once, and returns when all have
+/// finished. The items are typically each task's disjoint pieces of several buffers (`&mut` slices
+/// zipped together), which [`for_each_chunk_mut`] cannot hand out because it splits one buffer.
+pub fn for_each_item<T, F>(items: Vec<T>, body: F)
+where
+    T: Send,
+    F: Fn(T) + Sync,
+{
+    // Each slot is taken exactly once, by the task with its index; the mutex only proves that to Rust.
+    let slots: Vec<Mutex<Option<T>>> = items.into_iter().map(|i| Mutex::new(Some(i))).collect();
+    parallel_for(slots.len(), |i| {
+        let item = slots[i]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
+            .expect("each item is handed out once");
+        body(item);
+    });
+}
+
 struct ReleaseOnDrop<'a>(&'a AtomicBool);
 
 impl Drop for ReleaseOnDrop<'_> {

@@ -21,7 +21,7 @@ mod implementation;
 mod exercise_table;
 
 use dlfs::check::exercise::{Check, CheckResult, Exercise, Outcome, Status, Summary};
-use dlfs::check::{ch02, ch03, ch04, ch06, ch07, ch08, ch09, ch10, ch11, ch17, ch18};
+use dlfs::check::{ch02, ch03, ch04, ch06, ch07, ch08, ch09, ch10, ch11, ch16, ch17, ch18};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -1355,6 +1355,194 @@ fn a_check_that_never_calls_run_still_reports_its_failure() {
     assert_eq!(
         failure.to_string(),
         "check \"a property\" failed\n  input:    x = 1\n  expected: 1\n  got:      2\n  hint:     think again"
+    );
+}
+
+// Chapter 16: typical wrong answers.
+
+/// LayerNorm backward that forgets that μ and σ² depend on x: dx = r·γ·dy.
+fn layer_norm_backward_without_the_mean_terms(
+    x: &[f32],
+    gamma: &[f32],
+    grad_output: &[f32],
+    rows: usize,
+    features: usize,
+    eps: f32,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let (_, d_gamma, d_beta) =
+        implementation::ch16::layer_norm_backward(x, gamma, grad_output, rows, features, eps);
+    let mut dx = Vec::with_capacity(x.len());
+    for (row, dy) in x.chunks(features).zip(grad_output.chunks(features)) {
+        let mean = row.iter().sum::<f32>() / features as f32;
+        let variance = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / features as f32;
+        let rstd = 1.0 / (variance + eps).sqrt();
+        dx.extend(dy.iter().zip(gamma).map(|(d, g)| rstd * g * d));
+    }
+    (dx, d_gamma, d_beta)
+}
+
+#[test]
+fn a_layer_norm_backward_without_the_mean_terms_is_caught() {
+    expect_failure(
+        ch16::check_layer_norm_backward(layer_norm_backward_without_the_mean_terms),
+        "gradient of the input",
+        &["mean(g)"],
+    );
+}
+
+/// LayerNorm backward whose γ gradient sums dy ⊙ x instead of dy ⊙ x̂.
+fn layer_norm_backward_gamma_from_x(
+    x: &[f32],
+    gamma: &[f32],
+    grad_output: &[f32],
+    rows: usize,
+    features: usize,
+    eps: f32,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let (dx, _, d_beta) =
+        implementation::ch16::layer_norm_backward(x, gamma, grad_output, rows, features, eps);
+    let mut d_gamma = vec![0.0; features];
+    for (row, dy) in x.chunks(features).zip(grad_output.chunks(features)) {
+        for ((g, &v), &d) in d_gamma.iter_mut().zip(row).zip(dy) {
+            *g += v * d;
+        }
+    }
+    (dx, d_gamma, d_beta)
+}
+
+#[test]
+fn a_gamma_gradient_from_the_raw_input_is_named() {
+    expect_failure(
+        ch16::check_layer_norm_backward(layer_norm_backward_gamma_from_x),
+        "gradient of gamma",
+        &["x̂"],
+    );
+}
+
+/// Attention forward without the causal mask (every position sees the future).
+fn attention_that_sees_the_future(q: &[f32], k: &[f32], v: &[f32], t: usize, d: usize) -> Vec<f32> {
+    let attend = |causal: bool| {
+        let mut out = vec![0.0f32; t * d];
+        for i in 0..t {
+            let visible = if causal { i + 1 } else { t };
+            let scores: Vec<f32> = (0..visible)
+                .map(|j| {
+                    (0..d).map(|c| q[i * d + c] * k[j * d + c]).sum::<f32>() / (d as f32).sqrt()
+                })
+                .collect();
+            let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let exps: Vec<f32> = scores.iter().map(|s| (s - max).exp()).collect();
+            let sum: f32 = exps.iter().sum();
+            for (j, e) in exps.iter().enumerate() {
+                for c in 0..d {
+                    out[i * d + c] += e / sum * v[j * d + c];
+                }
+            }
+        }
+        out
+    };
+    attend(false)
+}
+
+#[test]
+fn attention_without_the_causal_mask_is_caught() {
+    expect_failure(
+        ch16::check_causal_attention_forward(attention_that_sees_the_future),
+        "hand example",
+        &["causal mask"],
+    );
+}
+
+/// Causal attention forward without the 1/√D scale.
+fn attention_without_the_scale(q: &[f32], k: &[f32], v: &[f32], t: usize, d: usize) -> Vec<f32> {
+    let scaled: Vec<f32> = q.iter().map(|x| x * (d as f32).sqrt()).collect();
+    implementation::ch16::causal_attention_forward(&scaled, k, v, t, d)
+}
+
+#[test]
+fn attention_without_the_scale_is_caught() {
+    expect_failure(
+        ch16::check_causal_attention_forward(attention_without_the_scale),
+        "one head, T = 2, D = 3",
+        &["√D"],
+    );
+}
+
+/// Attention backward with the softmax backward taken element-wise: dZ = P ⊙ dP.
+fn attention_backward_without_the_row_sum(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    grad_output: &[f32],
+    t: usize,
+    d: usize,
+    causal: bool,
+) -> ch16::AttentionGradients {
+    let right = implementation::ch16::attention_backward(q, k, v, grad_output, t, d, causal);
+    // Recompute dQ and dK with dZ = P ⊙ dP.
+    let scale = 1.0 / (d as f32).sqrt();
+    let mut dq = vec![0.0f32; t * d];
+    let mut dk = vec![0.0f32; t * d];
+    for i in 0..t {
+        let visible = if causal { i + 1 } else { t };
+        let scores: Vec<f32> = (0..visible)
+            .map(|j| (0..d).map(|c| q[i * d + c] * k[j * d + c]).sum::<f32>() * scale)
+            .collect();
+        let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let exps: Vec<f32> = scores.iter().map(|s| (s - max).exp()).collect();
+        let sum: f32 = exps.iter().sum();
+        for j in 0..visible {
+            let p = exps[j] / sum;
+            let dp: f32 = (0..d).map(|c| grad_output[i * d + c] * v[j * d + c]).sum();
+            let dz = p * dp;
+            for c in 0..d {
+                dq[i * d + c] += dz * k[j * d + c] * scale;
+                dk[j * d + c] += dz * q[i * d + c] * scale;
+            }
+        }
+    }
+    ch16::AttentionGradients {
+        q: dq,
+        k: dk,
+        v: right.v,
+    }
+}
+
+#[test]
+fn a_softmax_backward_without_the_row_sum_is_caught() {
+    expect_failure(
+        ch16::check_attention_backward(attention_backward_without_the_row_sum),
+        "gradient of q",
+        &["rowsum"],
+    );
+}
+
+/// Attention backward that uses dZ instead of dZᵀ for the keys: dK = dZ·Q/√D.
+fn attention_backward_with_untransposed_key_gradient(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    grad_output: &[f32],
+    t: usize,
+    d: usize,
+    causal: bool,
+) -> ch16::AttentionGradients {
+    let right = implementation::ch16::attention_backward(q, k, v, grad_output, t, d, causal);
+    // dK computed with the roles of the two positions swapped.
+    let swapped = implementation::ch16::attention_backward(k, q, v, grad_output, t, d, causal);
+    ch16::AttentionGradients {
+        q: right.q,
+        k: swapped.q,
+        v: right.v,
+    }
+}
+
+#[test]
+fn a_key_gradient_without_the_transpose_is_caught() {
+    expect_failure(
+        ch16::check_attention_backward(attention_backward_with_untransposed_key_gradient),
+        "gradient of k",
+        &["dZᵀ"],
     );
 }
 

@@ -256,6 +256,28 @@ fn ch11_summary() -> Result<(), Summary> {
     summary("ch11")
 }
 
+// Chapter 16: transformers (src/exercises/ch16.rs).
+
+#[test]
+fn ch16_layer_norm_backward() -> Result<(), Verdict> {
+    run("ch16_layer_norm_backward")
+}
+
+#[test]
+fn ch16_causal_attention_forward() -> Result<(), Verdict> {
+    run("ch16_causal_attention_forward")
+}
+
+#[test]
+fn ch16_attention_backward() -> Result<(), Verdict> {
+    run("ch16_attention_backward")
+}
+
+#[test]
+fn ch16_summary() -> Result<(), Summary> {
+    summary("ch16")
+}
+
 // Chapter 17: meta-learning and reinforcement learning (src/exercises/ch17.rs).
 
 #[test]

@@ -113,6 +113,11 @@ fn huge_sizes_from_flags_are_usage_errors_naming_flag_bytes_and_limit() {
             &["--quick", "--threads", "1000000000"],
             &["--threads must be from 1 to 1024"],
         ),
+        (
+            "ch16_pretraining",
+            &["--quick", "--unlabelled", "10000000000"],
+            &["--unlabelled 10000000000 would need 41 TB", "the limit is"],
+        ),
     ];
     for &(name, args, expected) in cases {
         let mut args = args.to_vec();
@@ -177,6 +182,15 @@ fn explicit_flags_win_over_quick() {
         assert_eq!(output.status.code(), Some(2), "{name}: {message}");
         assert!(message.contains("--epochs"), "{name}: {message}");
     }
+    // Chapter 16 counts steps, not epochs.
+    let (output, _) = run(
+        "ch16_pretraining",
+        &["--quick", "--steps", "0", "--out", &out],
+        &cwd,
+    );
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "ch16_pretraining: {message}");
+    assert!(message.contains("--steps"), "ch16_pretraining: {message}");
     let (output, _) = run(
         "ch14_time_series",
         &[
@@ -201,6 +215,7 @@ fn out_is_checked_before_any_long_work() {
         "ch12_image_classification",
         "ch13_text_classification",
         "ch14_time_series",
+        "ch16_pretraining",
         "ch17_meta_and_rl",
     ] {
         for (out, expected) in [

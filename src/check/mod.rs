@@ -30,6 +30,7 @@
 //! | [`ch09`] | 9 | RNN cell step forward and backward, LSTM cell step forward |
 //! | [`ch10`] | 10 | MSE, cross-entropy, binary cross-entropy on logits (value and gradient) |
 //! | [`ch11`] | 11 | SGD-momentum step, Adam step, cosine schedule, gradient clipping |
+//! | [`ch16`] | 16 | LayerNorm backward, causal attention forward, attention backward |
 //! | [`ch17`] | 17 | discounted returns, the REINFORCE gradient, the PUCT score, a Reptile outer step |
 //! | [`ch18`] | 18 | symmetric int8 quantization, integrated gradients, the contrastive loss |
 //!
@@ -56,6 +57,7 @@ pub mod ch08;
 pub mod ch09;
 pub mod ch10;
 pub mod ch11;
+pub mod ch16;
 pub mod ch17;
 pub mod ch18;
 pub mod exercise;

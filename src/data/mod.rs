@@ -15,6 +15,8 @@
 //!   shape–colour pairs held out (chapter 18's image–text model).
 //! - [`mod@csv`], [`timeseries`], [`synthetic_prices`]: CSV files; dated series, windows, scaling and a
 //!   chronological split; the generator of the bundled price file (chapter 14).
+//! - [`tiny_grammar`]: text from a small probabilistic grammar whose best achievable next-character
+//!   loss is known exactly (chapter 16).
 //! - [`sine_tasks`]: the few-shot sine-wave tasks of meta-learning, with the best task-agnostic
 //!   predictors derived (chapter 17).
 //! - [`standin`]: how a generated folder is written so that an interrupted run never leaves half of
@@ -35,4 +37,5 @@ pub mod synthetic_prices;
 pub mod synthetic_reviews;
 pub mod text;
 pub mod timeseries;
+pub mod tiny_grammar;
 pub mod toy;

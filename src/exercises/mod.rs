@@ -28,6 +28,7 @@
 //! | `ch09.rs` | 9, recurrent networks | 9.1 `rnn_cell_forward`, 9.2 `rnn_cell_backward`, 9.3 `lstm_cell_forward` |
 //! | `ch10.rs` | 10, losses | 10.1 `mse`, 10.2 `cross_entropy`, 10.3 `bce_with_logits` |
 //! | `ch11.rs` | 11, optimizers | 11.1 `sgd_momentum_step`, 11.2 `adam_step`, 11.3 `cosine_annealing_lr`, 11.4 `clip_grad_norm` |
+//! | `ch16.rs` | 16, transformers | 16.1 `layer_norm_backward`, 16.2 `causal_attention_forward`, 16.3 `attention_backward` |
 //! | `ch17.rs` | 17, meta-learning and RL | 17.1 `discounted_returns`, 17.2 `reinforce_logit_gradient`, 17.3 `puct_score`, 17.4 `reptile_outer_step` |
 //! | `ch18.rs` | 18, future directions | 18.1 `quantize_symmetric`, 18.2 `integrated_gradients`, 18.3 `contrastive_loss` |
 
@@ -40,5 +41,6 @@ pub mod ch08;
 pub mod ch09;
 pub mod ch10;
 pub mod ch11;
+pub mod ch16;
 pub mod ch17;
 pub mod ch18;

@@ -135,41 +135,59 @@ impl Linear {
     }
 }
 
-impl Layer for Linear {
-    fn forward(&mut self, x: &Tensor, mode: Mode) -> Tensor {
-        let rows = self.rows_of(x);
+impl Linear {
+    /// `out = x·Wᵀ + b` for the rows of `x` (`[rows, in]` → `[rows, out]`, row-major slices), caching
+    /// nothing: the slice-level forward pass that [`Layer::forward`] and the transformer block use.
+    pub fn forward_into(&self, x: &[f32], out: &mut [f32]) {
         let (k, n) = (self.in_features, self.out_features);
-        let mut y = vec![0.0f32; rows * n];
+        let rows = x.len() / k;
+        assert!(
+            x.len() == rows * k && out.len() == rows * n,
+            "Linear(in={k}, out={n}): {} input values are not whole rows of {k}, or {} output values \
+             are not {rows} rows of {n}",
+            x.len(),
+            out.len()
+        );
         // Y = X·Wᵀ + b: start every row from b, then let the GEMM add X·Wᵀ (β = 1).
         let beta = match &self.bias {
             Some(b) => {
-                for row in y.chunks_mut(n) {
+                for row in out.chunks_exact_mut(n) {
                     row.copy_from_slice(b.value.data());
                 }
                 1.0
             }
             None => 0.0,
         };
-        gemm_nt(rows, n, k, x.data(), self.weight.value.data(), &mut y, beta);
-        self.input.save(x, mode);
-        Tensor::from_vec(&self.output_shape(x.shape()), y)
+        gemm_nt(rows, n, k, x, self.weight.value.data(), out, beta);
     }
 
-    fn backward(&mut self, grad_output: &Tensor) -> Tensor {
-        let x = self.input.get("Linear");
-        let expected = self.output_shape(x.shape());
-        assert_grad_shape("Linear", grad_output, &expected);
-        let rows = x.len() / self.in_features;
+    /// The slice-level backward pass: `x` is the forward pass's input `[rows, in]`, `dy` = ∂L/∂y
+    /// `[rows, out]`. Adds `dW += dYᵀ·X` and `db += Σ_rows dY` into the gradients and, when `dx` is
+    /// given, writes `dX = dY·W` there (`[rows, in]`) — or adds it with `accumulate`.
+    pub fn backward_into(
+        &mut self,
+        x: &[f32],
+        dy: &[f32],
+        dx: Option<&mut [f32]>,
+        accumulate: bool,
+    ) {
         let (k, n) = (self.in_features, self.out_features);
-        let dy = grad_output.data();
+        let rows = x.len() / k;
+        assert!(
+            x.len() == rows * k && dy.len() == rows * n,
+            "Linear(in={k}, out={n}): backward got {} input and {} gradient values, not {rows} rows \
+             of {k} and {n}",
+            x.len(),
+            dy.len()
+        );
 
         // dW += dYᵀ·X: [out, rows]·[rows, in] = [out, in], accumulated (β = 1).
-        gemm_tn(n, k, rows, dy, x.data(), self.weight.grad.data_mut(), 1.0);
+        gemm_tn(n, k, rows, dy, x, self.weight.grad.data_mut(), 1.0);
 
         // db += Σ over rows of dY (the column sums), summed first and then added once.
         if let Some(b) = &mut self.bias {
             let mut column_sums = vec![0.0f32; n];
-            for row in dy.chunks(n) {
+            for row in dy.chunks_exact(n) {
                 for (s, &g) in column_sums.iter_mut().zip(row) {
                     *s += g;
                 }
@@ -180,9 +198,33 @@ impl Layer for Linear {
         }
 
         // dX = dY·W: [rows, out]·[out, in] = [rows, in].
-        let mut dx = vec![0.0f32; rows * k];
-        gemm_nn(rows, k, n, dy, self.weight.value.data(), &mut dx, 0.0);
-        Tensor::from_vec(x.shape(), dx)
+        if let Some(dx) = dx {
+            let beta = if accumulate { 1.0 } else { 0.0 };
+            gemm_nn(rows, k, n, dy, self.weight.value.data(), dx, beta);
+        }
+    }
+}
+
+impl Layer for Linear {
+    fn forward(&mut self, x: &Tensor, mode: Mode) -> Tensor {
+        let rows = self.rows_of(x);
+        let mut y = vec![0.0f32; rows * self.out_features];
+        self.forward_into(x.data(), &mut y);
+        self.input.save(x, mode);
+        Tensor::from_vec(&self.output_shape(x.shape()), y)
+    }
+
+    fn backward(&mut self, grad_output: &Tensor) -> Tensor {
+        let expected = self.output_shape(self.input.get("Linear").shape());
+        assert_grad_shape("Linear", grad_output, &expected);
+        // Take the cached input out of `self` for the call (it borrows `self` mutably), then put it back.
+        let input = std::mem::take(&mut self.input);
+        let x = input.get("Linear");
+        let mut dx = vec![0.0f32; x.len()];
+        self.backward_into(x.data(), grad_output.data(), Some(&mut dx), false);
+        let dx = Tensor::from_vec(x.shape(), dx);
+        self.input = input;
+        dx
     }
 
     fn visit_params(&mut self, f: &mut dyn FnMut(&str, &mut Param)) {

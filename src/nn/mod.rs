@@ -1,4 +1,5 @@
-//! Chapters 6–9 (neurons, feed-forward, CNN, RNN): layers with an explicit forward and backward pass.
+//! Chapters 6–9 and 16 (neurons, feed-forward, CNN, RNN, transformer): layers with an explicit forward
+//! and backward pass.
 //!
 //! A layer maps an input tensor to an output tensor ([`Layer::forward`]) and, given the gradient of the
 //! loss with respect to its output, returns the gradient with respect to its input and *adds* the
@@ -36,26 +37,40 @@
 //! | `flatten.rs` | [`Flatten`], `[N, C, H, W] → [N, C·H·W]` (chapters 8, 12) |
 //! | `models.rs` | the tutorial's two `SimpleCNN` classes: [`SmallCnn`] (ch. 8), [`CifarCnn`] (ch. 12) |
 //! | `embedding.rs` | [`Embedding`], token ids to learned vectors (chapter 13) |
+//! | `layer_norm.rs` | [`LayerNorm`], normalising each row over its features (chapter 16) |
+//! | `attention.rs` | scaled dot-product attention for one head, causal and key-padding masks, the backward pass derived (chapter 16) |
+//! | `multihead_attention.rs` | [`MultiheadAttention`], PyTorch's names and layouts, heads in parallel (chapter 16) |
+//! | `transformer.rs` | [`TransformerBlock`], the pre-norm layer of `nn.TransformerEncoderLayer(norm_first=True)` (chapter 16) |
+//! | `positional.rs` | [`PositionalEmbedding`], a learned vector per position (chapter 16) |
+//! | `gpt.rs` | [`Gpt`], a GPT-2/nanoGPT-shaped language model with a tied output layer (chapter 16) |
+//! | `gpt_classifier.rs` | [`GptClassifier`], a GPT with mean pooling and a linear head, for transfer learning (chapter 16) |
 
 mod activation;
+pub mod attention;
 pub mod conv;
 mod dropout;
 mod embedding;
 mod flatten;
 mod gelu;
+mod gpt;
+mod gpt_classifier;
 mod gru;
 pub mod im2col;
 pub mod init;
 mod layer;
+mod layer_norm;
 mod linear;
 mod lstm;
 mod mlp;
 pub mod models;
+mod multihead_attention;
 pub mod pool;
+mod positional;
 pub mod recurrent;
 mod rnn;
 mod sequential;
 pub mod state_dict;
+mod transformer;
 
 pub use activation::{
     Gelu, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Tanh, leaky_relu, leaky_relu_derivative,
@@ -64,7 +79,10 @@ pub use activation::{
 pub use conv::{Conv2d, Conv2dBuilder};
 pub use dropout::Dropout;
 pub use flatten::Flatten;
-pub use gelu::{gelu, gelu_derivative, gelu_tanh, gelu_tanh_derivative};
+pub use gelu::{
+    gelu, gelu_backward_in_place, gelu_derivative, gelu_into, gelu_tanh, gelu_tanh_derivative,
+    gelu_with_slope_into, normal_cdf_fast, normal_cdf_pdf_fast,
+};
 pub use layer::{
     Cache, Layer, Mode, Param, ParamCounts, assert_grad_shape, downcast_mut, downcast_ref,
     panic_without_cache, param_count, param_counts, zero_grad,
@@ -81,3 +99,11 @@ pub use gru::GRU;
 pub use lstm::LSTM;
 pub use recurrent::RecurrentOutput;
 pub use rnn::RNN;
+
+pub use attention::AttentionMask;
+pub use gpt::{Gpt, GptConfig, next_token_loss};
+pub use gpt_classifier::{GptClassifier, mean_pool, sequence_lengths};
+pub use layer_norm::LayerNorm;
+pub use multihead_attention::{AttentionScratch, MultiheadAttention};
+pub use positional::PositionalEmbedding;
+pub use transformer::{BlockScratch, TransformerBlock};

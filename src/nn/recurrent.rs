@@ -61,7 +61,6 @@ use crate::linalg::gemm::gemm_nt;
 use crate::parallel;
 use crate::probability::Rng;
 use crate::tensor::Tensor;
-use std::sync::Mutex;
 
 /// What a recurrent layer returns — Keras's `return_sequences`.
 ///
@@ -532,16 +531,7 @@ pub(crate) fn add_partials(partials: &[f32], grad: &mut [f32]) {
 /// Runs `body(chunk)` for every item on the thread pool, each exactly once. The items are the
 /// per-task pieces of the layer's buffers (each task owns its piece: disjoint `&mut` slices).
 pub(crate) fn run_tasks<T: Send>(items: Vec<T>, body: impl Fn(T) + Sync) {
-    // Each slot is taken exactly once, by the task with its index; the mutex only proves that to Rust.
-    let slots: Vec<Mutex<Option<T>>> = items.into_iter().map(|i| Mutex::new(Some(i))).collect();
-    parallel::parallel_for(slots.len(), |i| {
-        let item = slots[i]
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take()
-            .expect("each task's chunk is handed out once");
-        body(item);
-    });
+    parallel::for_each_item(items, body);
 }
 
 /// Splits `buffer`, which holds `per_sequence` values for each sequence of the batch, into the

@@ -96,9 +96,10 @@ impl Adam {
     }
 
     /// The hyper-parameters as PyTorch's `param_groups` name them, with `weight_decay` given (Adam's
-    /// L2 λ, or AdamW's decoupled λ).
-    fn hyperparameters(&self, weight_decay: f32) -> Vec<(String, String)> {
-        vec![
+    /// L2 λ, or AdamW's decoupled λ); with `matrices_only`, one more entry records that the decay
+    /// applies to matrices only (PyTorch would have two parameter groups).
+    fn hyperparameters(&self, weight_decay: f32, matrices_only: bool) -> Vec<(String, String)> {
+        let mut list = vec![
             (
                 "betas".to_string(),
                 format!("({}, {})", self.beta1, self.beta2),
@@ -106,17 +107,21 @@ impl Adam {
             ("eps".to_string(), self.eps.to_string()),
             ("weight_decay".to_string(), weight_decay.to_string()),
             ("amsgrad".to_string(), self.amsgrad.to_string()),
-        ]
+        ];
+        if matrices_only {
+            list.push(("weight_decay_matrices_only".to_string(), "true".to_string()));
+        }
+        list
     }
 
     /// The state under PyTorch's names: `step`, `exp_avg`, `exp_avg_sq` (and `max_exp_avg_sq`).
     /// `step` is each parameter's own count ([`Moments::step`]), as in PyTorch.
-    fn export_as(&self, kind: &str, weight_decay: f32) -> OptimizerState {
+    fn export_as(&self, kind: &str, weight_decay: f32, matrices_only: bool) -> OptimizerState {
         OptimizerState {
             kind: kind.to_string(),
             steps: self.steps,
             learning_rate: self.learning_rate,
-            hyperparameters: self.hyperparameters(weight_decay),
+            hyperparameters: self.hyperparameters(weight_decay, matrices_only),
             params: self.moments.export(|moments, shape| {
                 let mut tensors = vec![
                     ("step".to_string(), step_tensor(moments.step)),
@@ -147,8 +152,9 @@ impl Adam {
         state: &OptimizerState,
         kind: &str,
         weight_decay: f32,
+        matrices_only: bool,
     ) -> Result<()> {
-        state.check_matches(kind, &self.hyperparameters(weight_decay))?;
+        state.check_matches(kind, &self.hyperparameters(weight_decay, matrices_only))?;
         let amsgrad = self.amsgrad;
         self.moments
             .restore(model, &state.params, state.steps, |saved, _| {
@@ -168,8 +174,9 @@ impl Adam {
         Ok(())
     }
 
-    /// One Adam step; `decoupled_decay` is AdamW's λ (θ ← θ(1 − γλ) before the update), 0 for Adam.
-    fn step_with(&mut self, model: &mut dyn Layer, decoupled_decay: f32) {
+    /// One Adam step; `decoupled_decay` is AdamW's λ (θ ← θ(1 − γλ) before the update), 0 for Adam;
+    /// with `matrices_only` it shrinks only parameters of two or more dimensions.
+    fn step_with(&mut self, model: &mut dyn Layer, decoupled_decay: f32, matrices_only: bool) {
         self.steps += 1;
         let (beta1, beta2) = (f64::from(self.beta1), f64::from(self.beta2));
         let learning_rate = f64::from(self.learning_rate);
@@ -199,8 +206,9 @@ impl Adam {
                 let bias_correction2 = 1.0 - beta2.powi(t);
                 let step_size = (learning_rate / bias_correction1) as f32;
                 let bias_correction2_sqrt = bias_correction2.sqrt() as f32;
+                let decays = !matrices_only || param.value.ndim() >= 2;
                 let values = param.value.data_mut();
-                if decoupled_decay != 0.0 {
+                if decoupled_decay != 0.0 && decays {
                     for theta in values.iter_mut() {
                         *theta *= decay_factor;
                     }
@@ -239,7 +247,7 @@ impl Adam {
 
 impl Optimizer for Adam {
     fn step(&mut self, model: &mut dyn Layer) {
-        self.step_with(model, 0.0);
+        self.step_with(model, 0.0, false);
     }
 
     fn learning_rate(&self) -> f32 {
@@ -255,12 +263,12 @@ impl Optimizer for Adam {
     }
 
     fn export_state(&self) -> Result<OptimizerState> {
-        Ok(self.export_as("Adam", self.weight_decay))
+        Ok(self.export_as("Adam", self.weight_decay, false))
     }
 
     fn import_state(&mut self, model: &mut dyn Layer, state: &OptimizerState) -> Result<()> {
         let weight_decay = self.weight_decay;
-        self.import_as(model, state, "Adam", weight_decay)
+        self.import_as(model, state, "Adam", weight_decay, false)
     }
 
     fn describe(&self) -> String {
@@ -280,10 +288,16 @@ impl Optimizer for Adam {
 /// then Adam's update of m, v, m̂, v̂ (AMSGrad optional) with the plain gradient g, and
 /// θ ← θ − γ·m̂ / (√v̂ + ε)
 /// ```
+///
+/// [`AdamW::decay_matrices_only`] applies the decay to weight matrices and embeddings only, not to
+/// biases and normalisation scales (what nanoGPT and most transformer recipes do with two PyTorch
+/// parameter groups): shrinking a bias or a γ towards 0 does not make a model simpler, it only
+/// shifts or silences a unit.
 #[derive(Clone, Debug)]
 pub struct AdamW {
     adam: Adam,
     weight_decay: f32,
+    matrices_only: bool,
 }
 
 impl AdamW {
@@ -292,6 +306,7 @@ impl AdamW {
         AdamW {
             adam: Adam::new(learning_rate),
             weight_decay: 0.01,
+            matrices_only: false,
         }
     }
 
@@ -318,11 +333,20 @@ impl AdamW {
         self.adam = self.adam.amsgrad();
         self
     }
+
+    /// Decays only parameters with two or more dimensions (weight matrices, embeddings); biases and
+    /// norm parameters (one dimension) are updated without decay. PyTorch does this with two
+    /// parameter groups, `weight_decay=λ` and `weight_decay=0`.
+    pub fn decay_matrices_only(mut self) -> AdamW {
+        self.matrices_only = true;
+        self
+    }
 }
 
 impl Optimizer for AdamW {
     fn step(&mut self, model: &mut dyn Layer) {
-        self.adam.step_with(model, self.weight_decay);
+        self.adam
+            .step_with(model, self.weight_decay, self.matrices_only);
     }
 
     fn learning_rate(&self) -> f32 {
@@ -338,22 +362,29 @@ impl Optimizer for AdamW {
     }
 
     fn export_state(&self) -> Result<OptimizerState> {
-        Ok(self.adam.export_as("AdamW", self.weight_decay))
+        Ok(self
+            .adam
+            .export_as("AdamW", self.weight_decay, self.matrices_only))
     }
 
     fn import_state(&mut self, model: &mut dyn Layer, state: &OptimizerState) -> Result<()> {
         self.adam
-            .import_as(model, state, "AdamW", self.weight_decay)
+            .import_as(model, state, "AdamW", self.weight_decay, self.matrices_only)
     }
 
     fn describe(&self) -> String {
         format!(
-            "AdamW(lr={}, betas=({}, {}), eps={}, weight_decay={}, amsgrad={})",
+            "AdamW(lr={}, betas=({}, {}), eps={}, weight_decay={}{}, amsgrad={})",
             self.adam.learning_rate,
             self.adam.beta1,
             self.adam.beta2,
             self.adam.eps,
             self.weight_decay,
+            if self.matrices_only {
+                " on matrices only"
+            } else {
+                ""
+            },
             self.adam.amsgrad
         )
     }

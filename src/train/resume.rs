@@ -614,7 +614,9 @@ impl SavedRun {
                 None => merged.insert(flag, saved),
             }
         }
-        if !args.was_given("epochs") && self.epochs > 0 {
+        // Checked in this order so a program without --epochs (a run counted in steps) never
+        // asks for it.
+        if self.epochs > 0 && !args.was_given("epochs") {
             merged.insert("epochs", &self.epochs.to_string());
         }
         Ok(merged)

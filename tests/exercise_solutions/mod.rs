@@ -18,5 +18,6 @@ pub mod ch08;
 pub mod ch09;
 pub mod ch10;
 pub mod ch11;
+pub mod ch16;
 pub mod ch17;
 pub mod ch18;

@@ -6,7 +6,9 @@
 //! (`tests/exercise_solutions/`). One list for both means the learner's functions are checked
 //! exactly as the solutions are.
 
-use crate::implementation::{ch02, ch03, ch04, ch06, ch07, ch08, ch09, ch10, ch11, ch17, ch18};
+use crate::implementation::{
+    ch02, ch03, ch04, ch06, ch07, ch08, ch09, ch10, ch11, ch16, ch17, ch18,
+};
 use dlfs::check;
 use dlfs::check::exercise::Exercise;
 
@@ -115,6 +117,16 @@ pub fn all() -> Vec<Exercise> {
         }),
         Exercise::new("ch11_clip_grad_norm", "11.4", || {
             check::ch11::check_clip_grad_norm(ch11::clip_grad_norm)
+        }),
+        // Chapter 16: transformers.
+        Exercise::new("ch16_layer_norm_backward", "16.1", || {
+            check::ch16::check_layer_norm_backward(ch16::layer_norm_backward)
+        }),
+        Exercise::new("ch16_causal_attention_forward", "16.2", || {
+            check::ch16::check_causal_attention_forward(ch16::causal_attention_forward)
+        }),
+        Exercise::new("ch16_attention_backward", "16.3", || {
+            check::ch16::check_attention_backward(ch16::attention_backward)
         }),
         // Chapter 17: meta-learning and reinforcement learning.
         Exercise::new("ch17_discounted_returns", "17.1", || {

@@ -8,11 +8,13 @@
 //! bench cnn [--threads T] [--mode train|infer] [--json] [--profile]
 //! bench gpu [--sizes 256,1024,4096] [--runs R] [--json]   (prints `skipped: …` without a GPU)
 //! bench lstm [--threads T] [--json]
+//! bench gpt [--threads T] [--json] [--profile]
 //! ```
 //! With `--json`, one JSON object per line (scripts depend on the field names).
 
 mod cnn;
 mod gemm;
+mod gpt;
 mod gpu;
 mod lstm;
 mod measure;
@@ -31,6 +33,7 @@ const TABLES: &[(&str, TableFn)] = &[
     ("pool", pool::run),
     ("cnn", cnn::run),
     ("lstm", lstm::run),
+    ("gpt", gpt::run),
     ("gpu", gpu::run),
 ];
 
@@ -69,7 +72,10 @@ fn command() -> Command {
         "",
         "cnn: only train or only infer (default: both)",
     )
-    .switch("profile", "cnn: time each layer of a training step instead")
+    .switch(
+        "profile",
+        "cnn, gpt: time each part of a training step instead",
+    )
     .switch("json", "one JSON object per line instead of tables")
 }
 
