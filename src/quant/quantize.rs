@@ -146,9 +146,10 @@ mod tests {
 
     #[test]
     fn per_channel_scales_follow_each_row() {
-        let w = Tensor::from_vec(&[2, 2], vec![0.01, -0.02, 10.0, 5.0]);
+        // 0.005 / (0.02 / 127) = 31.75 and 4 / (10 / 127) = 50.8 (no ties at .5 to round).
+        let w = Tensor::from_vec(&[2, 2], vec![0.005, -0.02, 10.0, 4.0]);
         let per_channel = QuantizedWeights::quantize(&w, Granularity::PerChannel);
-        assert_eq!(per_channel.values, vec![64, -127, 127, 64]);
+        assert_eq!(per_channel.values, vec![32, -127, 127, 51]);
         let per_tensor = QuantizedWeights::quantize(&w, Granularity::PerTensor);
         // The small row is crushed to zero by the large one's scale.
         assert_eq!(&per_tensor.values[..2], &[0, 0]);
