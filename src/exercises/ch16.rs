@@ -52,7 +52,7 @@ pub fn layer_norm_backward(
 /// position i could attend to i + 1, it would read the answer. Dividing by √D keeps the scores'
 /// spread the same for any head width, so the softmax does not saturate.
 ///
-/// Example: T = 2, D = 1, q = k = [[1], [1]], v = [[1], [3]] → [[1], [2]] (position 0 sees only
+/// Example: T = 2, D = 1, `q = k = [[1], [1]]`, `v = [[1], [3]]` → `[[1], [2]]` (position 0 sees only
 /// itself; position 1 weighs both equally).
 ///
 /// Hint: subtract each row's largest score before `exp` (scores of a few hundred are normal).
