@@ -17,6 +17,8 @@ use std::sync::Mutex;
 #[allow(dead_code)]
 #[path = "../chapters/ch14_time_series.rs"]
 mod ch14;
+mod saved_runs;
+use saved_runs::snapshot;
 
 /// Tests that change the global thread count run one at a time.
 static THREADS: Mutex<()> = Mutex::new(());
@@ -419,32 +421,7 @@ fn a_run_stopped_and_resumed_ends_with_the_weights_of_the_uninterrupted_run() {
 
 /// Runs the chapter's binary; returns (exit code, standard output, standard error).
 fn binary(words: &[&str]) -> (i32, String, String) {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ch14_time_series"))
-        .args(words)
-        .env("DLFS_PROGRESS", "0")
-        .output()
-        .unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
-/// Every file under `dir` with its size and modification time.
-fn snapshot(dir: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(snapshot(&path));
-        } else {
-            let info = std::fs::metadata(&path).unwrap();
-            files.push((path, info.len(), info.modified().unwrap()));
-        }
-    }
-    files.sort();
-    files
+    saved_runs::run_binary(env!("CARGO_BIN_EXE_ch14_time_series"), words)
 }
 
 #[test]

@@ -356,6 +356,11 @@ pub enum Scaling {
     ZScore,
 }
 
+/// How [`Windows::new`] and [`Windows::with_scaler`] name a value in errors (no file to point at).
+fn locate_by_index(i: usize) -> String {
+    format!("value {i} of the series (counting from 0)")
+}
+
 /// Where [`Windows`] gets its scaler: fitted on the training part, or given (a saved model's).
 #[derive(Clone, Copy, Debug)]
 enum Fit {
@@ -527,10 +532,9 @@ impl Windows {
         target: Target,
         scaling: Scaling,
     ) -> Result<Windows> {
-        let locate = |i: usize| format!("value {i} of the series (counting from 0)");
         Windows::build(
             values,
-            &locate,
+            &locate_by_index,
             look_back,
             train_fraction,
             target,
@@ -547,10 +551,9 @@ impl Windows {
         target: Target,
         scaler: Scaler,
     ) -> Result<Windows> {
-        let locate = |i: usize| format!("value {i} of the series (counting from 0)");
         Windows::build(
             values,
-            &locate,
+            &locate_by_index,
             look_back,
             train_fraction,
             target,
