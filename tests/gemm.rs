@@ -451,31 +451,41 @@ fn large_products_are_bit_identical_for_any_thread_count() {
     let mut rng = Rng::new(5);
     let a: Vec<f32> = (0..m * k).map(|_| rng.uniform(-1.0, 1.0)).collect();
     let b: Vec<f32> = (0..k * n).map(|_| rng.uniform(-1.0, 1.0)).collect();
-    let results: Vec<Vec<f32>> = [1, 2, 3, 4]
-        .iter()
-        .map(|&threads| {
-            let mut c = vec![0.0; m * n];
-            gemm_with(
-                gemm::current_kernel(),
-                threads,
-                1.0,
-                MatRef::new(&a, m, k),
-                MatRef::new(&b, k, n),
-                0.0,
-                MatMut::new(&mut c, m, n),
+    // B row-major (read in place, the rows are split) and B stored transposed, as in a layer's
+    // x·Wᵀ (B must be packed: the columns are split when there are enough panels, see
+    // `run_threads`).
+    for b_transposed in [false, true] {
+        let b_view = if b_transposed {
+            MatRef::new(&b, n, k).t()
+        } else {
+            MatRef::new(&b, k, n)
+        };
+        let results: Vec<Vec<f32>> = [1, 2, 3, 4]
+            .iter()
+            .map(|&threads| {
+                let mut c = vec![0.0; m * n];
+                gemm_with(
+                    gemm::current_kernel(),
+                    threads,
+                    1.0,
+                    MatRef::new(&a, m, k),
+                    b_view,
+                    0.0,
+                    MatMut::new(&mut c, m, n),
+                );
+                c
+            })
+            .collect();
+        for (t, result) in results.iter().enumerate().skip(1) {
+            assert!(
+                result
+                    .iter()
+                    .zip(&results[0])
+                    .all(|(x, y)| x.to_bits() == y.to_bits()),
+                "B transposed: {b_transposed}: {} threads differ from 1",
+                t + 1
             );
-            c
-        })
-        .collect();
-    for (t, result) in results.iter().enumerate().skip(1) {
-        assert!(
-            result
-                .iter()
-                .zip(&results[0])
-                .all(|(x, y)| x.to_bits() == y.to_bits()),
-            "{} threads differ from 1",
-            t + 1
-        );
+        }
     }
 }
 

@@ -60,6 +60,7 @@
 
 use super::recurrent::fast_exp;
 use crate::linalg::gemm::{MatMut, MatRef, current_kernel, gemm_with};
+use crate::linalg::vector::{dot_lanes, max_lanes, sum_lanes};
 use crate::tensor::Tensor;
 
 /// Which keys each query may see.
@@ -96,7 +97,7 @@ pub fn masked_softmax_rows(scores: &mut [f32], keys: usize, mask: AttentionMask<
         let (seen, unseen) = row.split_at_mut(visible);
         unseen.fill(0.0);
         let max = match mask.key_padding {
-            None => seen.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v)),
+            None => max_lanes(seen),
             Some(padding) => seen
                 .iter()
                 .zip(padding)
@@ -107,21 +108,20 @@ pub fn masked_softmax_rows(scores: &mut [f32], keys: usize, mask: AttentionMask<
             seen.fill(0.0);
             continue;
         }
-        let mut sum = 0.0f32;
         match mask.key_padding {
             None => {
                 for v in seen.iter_mut() {
                     *v = fast_exp(*v - max);
-                    sum += *v;
                 }
             }
             Some(padding) => {
                 for (v, &pad) in seen.iter_mut().zip(padding) {
                     *v = if pad { 0.0 } else { fast_exp(*v - max) };
-                    sum += *v;
                 }
             }
         }
+        // The denominator in 8 running sums (see `vector::LANES`), not one long chain.
+        let sum = sum_lanes(seen);
         let inverse = 1.0 / sum;
         for v in seen.iter_mut() {
             *v *= inverse;
@@ -204,7 +204,7 @@ pub fn attention_backward(
         .chunks_exact_mut(keys)
         .zip(probs.chunks_exact(keys))
     {
-        let dot: f32 = d_row.iter().zip(p_row).map(|(&d, &p)| d * p).sum();
+        let dot = dot_lanes(d_row, p_row);
         for (d, &p) in d_row.iter_mut().zip(p_row) {
             *d = p * (*d - dot);
         }

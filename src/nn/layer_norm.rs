@@ -33,6 +33,7 @@
 //! (`normalized_shape` with several dimensions), `bias=False`.
 
 use super::layer::{Layer, Mode, Param, assert_grad_shape};
+use crate::linalg::vector::{LANES, dot_lanes, sum_lanes};
 use crate::parallel;
 use crate::tensor::Tensor;
 
@@ -143,11 +144,17 @@ impl LayerNorm {
                 .zip(means.iter_mut())
                 .zip(rstds.iter_mut())
             {
-                let mean = row.iter().sum::<f32>() * inv_e;
-                let variance = row.iter().map(|&v| (v - mean) * (v - mean)).sum::<f32>() * inv_e;
+                // The sums run in 8 lanes (see `vector::LANES`): one long chain of additions
+                // per row would cost more than the rest of the layer.
+                let mean = sum_lanes(row) * inv_e;
+                // y holds x − μ for a moment: the variance is its dot product with itself.
+                for (y, &v) in y.iter_mut().zip(row) {
+                    *y = v - mean;
+                }
+                let variance = dot_lanes(y, y) * inv_e;
                 let rstd = 1.0 / (variance + eps).sqrt();
-                for (((y, &v), &g), &b) in y.iter_mut().zip(row).zip(gamma).zip(beta) {
-                    *y = (v - mean) * rstd * g + b;
+                for ((y, &g), &b) in y.iter_mut().zip(gamma).zip(beta) {
+                    *y = *y * rstd * g + b;
                 }
                 *mean_slot = mean;
                 *rstd_slot = rstd;
@@ -203,18 +210,19 @@ impl LayerNorm {
                 .zip(rstds)
             {
                 // First pass: the two means of the formula, and the parameter gradients.
-                let mut g_mean = 0.0f32;
-                let mut g_x_hat_mean = 0.0f32;
+                // The two sums run in LANES running sums each (see `vector::LANES`).
+                let mut g_sums = [0.0f32; LANES];
+                let mut g_x_hat_sums = [0.0f32; LANES];
                 for i in 0..e {
                     let x_hat = (row[i] - mean) * rstd;
                     let g = dy_row[i] * gamma[i];
-                    g_mean += g;
-                    g_x_hat_mean += g * x_hat;
+                    g_sums[i % LANES] += g;
+                    g_x_hat_sums[i % LANES] += g * x_hat;
                     d_gamma[i] += dy_row[i] * x_hat;
                     d_beta[i] += dy_row[i];
                 }
-                g_mean *= inv_e;
-                g_x_hat_mean *= inv_e;
+                let g_mean = sum_lanes(&g_sums) * inv_e;
+                let g_x_hat_mean = sum_lanes(&g_x_hat_sums) * inv_e;
                 // Second pass: dx = r·(g − mean(g) − x̂·mean(g ⊙ x̂)).
                 for i in 0..e {
                     let x_hat = (row[i] - mean) * rstd;
