@@ -1117,9 +1117,25 @@ fn speed_breakdown(
         results.set(&format!("int8.breakdown.stage_{key}_f32_ms"), f);
         results.set(&format!("int8.breakdown.stage_{key}_int8_ms"), q);
     }
+    let int8_total: f64 = int8_stages.iter().sum();
+    let largest = (0..6)
+        .max_by(|&a, &b| int8_stages[a].total_cmp(&int8_stages[b]))
+        .unwrap_or(1);
     println!(
         "\nMeasured: where the int8 pass spends its time.\n\n{table}{verdict}\n\nStage by stage \
-         (each layer timed on its own; best of {rounds} rounds of {batches} batches):\n\n{stages}"
+         (each layer timed on its own; best of {rounds} rounds of {batches} batches):\n\n{stages}\
+         The largest int8 stage is \"{}\": {:.0} % of the int8 stages' {:.2} ms{}.\n",
+        names[largest],
+        100.0 * int8_stages[largest] / int8_total.max(f64::MIN_POSITIVE),
+        per_batch_ms * int8_total,
+        if largest == 0 {
+            String::new()
+        } else {
+            format!(
+                ", {:.2}× its f32 counterpart",
+                f32_stages[largest] / int8_stages[largest]
+            )
+        }
     );
     results.set("int8.breakdown.f32_forward_ms_batch64_1thread", f32_forward);
     results.set(
