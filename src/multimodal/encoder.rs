@@ -28,8 +28,8 @@
 //! the back door. Standardising each grey picture (mean 0, standard deviation 1) removes the
 //! object's brightness and the background's, and the absolute value removes whether the object is
 //! lighter or darker than its background: what is left is where the object is, which is its shape.
-//! Measured in this chapter's development (20,000 pairs, 12 epochs, seed 0): held-out shape
-//! accuracy 95.9 % from the grey image, 99.6 % from the contrast map.
+//! Measured in this chapter's development (20,000 pairs, 12 epochs, seed 0, Adam without weight
+//! decay): held-out shape accuracy 95.9 % from the grey image, 99.6 % from the contrast map.
 
 use super::normalize::L2Normalize;
 use crate::nn::{Conv2d, Flatten, Layer, Linear, MaxPool2d, Mode, Param, Relu, Sequential};
