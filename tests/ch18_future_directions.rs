@@ -14,7 +14,7 @@ use dlfs::data::{cifar10, cifar10_standin};
 use dlfs::explain;
 use dlfs::linalg::gemm::{self, Kernel};
 use dlfs::loss::{Reduction, cross_entropy};
-use dlfs::multimodal::encoder::grey;
+use dlfs::multimodal::encoder::{contrast, grey};
 use dlfs::multimodal::{
     Clip, ContrastiveLoss, FactorizedImageEncoder, ImageEncoder, L2Normalize, contrastive_loss,
 };
@@ -218,6 +218,25 @@ fn the_int8_path_is_the_same_for_any_thread_count_and_kernel() {
             kernel.name()
         );
     }
+}
+
+#[test]
+fn the_profiled_int8_pass_gives_the_same_logits_and_times_every_stage() {
+    let (_, int8, _, x) = reference_model();
+    let mut times = dlfs::quant::StageTimes::default();
+    let profiled = int8.forward_profiled(&x, &mut times);
+    assert_eq!(profiled.data(), int8.forward(&x).data());
+    let stages = [
+        times.quantize_input,
+        times.conv1,
+        times.pool1,
+        times.conv2,
+        times.pool2,
+        times.dense,
+    ];
+    assert!(stages.iter().all(|&t| t >= 0.0), "{times:?}");
+    // The two convolutions are most of the work: they cannot both have taken no time.
+    assert!(times.conv1 + times.conv2 > 0.0, "{times:?}");
 }
 
 #[test]
@@ -792,12 +811,28 @@ fn the_factorized_encoder_sees_no_colour_in_its_shape_stream() {
     // Rotate the channels: the sum R + G + B, hence the grey image, is unchanged.
     let b = Tensor::from_fn(&[1, 3, 32, 32], |i| a.data()[(i + 1024) % 3072]);
     let (sa, sb) = (
-        encoder.shape.forward(&grey(&a), Mode::Inference),
-        encoder.shape.forward(&grey(&b), Mode::Inference),
+        encoder.shape.forward(&contrast(&grey(&a)), Mode::Inference),
+        encoder.shape.forward(&contrast(&grey(&b)), Mode::Inference),
     );
     for (x, y) in sa.data().iter().zip(sb.data()) {
         assert!((x - y).abs() < 1e-5);
     }
+    // Nor the brightness: the contrast map of a picture made brighter or darker, with more or less
+    // contrast, or inverted, is the same map (a colour's brightness is colour information).
+    let g = grey(&a);
+    let map = contrast(&g);
+    for (gain, offset) in [(0.5, 0.3), (2.0, -1.0), (-1.0, 0.0), (-0.3, 0.8)] {
+        let other = contrast(&Tensor::from_fn(g.shape(), |i| gain * g.data()[i] + offset));
+        for (x, y) in map.data().iter().zip(other.data()) {
+            assert!(
+                (x - y).abs() < 1e-3,
+                "gain {gain}, offset {offset}: {x} vs {y}"
+            );
+        }
+    }
+    // Each map is standardised: mean of squares 1.
+    let mean_square = map.data().iter().map(|v| v * v).sum::<f32>() / 1024.0;
+    assert!((mean_square - 1.0).abs() < 1e-4, "{mean_square}");
     // And the colour stream does not care where the colours are: shifting the picture by a pixel
     // (wrapping around) leaves the maximum over all places unchanged.
     let shifted = Tensor::from_fn(&[1, 3, 32, 32], |i| {
@@ -892,6 +927,8 @@ fn huge_sizes_and_empty_sets_are_refused_by_name_before_any_work() {
         ("--latency-calls", "18446744073709551615", "would need"),
         ("--limit", "0", "at least 1"),
         ("--clip-pairs", "0", "at least 1"),
+        ("--clip-weight-decay", "1000", "below 1"),
+        ("--clip-weight-decay", "NaN", "≥ 0"),
     ] {
         let (code, stdout, stderr) = run_chapter(&["--quick", "--out", &out_text, flag, value]);
         assert_eq!(code, Some(2), "{flag} {value}: {stderr}");

@@ -4,7 +4,7 @@
 //! | file | what it teaches |
 //! |---|---|
 //! | `normalize.rs` | [`L2Normalize`]: vectors scaled to length 1, forward and backward |
-//! | `encoder.rs` | the image encoders: a plain CNN, and [`FactorizedImageEncoder`] (shape from grey, colour from a place-blind detector) |
+//! | `encoder.rs` | the image encoders: a plain CNN, and [`FactorizedImageEncoder`] (shape from the grey contrast map, colour from a place-blind detector) |
 //! | `clip.rs` | [`Clip`]: an image encoder and a text encoder into one space; the `[N, N]` similarity logits |
 //! | `contrastive.rs` | [`ContrastiveLoss`]: the symmetric cross-entropy that pulls each pair together |
 //!

@@ -39,6 +39,24 @@ use crate::nn::{CifarCnn, Mode};
 use crate::parallel;
 use crate::tensor::Tensor;
 use std::cell::RefCell;
+use std::time::Instant;
+
+/// Seconds spent in each stage of [`QuantizedCnn::forward_profiled`], summed over calls.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StageTimes {
+    /// Normalised f32 pixels → int8 (`quantize_value`).
+    pub quantize_input: f64,
+    /// conv1: the int8 GEMM with its output stage (requantize + ReLU) on the wide rows.
+    pub conv1: f64,
+    /// 2×2 max-pooling of conv1's 6 planes.
+    pub pool1: f64,
+    /// conv2: the int8 GEMM with its output stage.
+    pub conv2: f64,
+    /// 2×2 max-pooling of conv2's 16 planes into the feature row.
+    pub pool2: f64,
+    /// fc1, fc2, fc3 on the whole batch (int8 GEMMs, requantization, the f32 logits).
+    pub dense: f64,
+}
 
 /// The quantized layers, in order: their activation scales are the scales of their *inputs*.
 pub const LAYER_NAMES: [&str; 5] = ["conv1", "conv2", "fc1", "fc2", "fc3"];
@@ -297,6 +315,71 @@ impl QuantizedCnn {
         })
     }
 
+    /// [`QuantizedCnn::forward`] on the calling thread alone, with each stage timed: where the int8
+    /// pass spends its time (chapter 18's speed breakdown). Same stages, same functions, same
+    /// logits; only the chunking over threads is left out.
+    pub fn forward_profiled(&self, x: &Tensor, times: &mut StageTimes) -> Tensor {
+        assert!(
+            x.ndim() == 4 && x.shape()[1..] == [3, 32, 32],
+            "QuantizedCnn::forward_profiled: expected images [N, 3, 32, 32], got {:?}",
+            x.shape()
+        );
+        let n = x.dim(0);
+        let [conv1, conv2, fc1, fc2, fc3] = &self.layers;
+        let features = fc1.in_features();
+        let mut q = vec![0i8; n * features];
+        let k = edge_runtime::KERNEL;
+        let offsets_of = |channels: usize, side: usize| -> Vec<usize> {
+            (0..channels * k * k)
+                .map(|t| {
+                    let (c, i, j) = (t / (k * k), t / k % k, t % k);
+                    c * side * side + i * side + j
+                })
+                .collect()
+        };
+        let (offsets1, offsets2) = (offsets_of(3, 32), offsets_of(6, 14));
+        let (mut image, mut plane) = (Vec::new(), Vec::new());
+        let mut pooled = vec![0i8; conv1.out_channels() * 14 * 14];
+        let mut clock = Instant::now();
+        let mut lap = |slot: &mut f64| {
+            let now = Instant::now();
+            *slot += (now - clock).as_secs_f64();
+            clock = now;
+        };
+        for (pixels, feature_row) in x
+            .data()
+            .chunks_exact(cifar10::IMAGE_BYTES)
+            .zip(q.chunks_exact_mut(features))
+        {
+            image.clear();
+            image.extend(pixels.iter().map(|&v| quantize_value(v, conv1.input_scale)));
+            lap(&mut times.quantize_input);
+            conv_requantize(conv1, &image, 32, &offsets1, &mut plane);
+            lap(&mut times.conv1);
+            pool_planes(conv1.out_channels(), 32, &plane, &mut pooled);
+            lap(&mut times.pool1);
+            conv_requantize(conv2, &pooled, 14, &offsets2, &mut plane);
+            lap(&mut times.conv2);
+            pool_planes(conv2.out_channels(), 14, &plane, feature_row);
+            lap(&mut times.pool2);
+        }
+        let q = dense_relu(fc1, I8Matrix::transposed(&q, features, n), n);
+        let q = dense_relu(fc2, I8Matrix::row_major(&q, fc2.in_features(), n), n);
+        let out = fc3.out_channels();
+        let mut sums = vec![0i32; out * n];
+        gemm_i8(
+            &fc3.packed,
+            I8Matrix::row_major(&q, fc3.in_features(), n),
+            Int8Output::Sums(&mut sums),
+        );
+        let logits = Tensor::from_fn(&[n, out], |index| {
+            let (image, o) = (index / out, index % out);
+            dequantize_logit(sums[o * n + image] + fc3.bias_q[o], fc3.multiplier[o])
+        });
+        lap(&mut times.dense);
+        logits
+    }
+
     /// The weights as owned arrays for the allocation-free runtime (and the generated source).
     pub fn edge_weights(&self) -> EdgeWeights {
         let input_scale = self.layers[0].input_scale;
@@ -322,9 +405,6 @@ fn conv_relu_pool(
     pooled: &mut [i8],
 ) {
     let k = edge_runtime::KERNEL;
-    let out_side = side - k + 1;
-    // Wide rows: output pixel (r, s) is column r·side + s; the last row needs only out_side columns.
-    let wide = (out_side - 1) * side + out_side;
     offsets.clear();
     for c in 0..channels {
         for i in 0..k {
@@ -333,9 +413,24 @@ fn conv_relu_pool(
             }
         }
     }
-    let out = layer.out_channels();
+    conv_requantize(layer, image, side, offsets, plane);
+    pool_planes(layer.out_channels(), side, plane, pooled);
+}
+
+/// The convolution of [`conv_relu_pool`] without the pooling: `plane` gets the requantized,
+/// rectified outputs `[C_out, wide]` on wide rows of width `side`.
+fn conv_requantize(
+    layer: &QuantizedLayer,
+    image: &[i8],
+    side: usize,
+    offsets: &[usize],
+    plane: &mut Vec<i8>,
+) {
+    let out_side = side - edge_runtime::KERNEL + 1;
+    // Wide rows: output pixel (r, s) is column r·side + s; the last row needs only out_side columns.
+    let wide = (out_side - 1) * side + out_side;
     plane.clear();
-    plane.resize(out * wide, 0);
+    plane.resize(layer.out_channels() * wide, 0);
     let cols = I8Matrix::Rows {
         data: image,
         offsets,
@@ -351,8 +446,18 @@ fn conv_relu_pool(
             relu: true,
         },
     );
+}
+
+/// 2×2 max-pooling of `channels` wide-row planes (row stride `side`) into `pooled`.
+fn pool_planes(channels: usize, side: usize, plane: &[i8], pooled: &mut [i8]) {
+    let out_side = side - edge_runtime::KERNEL + 1;
+    let wide = (out_side - 1) * side + out_side;
     let half = out_side / 2;
-    for (o, pooled_channel) in pooled.chunks_exact_mut(half * half).enumerate().take(out) {
+    for (o, pooled_channel) in pooled
+        .chunks_exact_mut(half * half)
+        .enumerate()
+        .take(channels)
+    {
         max_pool_2x2(&plane[o * wide..], side, out_side, pooled_channel);
     }
 }

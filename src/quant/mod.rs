@@ -28,7 +28,7 @@ pub mod quantize;
 pub use calibrate::{Calibration, choose_scale};
 pub use distill::{DistillationLoss, distillation_loss, student_cnn, teacher_targets};
 pub use int8_cnn::{
-    ActivationScales, EdgeWeights, LAYER_NAMES, QuantizedCnn, QuantizedLayer, calibrate,
+    ActivationScales, EdgeWeights, LAYER_NAMES, QuantizedCnn, QuantizedLayer, StageTimes, calibrate,
 };
 pub use prune::{PruningMask, Scope, magnitude_mask};
 pub use quantize::{Granularity, QuantizedWeights, symmetric_scale};
