@@ -451,9 +451,8 @@ fn large_products_are_bit_identical_for_any_thread_count() {
     let mut rng = Rng::new(5);
     let a: Vec<f32> = (0..m * k).map(|_| rng.uniform(-1.0, 1.0)).collect();
     let b: Vec<f32> = (0..k * n).map(|_| rng.uniform(-1.0, 1.0)).collect();
-    // B row-major (read in place, the rows are split) and B stored transposed, as in a layer's
-    // x·Wᵀ (B must be packed: the columns are split when there are enough panels, see
-    // `run_threads`).
+    // B row-major (small enough to be read in place) and B stored transposed, as in a layer's
+    // x·Wᵀ (B must be packed, by every piece).
     for b_transposed in [false, true] {
         let b_view = if b_transposed {
             MatRef::new(&b, n, k).t()

@@ -568,23 +568,8 @@ fn run_threads(
     if !no_overlap(m, n, row_stride, col_stride) {
         pieces = 1;
     }
-    // Every piece of a split along m needs all of B, so each packs all of B again: with T threads
-    // that copy is made T times, and it is a large part of a product with a long sum and few rows
-    // of C per element of B (a layer's weight gradient dW = dYᵀ·X sums over the 768 rows of a
-    // batch). A's panels are read in place whenever they have a unit stride, so when B must be
-    // packed and A need not be, split along n: each piece packs only its own panels of B. That
-    // needs enough panels of B for even pieces (at least 4 each). Otherwise split the dimension
-    // with more panels: each piece then keeps whole panels and packs less twice. Either way each
-    // element of C is computed by the same operations, so the result does not depend on the split.
-    let a_in_place = a.col_stride() == 1 || a.row_stride() == 1;
-    let b_in_place = b.col_stride() == 1
-        && m.div_ceil(pieces) <= B_IN_PLACE_MAX_ROWS
-        && a.cols() * n <= B_IN_PLACE_MAX_FLOATS;
-    let split_rows = if a_in_place && !b_in_place && n_panels >= 4 * pieces {
-        false
-    } else {
-        m_panels >= n_panels
-    };
+    // Split the dimension with more panels: each piece then keeps whole panels and packs less twice.
+    let split_rows = m_panels >= n_panels;
     let (panels, step) = if split_rows {
         (m_panels, kernel.mr)
     } else {
