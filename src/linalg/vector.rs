@@ -221,11 +221,19 @@ mod tests {
     #[test]
     fn lane_sums_match_the_f64_sums_on_awkward_lengths() {
         for n in [0usize, 1, 7, 8, 9, 17, 64, 127, 131] {
-            let a: Vec<f32> = (0..n).map(|i| ((i * 37 % 11) as f32 - 5.0) * 0.25).collect();
+            let a: Vec<f32> = (0..n)
+                .map(|i| ((i * 37 % 11) as f32 - 5.0) * 0.25)
+                .collect();
             let b: Vec<f32> = (0..n).map(|i| ((i * 13 % 7) as f32 - 3.0) * 0.5).collect();
             let exact_sum: f64 = a.iter().map(|&v| f64::from(v)).sum();
-            assert!((f64::from(sum_lanes(&a)) - exact_sum).abs() < 1e-4, "sum, n = {n}");
-            assert!((f64::from(dot_lanes(&a, &b)) - dot_f64(&a, &b)).abs() < 1e-4, "dot, n = {n}");
+            assert!(
+                (f64::from(sum_lanes(&a)) - exact_sum).abs() < 1e-4,
+                "sum, n = {n}"
+            );
+            assert!(
+                (f64::from(dot_lanes(&a, &b)) - dot_f64(&a, &b)).abs() < 1e-4,
+                "dot, n = {n}"
+            );
             let exact_max = a.iter().copied().fold(f32::NEG_INFINITY, f32::max);
             assert_eq!(max_lanes(&a), exact_max, "max, n = {n}");
         }
