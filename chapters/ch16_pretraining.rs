@@ -1087,6 +1087,25 @@ fn mean_sd(values: &[f64]) -> (f64, f64) {
     (m, variance.sqrt())
 }
 
+/// One clause comparing two methods' accuracies over seeds. A gap no larger than the larger of the
+/// two standard deviations is called within the seed-to-seed spread: with a few seeds, not a
+/// difference the experiment can show.
+fn compare_methods(first: &str, a: &[f64], second: &str, b: &[f64]) -> String {
+    let ((mean_a, sd_a), (mean_b, sd_b)) = (mean_sd(a), mean_sd(b));
+    let gap = 100.0 * (mean_a - mean_b);
+    if (mean_a - mean_b).abs() <= sd_a.max(sd_b) {
+        format!(
+            "{first} and {second} are within the seed-to-seed spread ({:.1} against {:.1} %)",
+            100.0 * mean_a,
+            100.0 * mean_b
+        )
+    } else if gap > 0.0 {
+        format!("{first} is {gap:.1} points above {second}")
+    } else {
+        format!("{first} is {:.1} points below {second}", -gap)
+    }
+}
+
 /// `81.2 ± 1.4 %` for accuracies given as fractions.
 fn percent(values: &[f64]) -> String {
     let (m, sd) = mean_sd(values);
@@ -1553,6 +1572,54 @@ fn run_text_transfer(
         "Mean ± sd over {} seed(s), test accuracy:\n\n{summary}",
         t.seeds
     );
+    // Chance on the test split: always answering its larger class.
+    let positives = reviews
+        .test_labels
+        .iter()
+        .filter(|&&label| label == 1)
+        .count();
+    let total = reviews.test_labels.len().max(1);
+    let chance = positives.max(total - positives) as f64 / total as f64;
+    println!("What the table says (worked out from it):");
+    let (mut probe_at_chance, mut fine_tuning_helps) = (false, false);
+    for (n, pretrained) in outcome.pretrained.iter().filter(|(_, v)| !v.is_empty()) {
+        let find = |list: &[(usize, Vec<f64>)]| {
+            list.iter()
+                .find(|(m, v)| m == n && !v.is_empty())
+                .map(|(_, v)| v.clone())
+        };
+        if let (Some(scratch), Some(probe)) = (find(&outcome.scratch), find(&outcome.probe)) {
+            let at_chance = (mean(&probe) - chance).abs() <= mean_sd(&probe).1.max(0.02);
+            probe_at_chance |= at_chance;
+            let ((fine_tuned, sd_fine_tuned), (from_scratch, sd_scratch)) =
+                (mean_sd(pretrained), mean_sd(&scratch));
+            fine_tuning_helps |= fine_tuned - from_scratch > sd_fine_tuned.max(sd_scratch);
+            println!(
+                "  {n} labels: {}; the linear probe {:.1} %, {} (always answering the larger class: \
+                 {:.1} %).",
+                compare_methods("fine-tuned", pretrained, "from scratch", &scratch),
+                100.0 * mean(&probe),
+                if at_chance {
+                    "at chance"
+                } else if mean(&probe) > chance {
+                    "above chance"
+                } else {
+                    "below chance"
+                },
+                100.0 * chance
+            );
+        }
+    }
+    if probe_at_chance && fine_tuning_helps {
+        println!(
+            "A linear probe near chance while fine-tuning helps means the frozen model's mean \
+             hidden state, built to predict the next word, keeps little that separates positive \
+             from negative reviews along a straight line; fine-tuning reshapes those features, and \
+             the pretrained weights are then a far better start than random ones when there are \
+             enough labels to reshape them."
+        );
+    }
+    println!();
     for (name, list) in [
         ("pretrained", &outcome.pretrained),
         ("probe", &outcome.probe),
