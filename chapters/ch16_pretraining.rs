@@ -1087,6 +1087,13 @@ fn mean_sd(values: &[f64]) -> (f64, f64) {
     (m, variance.sqrt())
 }
 
+/// The accuracies over seeds that `list` holds for `labels` labelled examples, if any were measured.
+fn accuracies_with(list: &[(usize, Vec<f64>)], labels: usize) -> Option<&[f64]> {
+    list.iter()
+        .find(|(n, values)| *n == labels && !values.is_empty())
+        .map(|(_, values)| values.as_slice())
+}
+
 /// One clause comparing two methods' accuracies over seeds. A gap no larger than the larger of the
 /// two standard deviations is called within the seed-to-seed spread: with a few seeds, not a
 /// difference the experiment can show.
@@ -1557,9 +1564,7 @@ fn run_text_transfer(
     let mut summary = Table::new(&["labels", "fine-tuned", "linear probe", "from scratch"]);
     for &n in &counts {
         let find = |list: &[(usize, Vec<f64>)]| -> String {
-            list.iter()
-                .find(|(m, v)| *m == n && !v.is_empty())
-                .map_or(String::new(), |(_, v)| percent(v))
+            accuracies_with(list, n).map_or(String::new(), percent)
         };
         summary.row(&[
             n.to_string(),
@@ -1583,25 +1588,25 @@ fn run_text_transfer(
     println!("What the table says (worked out from it):");
     let (mut probe_at_chance, mut fine_tuning_helps) = (false, false);
     for (n, pretrained) in outcome.pretrained.iter().filter(|(_, v)| !v.is_empty()) {
-        let find = |list: &[(usize, Vec<f64>)]| {
-            list.iter()
-                .find(|(m, v)| m == n && !v.is_empty())
-                .map(|(_, v)| v.clone())
-        };
-        if let (Some(scratch), Some(probe)) = (find(&outcome.scratch), find(&outcome.probe)) {
-            let at_chance = (mean(&probe) - chance).abs() <= mean_sd(&probe).1.max(0.02);
+        let (scratch, probe) = (
+            accuracies_with(&outcome.scratch, *n),
+            accuracies_with(&outcome.probe, *n),
+        );
+        if let (Some(scratch), Some(probe)) = (scratch, probe) {
+            // Within one standard deviation of chance, or 2 points when the seeds agree closely.
+            let at_chance = (mean(probe) - chance).abs() <= mean_sd(probe).1.max(0.02);
             probe_at_chance |= at_chance;
             let ((fine_tuned, sd_fine_tuned), (from_scratch, sd_scratch)) =
-                (mean_sd(pretrained), mean_sd(&scratch));
+                (mean_sd(pretrained), mean_sd(scratch));
             fine_tuning_helps |= fine_tuned - from_scratch > sd_fine_tuned.max(sd_scratch);
             println!(
                 "  {n} labels: {}; the linear probe {:.1} %, {} (always answering the larger class: \
                  {:.1} %).",
-                compare_methods("fine-tuned", pretrained, "from scratch", &scratch),
-                100.0 * mean(&probe),
+                compare_methods("fine-tuned", pretrained, "from scratch", scratch),
+                100.0 * mean(probe),
                 if at_chance {
                     "at chance"
-                } else if mean(&probe) > chance {
+                } else if mean(probe) > chance {
                     "above chance"
                 } else {
                     "below chance"
@@ -2046,11 +2051,7 @@ fn closing_table(
         let largest = text.scratch.iter().map(|(m, _)| *m).max().unwrap_or(0);
         for (n, values) in text.pretrained.iter().filter(|(_, v)| !v.is_empty()) {
             let target = mean(values);
-            let same = text
-                .scratch
-                .iter()
-                .find(|(m, _)| m == n)
-                .map_or(String::new(), |(_, v)| percent(v));
+            let same = accuracies_with(&text.scratch, *n).map_or(String::new(), percent);
             let matched = labels_to_match(&text.scratch, target);
             table.row(&[
                 "reviews (text)".to_string(),

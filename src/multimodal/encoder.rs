@@ -39,8 +39,23 @@ use crate::tensor::Tensor;
 /// The plain encoder: `Conv2d(3, 8, 5) → MaxPool 2 → ReLU → Conv2d(8, 16, 5) → MaxPool 2 → ReLU →
 /// flatten 400 → Linear(400, 64) → ReLU → Linear(64, E) → L2Normalize`.
 pub fn plain_image_encoder(embedding: usize, rng: &mut Rng) -> Sequential {
-    Sequential::new(vec![
-        Box::new(Conv2d::builder(3, 8, 5).input_gradient(false).build(rng)),
+    let mut layers = convolutional_trunk(3, rng);
+    layers.push(Box::new(Linear::new(64, embedding, rng)));
+    layers.push(Box::new(L2Normalize::new()));
+    Sequential::new(layers)
+}
+
+/// `Conv2d(C, 8, 5) → MaxPool 2 → ReLU → Conv2d(8, 16, 5) → MaxPool 2 → ReLU → flatten 400 →
+/// Linear(400, 64) → ReLU`: `[N, C, 32, 32]` → `[N, 64]`, the part both image encoders share (the
+/// plain one on the colour image, C = 3; the factorized one's shape stream on the contrast map,
+/// C = 1). The first convolution computes no input gradient: nothing is before it.
+fn convolutional_trunk(channels: usize, rng: &mut Rng) -> Vec<Box<dyn Layer>> {
+    vec![
+        Box::new(
+            Conv2d::builder(channels, 8, 5)
+                .input_gradient(false)
+                .build(rng),
+        ),
         Box::new(MaxPool2d::new(2)),
         Box::new(Relu::new()),
         Box::new(Conv2d::new(8, 16, 5, rng)),
@@ -49,9 +64,7 @@ pub fn plain_image_encoder(embedding: usize, rng: &mut Rng) -> Sequential {
         Box::new(Flatten::new()),
         Box::new(Linear::new(400, 64, rng)),
         Box::new(Relu::new()),
-        Box::new(Linear::new(64, embedding, rng)),
-        Box::new(L2Normalize::new()),
-    ])
+    ]
 }
 
 /// Shape from the contrast map, colour from a place-blind colour detector, joined linearly (see
@@ -71,17 +84,7 @@ pub struct FactorizedImageEncoder {
 impl FactorizedImageEncoder {
     /// The encoder with embeddings of width `embedding`.
     pub fn new(embedding: usize, rng: &mut Rng) -> FactorizedImageEncoder {
-        let shape = Sequential::new(vec![
-            Box::new(Conv2d::builder(1, 8, 5).input_gradient(false).build(rng)),
-            Box::new(MaxPool2d::new(2)),
-            Box::new(Relu::new()),
-            Box::new(Conv2d::new(8, 16, 5, rng)),
-            Box::new(MaxPool2d::new(2)),
-            Box::new(Relu::new()),
-            Box::new(Flatten::new()),
-            Box::new(Linear::new(400, 64, rng)),
-            Box::new(Relu::new()),
-        ]);
+        let shape = Sequential::new(convolutional_trunk(1, rng));
         let colour = Sequential::new(vec![
             Box::new(Conv2d::builder(3, 8, 1).input_gradient(false).build(rng)),
             Box::new(Relu::new()),

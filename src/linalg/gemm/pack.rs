@@ -55,7 +55,7 @@ pub(super) fn pack_a(a: MatRef<'_>, mr: usize, dst: &mut [f32]) {
         // A transposed (e.g. Aᵀ·B with A stored k × m): each column of the block is contiguous.
         for (p, column) in dst.chunks_exact_mut(mr).enumerate() {
             let start = p * col_stride;
-            copy_short(&mut column[..rows], &data[start..start + rows]);
+            column[..rows].copy_from_slice(&data[start..start + rows]);
         }
     } else if col_stride == 1 {
         // Row-major A: read each row in order, write it with a stride of mr.
@@ -71,35 +71,6 @@ pub(super) fn pack_a(a: MatRef<'_>, mr: usize, dst: &mut [f32]) {
                 *slot = data[i * row_stride + p * col_stride];
             }
         }
-    }
-}
-
-/// Copies a short run of floats (one row or column of a panel: MR or NR values). Packing makes one
-/// such copy per step of k, and `copy_from_slice` with a length known only at run time calls
-/// `memcpy`, whose call costs more than copying 24–64 bytes; the microkernels' MR and NR get a
-/// copy of fixed size instead, which the compiler turns into a few vector moves. (Profiling a
-/// transformer's training step found 8 % of the time in those `memcpy` calls.)
-#[inline(always)]
-fn copy_short(dst: &mut [f32], src: &[f32]) {
-    match dst.len() {
-        6 => copy_fixed::<6>(dst, src),
-        8 => copy_fixed::<8>(dst, src),
-        16 => copy_fixed::<16>(dst, src),
-        32 => copy_fixed::<32>(dst, src),
-        64 => copy_fixed::<64>(dst, src),
-        _ => dst.copy_from_slice(src),
-    }
-}
-
-/// `dst = src` for slices of exactly `N` floats (see [`copy_short`]).
-#[inline(always)]
-fn copy_fixed<const N: usize>(dst: &mut [f32], src: &[f32]) {
-    let dst: &mut [f32; N] = dst.try_into().expect("copy_fixed: dst holds N floats");
-    let src: &[f32; N] = src.try_into().expect("copy_fixed: src holds N floats");
-    // Four floats (16 bytes, one SSE register) at a time: a plain `*dst = *src` of 64 bytes or
-    // more was still compiled into a `memcpy` call.
-    for (d, s) in dst.chunks_mut(4).zip(src.chunks(4)) {
-        d.copy_from_slice(s);
     }
 }
 
@@ -123,7 +94,7 @@ pub(super) fn pack_b(b: MatRef<'_>, nr: usize, dst: &mut [f32]) {
             // Row-major B: each row of the panel is a contiguous copy.
             for (p, row) in panel.chunks_exact_mut(nr).enumerate() {
                 let start = p * row_stride + j0;
-                copy_short(&mut row[..width], &data[start..start + width]);
+                row[..width].copy_from_slice(&data[start..start + width]);
             }
         } else if row_stride == 1 {
             // B transposed (e.g. A·Bᵀ with B stored n × k): each column is contiguous, and the panel
