@@ -7,10 +7,11 @@
 //! gives `[out]`. Internally the input is viewed as a matrix of `rows = len / in` rows.
 //!
 //! Forward and backward are one GEMM each (the whole cost of the layer):
-//! - forward: `Y = X·Wᵀ + b` — the bias is copied into every row of Y, then `gemm_nt` adds X·Wᵀ;
+//! - forward: `Y = X·Wᵀ + b` — the bias is copied into every row of Y, then `gemm_nt` adds X·Wᵀ
+//!   (with a residual connection, `Y = R + X·Wᵀ + b`, every row starts as `R + b` instead);
 //! - backward, given `dY = ∂L/∂Y`:
 //!   - `dW += dYᵀ·X` (`gemm_tn`, `[out, rows]·[rows, in]`; accumulated, as PyTorch does),
-//!   - `db += Σ_rows dY` (the column sums),
+//!   - `db += Σ_rows dY` (the column sums, in blocks of 64 rows added in order),
 //!   - `dX = dY·W` (`gemm_nn`, `[rows, out]·[out, in]`).
 //!
 //! The input saved for backward lives in a [`Cache`] that reuses its buffer from step to step.
@@ -18,8 +19,22 @@
 use super::init::default_linear_bound;
 use super::layer::{Cache, Layer, Mode, Param, assert_grad_shape};
 use crate::linalg::gemm::{gemm_nn, gemm_nt, gemm_tn};
+use crate::parallel;
 use crate::probability::Rng;
 use crate::tensor::Tensor;
+
+/// Rows per block of the bias gradient's sum (a constant, so that the blocks — and the sum — are the
+/// same for any number of threads).
+const ROWS_PER_PARTIAL: usize = 64;
+
+/// Element-wise passes over an output (the bias copied into every row) run in pieces of about this
+/// many values, so that small layers stay on one thread.
+const ELEMENTS_PER_TASK: usize = 16 * 1024;
+
+/// Whole rows of `n` values per piece of an element-wise pass (at least one).
+fn rows_per_task(n: usize) -> usize {
+    (ELEMENTS_PER_TASK / n).max(1)
+}
 
 /// A fully connected layer `y = x·Wᵀ + b` (see the module docs for shapes and formulas).
 #[derive(Clone, Debug)]
@@ -139,6 +154,27 @@ impl Linear {
     /// `out = x·Wᵀ + b` for the rows of `x` (`[rows, in]` → `[rows, out]`, row-major slices), caching
     /// nothing: the slice-level forward pass that [`Layer::forward`] and the transformer block use.
     pub fn forward_into(&self, x: &[f32], out: &mut [f32]) {
+        self.forward_rows(x, None, out);
+    }
+
+    /// `out = residual + x·Wᵀ + b`: the forward pass with a residual connection added in the same
+    /// pass over `out` (`residual` has `out`'s size). A transformer block uses it for `x + f(x)`:
+    /// writing `residual + b` first and letting the GEMM add `x·Wᵀ` on top saves a separate pass
+    /// over the output.
+    pub fn forward_add_into(&self, x: &[f32], residual: &[f32], out: &mut [f32]) {
+        assert_eq!(
+            residual.len(),
+            out.len(),
+            "Linear::forward_add_into: {} residual values for {} outputs",
+            residual.len(),
+            out.len()
+        );
+        self.forward_rows(x, Some(residual), out);
+    }
+
+    /// `out = [residual +] x·Wᵀ + b`: every row of `out` starts as `residual + b` (in parallel, in
+    /// pieces of whole rows), then the GEMM adds `x·Wᵀ` with β = 1.
+    fn forward_rows(&self, x: &[f32], residual: Option<&[f32]>, out: &mut [f32]) {
         let (k, n) = (self.in_features, self.out_features);
         let rows = x.len() / k;
         assert!(
@@ -148,15 +184,30 @@ impl Linear {
             x.len(),
             out.len()
         );
-        // Y = X·Wᵀ + b: start every row from b, then let the GEMM add X·Wᵀ (β = 1).
-        let beta = match &self.bias {
-            Some(b) => {
-                for row in out.chunks_exact_mut(n) {
-                    row.copy_from_slice(b.value.data());
+        let bias = self.bias.as_ref().map(|b| b.value.data());
+        let beta = if bias.is_none() && residual.is_none() {
+            0.0
+        } else {
+            let piece = rows_per_task(n) * n;
+            parallel::for_each_chunk_mut(out, piece, |i, out| {
+                let start = i * piece;
+                for (r, row) in out.chunks_exact_mut(n).enumerate() {
+                    match (residual, bias) {
+                        (Some(residual), Some(b)) => {
+                            let from = &residual[start + r * n..][..n];
+                            for ((y, &v), &b) in row.iter_mut().zip(from).zip(b) {
+                                *y = v + b;
+                            }
+                        }
+                        (Some(residual), None) => {
+                            row.copy_from_slice(&residual[start + r * n..][..n]);
+                        }
+                        (None, Some(b)) => row.copy_from_slice(b),
+                        (None, None) => unreachable!("β = 0 needs no start value"),
+                    }
                 }
-                1.0
-            }
-            None => 0.0,
+            });
+            1.0
         };
         gemm_nt(rows, n, k, x, self.weight.value.data(), out, beta);
     }
@@ -186,14 +237,25 @@ impl Linear {
 
         // db += Σ over rows of dY (the column sums), summed first and then added once.
         if let Some(b) = &mut self.bias {
-            let mut column_sums = vec![0.0f32; n];
-            for row in dy.chunks_exact(n) {
-                for (s, &g) in column_sums.iter_mut().zip(row) {
-                    *s += g;
+            // db += Σ_rows dY: each block of ROWS_PER_PARTIAL rows is summed on its own (in
+            // parallel), then the blocks' sums are added in order — the same sum for any number of
+            // threads. (With at most one block this is the plain sum over the rows.)
+            let mut partials = vec![0.0f32; rows.div_ceil(ROWS_PER_PARTIAL) * n];
+            let blocks: Vec<_> = dy
+                .chunks(ROWS_PER_PARTIAL * n)
+                .zip(partials.chunks_mut(n))
+                .collect();
+            parallel::for_each_item(blocks, |(dy, sums)| {
+                for row in dy.chunks_exact(n) {
+                    for (s, &g) in sums.iter_mut().zip(row) {
+                        *s += g;
+                    }
                 }
-            }
-            for (g, s) in b.grad.data_mut().iter_mut().zip(column_sums) {
-                *g += s;
+            });
+            for sums in partials.chunks_exact(n) {
+                for (g, &s) in b.grad.data_mut().iter_mut().zip(sums) {
+                    *g += s;
+                }
             }
         }
 

@@ -207,15 +207,18 @@ impl MultiheadAttention {
     }
 
     /// The slice-level forward pass: `x` holds `batch` sequences of `steps` rows of E values
-    /// (`[N, T, E]`, row-major); writes y into `out` (same size). With `keep`, the buffers stay
-    /// valid for [`MultiheadAttention::backward_rows`]. `scratch` is work space (see
-    /// [`AttentionScratch`]).
+    /// (`[N, T, E]`, row-major); writes y into `out` (same size) — or, given a `residual` of that
+    /// size, `residual + y` (a transformer block's `x + self_attn(…)`, in the same pass). With
+    /// `keep`, the buffers stay valid for [`MultiheadAttention::backward_rows`]. `scratch` is work
+    /// space (see [`AttentionScratch`]).
+    #[allow(clippy::too_many_arguments)]
     pub fn forward_rows(
         &mut self,
         x: &[f32],
         batch: usize,
         steps: usize,
         out: &mut [f32],
+        residual: Option<&[f32]>,
         keep: bool,
         scratch: &mut AttentionScratch,
     ) {
@@ -248,10 +251,14 @@ impl MultiheadAttention {
         scratch.heads.resize(rows * e, 0.0);
         b.merged.resize(rows * e, 0.0);
 
-        // qkv = x·W_inᵀ + b_in   [R, 3E]
-        for row in b.qkv.chunks_exact_mut(3 * e) {
-            row.copy_from_slice(self.in_proj_bias.value.data());
-        }
+        // qkv = x·W_inᵀ + b_in   [R, 3E]: every row starts as b_in (in parallel, a sequence per
+        // task), then the GEMM adds x·W_inᵀ.
+        let in_bias = self.in_proj_bias.value.data();
+        parallel::for_each_chunk_mut(&mut b.qkv, steps * 3 * e, |_, rows| {
+            for row in rows.chunks_exact_mut(3 * e) {
+                row.copy_from_slice(in_bias);
+            }
+        });
         gemm_nt(
             rows,
             3 * e,
@@ -299,8 +306,11 @@ impl MultiheadAttention {
             }
         });
 
-        // y = merged·W_outᵀ + b_out
-        self.out_proj.forward_into(&b.merged, out);
+        // y = merged·W_outᵀ + b_out (added to the residual when there is one)
+        match residual {
+            Some(residual) => self.out_proj.forward_add_into(&b.merged, residual, out),
+            None => self.out_proj.forward_into(&b.merged, out),
+        }
     }
 
     /// The slice-level backward pass for the last caching [`MultiheadAttention::forward_rows`]: `x`
@@ -357,6 +367,8 @@ impl MultiheadAttention {
             })
             .collect();
         let (qkv, probs, d_merged) = (&b.qkv, &b.probs, &s.d_merged);
+        let causal = self.causal;
+        let padding = self.key_padding_mask.as_deref();
         run_tasks(tasks, |task| {
             let (q, k, v) = head_views(qkv, task.sequence, task.head, steps, e, d);
             let pair = task.sequence * heads + task.head;
@@ -369,10 +381,16 @@ impl MultiheadAttention {
             );
             let (dq, rest) = task.d_qkv.split_at_mut(steps * d);
             let (dk, dv) = rest.split_at_mut(steps * d);
+            let mask = AttentionMask {
+                causal,
+                key_padding: padding
+                    .map(|p| &p[task.sequence * steps..(task.sequence + 1) * steps]),
+            };
             attention_backward(
                 q,
                 k,
                 v,
+                mask,
                 &probs[pair * steps * steps..(pair + 1) * steps * steps],
                 d_o,
                 task.d_scores,
@@ -466,7 +484,15 @@ impl Layer for MultiheadAttention {
         let mut y = Tensor::zeros(x.shape());
         let keep = mode.keeps_cache();
         let mut scratch = std::mem::take(&mut self.buffers.scratch);
-        self.forward_rows(x.data(), batch, steps, y.data_mut(), keep, &mut scratch);
+        self.forward_rows(
+            x.data(),
+            batch,
+            steps,
+            y.data_mut(),
+            None,
+            keep,
+            &mut scratch,
+        );
         self.buffers.scratch = scratch;
         if keep {
             self.buffers.input.clear();

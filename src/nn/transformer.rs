@@ -172,11 +172,15 @@ impl TransformerBlock {
 
         // x₁ = x + self_attn(norm1(x))
         self.norm1.forward_rows(x, &mut b.h1, keep);
-        self.self_attn
-            .forward_rows(&b.h1, batch, steps, &mut b.x1, keep, &mut scratch.attention);
-        for (x1, &v) in b.x1.iter_mut().zip(x) {
-            *x1 += v;
-        }
+        self.self_attn.forward_rows(
+            &b.h1,
+            batch,
+            steps,
+            &mut b.x1,
+            Some(x),
+            keep,
+            &mut scratch.attention,
+        );
         // out = x₁ + linear2(GELU(linear1(norm2(x₁))))
         self.norm2.forward_rows(&b.x1, &mut b.h2, keep);
         self.linear1.forward_into(&b.h2, &mut scratch.u);
@@ -187,10 +191,7 @@ impl TransformerBlock {
             .zip(b.slope.chunks_mut(ELEMENTS_PER_TASK))
             .collect();
         parallel::for_each_item(tasks, |((u, g), slope)| gelu_with_slope_into(u, g, slope));
-        self.linear2.forward_into(&b.g, out);
-        for (o, &v) in out.iter_mut().zip(&b.x1) {
-            *o += v;
-        }
+        self.linear2.forward_add_into(&b.g, &b.x1, out);
     }
 
     /// The slice-level backward pass for the last caching [`TransformerBlock::forward_rows`]: `x` is
@@ -235,7 +236,9 @@ impl TransformerBlock {
         self.linear1
             .backward_into(&b.h2, &scratch.d_g, Some(&mut scratch.d_h), false);
         // d_x₁ = d_out + norm2′(d_h₂), built in dx.
-        dx.copy_from_slice(d_out);
+        parallel::for_each_chunk_mut(dx, ELEMENTS_PER_TASK, |i, dx| {
+            dx.copy_from_slice(&d_out[i * ELEMENTS_PER_TASK..][..dx.len()]);
+        });
         self.norm2.backward_rows(&b.x1, &scratch.d_h, dx, true);
         // d_h₁ = self_attn′(d_x₁); dx = d_x₁ + norm1′(d_h₁).
         self.self_attn

@@ -5,6 +5,7 @@ use super::state::{required, required_step, step_tensor};
 use super::{Optimizer, OptimizerState, ParamStates};
 use crate::error::Result;
 use crate::nn::Layer;
+use crate::parallel;
 use crate::tensor::Tensor;
 
 /// Adam's per-parameter state: the first moment m, the second moment v, v's running maximum
@@ -207,41 +208,115 @@ impl Adam {
                 let step_size = (learning_rate / bias_correction1) as f32;
                 let bias_correction2_sqrt = bias_correction2.sqrt() as f32;
                 let decays = !matrices_only || param.value.ndim() >= 2;
-                let values = param.value.data_mut();
-                if decoupled_decay != 0.0 && decays {
-                    for theta in values.iter_mut() {
-                        *theta *= decay_factor;
-                    }
-                }
-                let grads = param.grad.data();
-                // m ← β₁m + (1 − β₁)g, written m + (1 − β₁)(g − m) as PyTorch's `lerp_` does;
-                // v ← β₂v + (1 − β₂)g². Returns the gradient used (with L2 decay added).
-                let update_moments = |theta: f32, g: f32, m: &mut f32, v: &mut f32| {
-                    let g = if l2 != 0.0 { g + l2 * theta } else { g };
-                    *m += one_minus_beta1 * (g - *m);
-                    *v = beta2_f32 * *v + one_minus_beta2 * g * g;
-                };
-                let per_element = values
-                    .iter_mut()
-                    .zip(grads)
-                    .zip(state.m.iter_mut())
-                    .zip(state.v.iter_mut());
-                if amsgrad {
-                    for ((((theta, &g), m), v), v_max) in per_element.zip(state.v_max.iter_mut()) {
-                        update_moments(*theta, g, m, v);
-                        *v_max = v_max.max(*v);
-                        let denominator = v_max.sqrt() / bias_correction2_sqrt + eps;
-                        *theta -= step_size * (*m / denominator);
-                    }
+                let decay = if decoupled_decay != 0.0 && decays {
+                    Some(decay_factor)
                 } else {
-                    for (((theta, &g), m), v) in per_element {
-                        update_moments(*theta, g, m, v);
-                        let denominator = v.sqrt() / bias_correction2_sqrt + eps;
-                        *theta -= step_size * (*m / denominator);
-                    }
-                }
+                    None
+                };
+                let constants = AdamConstants {
+                    one_minus_beta1,
+                    one_minus_beta2,
+                    beta2: beta2_f32,
+                    eps,
+                    l2,
+                    step_size,
+                    bias_correction2_sqrt,
+                    decay,
+                };
+                // Every element's update depends on that element alone, so the parameter is
+                // cut into pieces updated in parallel — the same numbers for any number of threads.
+                let v_max: Vec<Option<&mut [f32]>> = if amsgrad {
+                    state
+                        .v_max
+                        .chunks_mut(ELEMENTS_PER_TASK)
+                        .map(Some)
+                        .collect()
+                } else {
+                    (0..param.len().div_ceil(ELEMENTS_PER_TASK))
+                        .map(|_| None)
+                        .collect()
+                };
+                let pieces: Vec<_> = param
+                    .value
+                    .data_mut()
+                    .chunks_mut(ELEMENTS_PER_TASK)
+                    .zip(param.grad.data().chunks(ELEMENTS_PER_TASK))
+                    .zip(state.m.chunks_mut(ELEMENTS_PER_TASK))
+                    .zip(state.v.chunks_mut(ELEMENTS_PER_TASK))
+                    .zip(v_max)
+                    .collect();
+                parallel::for_each_item(pieces, |((((values, grads), m), v), v_max)| {
+                    constants.update(values, grads, m, v, v_max);
+                });
             },
         );
+    }
+}
+
+/// Parameters are updated in pieces of this many elements, in parallel.
+const ELEMENTS_PER_TASK: usize = 16 * 1024;
+
+/// The numbers one Adam step uses for every element of one parameter.
+struct AdamConstants {
+    one_minus_beta1: f32,
+    one_minus_beta2: f32,
+    beta2: f32,
+    eps: f32,
+    /// Adam's L2 weight decay λ (added to the gradient), 0 for none.
+    l2: f32,
+    /// γ / (1 − β₁ᵗ).
+    step_size: f32,
+    /// √(1 − β₂ᵗ).
+    bias_correction2_sqrt: f32,
+    /// AdamW's factor 1 − γλ, applied to θ before the update, when this parameter decays.
+    decay: Option<f32>,
+}
+
+impl AdamConstants {
+    /// Updates one piece of a parameter: θ, its gradient, the moments m and v (and v_max for
+    /// AMSGrad), element by element.
+    fn update(
+        &self,
+        values: &mut [f32],
+        grads: &[f32],
+        m: &mut [f32],
+        v: &mut [f32],
+        v_max: Option<&mut [f32]>,
+    ) {
+        if let Some(factor) = self.decay {
+            for theta in values.iter_mut() {
+                *theta *= factor;
+            }
+        }
+        // m ← β₁m + (1 − β₁)g, written m + (1 − β₁)(g − m) as PyTorch's `lerp_` does;
+        // v ← β₂v + (1 − β₂)g². Uses the gradient with L2 decay added.
+        let update_moments = |theta: f32, g: f32, m: &mut f32, v: &mut f32| {
+            let g = if self.l2 != 0.0 {
+                g + self.l2 * theta
+            } else {
+                g
+            };
+            *m += self.one_minus_beta1 * (g - *m);
+            *v = self.beta2 * *v + self.one_minus_beta2 * g * g;
+        };
+        let per_element = values.iter_mut().zip(grads).zip(m).zip(v.iter_mut());
+        match v_max {
+            Some(v_max) => {
+                for ((((theta, &g), m), v), v_max) in per_element.zip(v_max) {
+                    update_moments(*theta, g, m, v);
+                    *v_max = v_max.max(*v);
+                    let denominator = v_max.sqrt() / self.bias_correction2_sqrt + self.eps;
+                    *theta -= self.step_size * (*m / denominator);
+                }
+            }
+            None => {
+                for (((theta, &g), m), v) in per_element {
+                    update_moments(*theta, g, m, v);
+                    let denominator = v.sqrt() / self.bias_correction2_sqrt + self.eps;
+                    *theta -= self.step_size * (*m / denominator);
+                }
+            }
+        }
     }
 }
 

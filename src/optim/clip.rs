@@ -1,6 +1,7 @@
 //! Gradient clipping: cap the size of a step when a gradient explodes (common in recurrent networks).
 
 use crate::nn::Layer;
+use crate::parallel;
 
 /// Scales all gradients of `model` together so that their global L2 norm is at most `max_norm`, like
 /// PyTorch's `clip_grad_norm_(parameters, max_norm)`, and returns the norm *before* clipping:
@@ -9,7 +10,7 @@ use crate::nn::Layer;
 /// multiplied by `max_norm / (‖g‖ + 10⁻⁶)` (PyTorch's formula, the 10⁻⁶ guarding against 0).
 ///
 /// The direction of the step is kept; only its length shrinks. The norm is summed in f64, parameter
-/// by parameter in `visit_params` order (deterministic). A non-finite norm is returned unchanged and
+/// by parameter in `visit_params` order, each in fixed pieces (deterministic, whatever the threads). A non-finite norm is returned unchanged and
 /// the gradients are left alone (the training loop reports the non-finite loss that caused it).
 /// Frozen parameters ([`crate::nn::Param::trainable`] false) take no part: their gradients are
 /// neither counted nor scaled (in PyTorch they have no gradient).
@@ -23,12 +24,7 @@ pub fn clip_grad_norm(model: &mut dyn Layer, max_norm: f32) -> f32 {
         if !p.trainable {
             return;
         }
-        sum_of_squares += p
-            .grad
-            .data()
-            .iter()
-            .map(|&g| f64::from(g) * f64::from(g))
-            .sum::<f64>();
+        sum_of_squares += sum_of_squares_f64(p.grad.data());
     });
     let total_norm = sum_of_squares.sqrt();
     if !total_norm.is_finite() {
@@ -41,12 +37,41 @@ pub fn clip_grad_norm(model: &mut dyn Layer, max_norm: f32) -> f32 {
             if !p.trainable {
                 return;
             }
-            for g in p.grad.data_mut() {
-                *g *= c;
-            }
+            parallel::for_each_chunk_mut(p.grad.data_mut(), ELEMENTS_PER_TASK, |_, grads| {
+                for g in grads {
+                    *g *= c;
+                }
+            });
         });
     }
     total_norm as f32
+}
+
+/// Gradients are summed and scaled in pieces of this many values, in parallel.
+const ELEMENTS_PER_TASK: usize = 16 * 1024;
+
+/// `Σ g²` in f64: each piece of [`ELEMENTS_PER_TASK`] values is summed on its own (in parallel, in
+/// four running sums so that the additions do not wait on each other), then the pieces in order —
+/// the same sum for any number of threads.
+fn sum_of_squares_f64(values: &[f32]) -> f64 {
+    let pieces: Vec<&[f32]> = values.chunks(ELEMENTS_PER_TASK).collect();
+    let mut sums = vec![0.0f64; pieces.len()];
+    let tasks: Vec<_> = pieces.into_iter().zip(sums.iter_mut()).collect();
+    parallel::for_each_item(tasks, |(piece, sum)| {
+        let mut lanes = [0.0f64; 4];
+        let chunks = piece.chunks_exact(4);
+        let rest = chunks.remainder();
+        for chunk in chunks {
+            for (lane, &g) in lanes.iter_mut().zip(chunk) {
+                *lane += f64::from(g) * f64::from(g);
+            }
+        }
+        for (lane, &g) in lanes.iter_mut().zip(rest) {
+            *lane += f64::from(g) * f64::from(g);
+        }
+        *sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+    });
+    sums.iter().sum()
 }
 
 /// Clamps every gradient element to `[−clip_value, clip_value]`, like PyTorch's `clip_grad_value_`.
