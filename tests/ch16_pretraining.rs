@@ -207,7 +207,6 @@ fn attention_backward_matches_finite_differences() {
             MatRef::new(q.data(), t, d),
             MatRef::new(k.data(), t, d),
             MatRef::new(v.data(), t, d),
-            mask,
             probs.data(),
             MatRef::new(r.data(), t, d),
             &mut scratch,
@@ -254,65 +253,6 @@ fn attention_backward_matches_finite_differences() {
                     .chain(&dv[2 * d..3 * d])
                     .all(|&g| g == 0.0)
             );
-        }
-    }
-}
-
-/// The causal backward pass runs its products block by block, skipping the terms whose weight is 0;
-/// the full products (the non-causal path, given the same causal weights) must give the same
-/// gradients — on shapes with several blocks, a ragged last block, and T ≠ S both ways.
-#[test]
-fn causal_blocked_backward_equals_the_full_products() {
-    for (case, &(t, s, d)) in [
-        (37, 37, 4),
-        (20, 35, 3),
-        (35, 20, 5),
-        (64, 64, 32),
-        (1, 1, 1),
-    ]
-    .iter()
-    .enumerate()
-    {
-        let seed = 300 + 10 * case as u64;
-        let (q, k, v) = (
-            random(&[t, d], seed),
-            random(&[s, d], seed + 1),
-            random(&[s, d], seed + 2),
-        );
-        let r = random(&[t, d], seed + 3);
-        let causal = AttentionMask {
-            causal: true,
-            key_padding: None,
-        };
-        let (_, probs) = fast_attention(&q, &k, &v, causal);
-        let gradients = |mask: AttentionMask| {
-            // Garbage in the scratch space must not leak into the result.
-            let mut scratch = vec![f32::NAN; t * s];
-            let (mut dq, mut dk, mut dv) = (vec![0.0; t * d], vec![0.0; s * d], vec![0.0; s * d]);
-            attention_backward(
-                MatRef::new(q.data(), t, d),
-                MatRef::new(k.data(), s, d),
-                MatRef::new(v.data(), s, d),
-                mask,
-                probs.data(),
-                MatRef::new(r.data(), t, d),
-                &mut scratch,
-                MatMut::new(&mut dq, t, d),
-                MatMut::new(&mut dk, s, d),
-                MatMut::new(&mut dv, s, d),
-            );
-            [dq, dk, dv]
-        };
-        let blocked = gradients(causal);
-        let full = gradients(AttentionMask::default());
-        for ((name, blocked), full) in ["dq", "dk", "dv"].iter().zip(&blocked).zip(&full) {
-            assert!(
-                blocked.iter().all(|g| g.is_finite()),
-                "{name}, T={t} S={s}: not finite"
-            );
-            let shape = [blocked.len()];
-            let label = format!("{name}, T={t} S={s} D={d}");
-            assert_close(&label, &shape, blocked, full, Tolerance::F32);
         }
     }
 }

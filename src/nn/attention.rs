@@ -163,37 +163,6 @@ pub fn attention_forward(
         );
     }
     let scale = 1.0 / (width as f32).sqrt();
-    let mut out = out;
-    if mask.causal {
-        // Block by block of queries r0..r1, which see keys 0..r1 at most (see `CAUSAL_BLOCK`).
-        // The scores of keys beyond are left as they are: the softmax sets their weights to 0.
-        for (r0, r1) in causal_blocks(queries) {
-            let (rows, seen) = (r1 - r0, r1.min(keys));
-            let mut z = MatMut::new(probs, queries, keys);
-            let z_block = z.block_mut(r0, 0, rows, seen);
-            gemm_single(
-                scale,
-                q.block(r0, 0, rows, width),
-                k.block(0, 0, seen, width).t(),
-                0.0,
-                z_block,
-            );
-        }
-        masked_softmax_rows(probs, keys, mask);
-        let p = MatRef::new(probs, queries, keys);
-        for (r0, r1) in causal_blocks(queries) {
-            let (rows, seen) = (r1 - r0, r1.min(keys));
-            let o_block = out.block_mut(r0, 0, rows, out.cols());
-            gemm_single(
-                1.0,
-                p.block(r0, 0, rows, seen),
-                v.block(0, 0, seen, v.cols()),
-                0.0,
-                o_block,
-            );
-        }
-        return;
-    }
     // Z = Q·Kᵀ/√D   [T, S]
     gemm_single(scale, q, k.t(), 0.0, MatMut::new(probs, queries, keys));
     // P = softmax(Z) over the visible keys
@@ -202,32 +171,14 @@ pub fn attention_forward(
     gemm_single(1.0, MatRef::new(probs, queries, keys), v, 0.0, out);
 }
 
-/// Causal attention runs its products in blocks of this many queries. Queries `r0..r1` see keys
-/// `0..r1` at most, so the block's products stop at key r1 (and key block `c0..c1` is seen by
-/// queries `c0..` only): for T = 64, blocks of 16 do 62.5 % of the multiply-adds of the full
-/// products. Every term left out is a product with an attention weight (or its gradient) that is
-/// exactly 0, so the results are the same. Smaller blocks would skip more but make more, smaller
-/// products, each with its fixed cost.
-const CAUSAL_BLOCK: usize = 16;
-
-/// The blocks `(start, end)` that cut `0..n` into pieces of [`CAUSAL_BLOCK`].
-fn causal_blocks(n: usize) -> impl Iterator<Item = (usize, usize)> {
-    (0..n)
-        .step_by(CAUSAL_BLOCK)
-        .map(move |start| (start, (start + CAUSAL_BLOCK).min(n)))
-}
-
-/// One head backward (formulas in the module docs). Given the forward inputs, the forward pass's
-/// `mask`, the weights `probs` it kept and `d_out` = ∂L/∂O `[T, D]`, writes ∂L/∂Q into `dq`
-/// `[T, D]`, ∂L/∂K into `dk` `[S, D]` and ∂L/∂V into `dv` `[S, D]` (overwriting them). `d_scores`
-/// is scratch space of T·S values. (Only the mask's `causal` flag is read: it lets the products skip
-/// the keys no query of a block sees; the weights already hold the zeros of both masks.)
+/// One head backward (formulas in the module docs). Given the forward inputs, the weights `probs`
+/// it kept and `d_out` = ∂L/∂O `[T, D]`, writes ∂L/∂Q into `dq` `[T, D]`, ∂L/∂K into `dk` `[S, D]`
+/// and ∂L/∂V into `dv` `[S, D]` (overwriting them). `d_scores` is scratch space of T·S values.
 #[allow(clippy::too_many_arguments)]
 pub fn attention_backward(
     q: MatRef<'_>,
     k: MatRef<'_>,
     v: MatRef<'_>,
-    mask: AttentionMask<'_>,
     probs: &[f32],
     d_out: MatRef<'_>,
     d_scores: &mut [f32],
@@ -244,38 +195,10 @@ pub fn attention_backward(
     );
     let scale = 1.0 / (width as f32).sqrt();
     let p = MatRef::new(probs, queries, keys);
-    let causal = mask.causal;
-    let (mut dq, mut dk, mut dv) = (dq, dk, dv);
-    if causal {
-        // The same products block by block (see `CAUSAL_BLOCK`): keys c0..c1 are seen by queries
-        // c0.. only, queries r0..r1 see keys ..r1 only.
-        for (c0, c1) in causal_blocks(keys) {
-            let first = c0.min(queries);
-            let dv_block = dv.block_mut(c0, 0, c1 - c0, dv.cols());
-            let p_block = p.block(first, c0, queries - first, c1 - c0);
-            let d_out_rows = d_out.block(first, 0, queries - first, d_out.cols());
-            gemm_single(1.0, p_block.t(), d_out_rows, 0.0, dv_block);
-        }
-        d_scores.fill(0.0);
-        for (r0, r1) in causal_blocks(queries) {
-            let (rows, seen) = (r1 - r0, r1.min(keys));
-            let mut dp = MatMut::new(d_scores, queries, keys);
-            let dp_block = dp.block_mut(r0, 0, rows, seen);
-            let v_rows = v.block(0, 0, seen, v.cols());
-            gemm_single(
-                1.0,
-                d_out.block(r0, 0, rows, d_out.cols()),
-                v_rows.t(),
-                0.0,
-                dp_block,
-            );
-        }
-    } else {
-        // dV = Pᵀ·dO   [S, D]
-        gemm_single(1.0, p.t(), d_out, 0.0, dv.block_mut(0, 0, keys, dv.cols()));
-        // dP = dO·Vᵀ   [T, S]
-        gemm_single(1.0, d_out, v.t(), 0.0, MatMut::new(d_scores, queries, keys));
-    }
+    // dV = Pᵀ·dO   [S, D]
+    gemm_single(1.0, p.t(), d_out, 0.0, dv);
+    // dP = dO·Vᵀ   [T, S]
+    gemm_single(1.0, d_out, v.t(), 0.0, MatMut::new(d_scores, queries, keys));
     // dZ = P ⊙ (dP − rowsum(dP ⊙ P)), in place of dP
     for (d_row, p_row) in d_scores
         .chunks_exact_mut(keys)
@@ -287,36 +210,10 @@ pub fn attention_backward(
         }
     }
     let d_z = MatRef::new(d_scores, queries, keys);
-    if causal {
-        for (r0, r1) in causal_blocks(queries) {
-            let (rows, seen) = (r1 - r0, r1.min(keys));
-            let dq_block = dq.block_mut(r0, 0, rows, width);
-            gemm_single(
-                scale,
-                d_z.block(r0, 0, rows, seen),
-                k.block(0, 0, seen, width),
-                0.0,
-                dq_block,
-            );
-        }
-        for (c0, c1) in causal_blocks(keys) {
-            let first = c0.min(queries);
-            let dk_block = dk.block_mut(c0, 0, c1 - c0, width);
-            let d_z_block = d_z.block(first, c0, queries - first, c1 - c0);
-            gemm_single(
-                scale,
-                d_z_block.t(),
-                q.block(first, 0, queries - first, width),
-                0.0,
-                dk_block,
-            );
-        }
-        return;
-    }
     // dQ = dZ·K/√D   [T, D]
-    gemm_single(scale, d_z, k, 0.0, dq.block_mut(0, 0, queries, width));
+    gemm_single(scale, d_z, k, 0.0, dq);
     // dK = dZᵀ·Q/√D   [S, D]
-    gemm_single(scale, d_z.t(), q, 0.0, dk.block_mut(0, 0, keys, width));
+    gemm_single(scale, d_z.t(), q, 0.0, dk);
 }
 
 /// The textbook version, in f64 with plain loops: `q` `[T, D]`, `k` `[S, D]`, `v` `[S, Dv]`;

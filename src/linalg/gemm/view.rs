@@ -201,22 +201,6 @@ impl<'a> MatMut<'a> {
         }
     }
 
-    /// A writable view of the sub-matrix of rows `r0..r0+rows` and columns `c0..c0+cols`.
-    pub fn block_mut(&mut self, r0: usize, c0: usize, rows: usize, cols: usize) -> MatMut<'_> {
-        assert!(
-            r0 + rows <= self.rows && c0 + cols <= self.cols,
-            "MatMut::block_mut: {rows}×{cols} at ({r0}, {c0}) is outside a {}×{} matrix",
-            self.rows,
-            self.cols
-        );
-        let (row_stride, col_stride) = (self.row_stride, self.col_stride);
-        if rows == 0 || cols == 0 {
-            return MatMut::with_strides(&mut [], rows, cols, row_stride, col_stride);
-        }
-        let start = r0 * row_stride + c0 * col_stride;
-        MatMut::with_strides(&mut self.data[start..], rows, cols, row_stride, col_stride)
-    }
-
     /// Element `(i, j)`.
     #[inline]
     pub fn at(&self, i: usize, j: usize) -> f32 {
