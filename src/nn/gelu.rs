@@ -170,6 +170,8 @@ mod tests {
         gelu_backward_in_place(&xs, &mut slope);
         let (mut again, mut slope_again) = (vec![0.0; xs.len()], vec![0.0; xs.len()]);
         gelu_with_slope_into(&xs, &mut again, &mut slope_again);
+        // Bit for bit: on a CPU with AVX2 this compares the AVX2 build of the loop with the
+        // portable one (4001 values: the vector loops' tails are covered too).
         assert_eq!(again, fast);
         assert_eq!(slope_again, slope);
         for ((&x, &y), &d) in xs.iter().zip(&fast).zip(&slope) {
