@@ -235,9 +235,8 @@ impl Linear {
         // dW += dYᵀ·X: [out, rows]·[rows, in] = [out, in], accumulated (β = 1).
         gemm_tn(n, k, rows, dy, x, self.weight.grad.data_mut(), 1.0);
 
-        // db += Σ over rows of dY (the column sums), summed first and then added once.
         if let Some(b) = &mut self.bias {
-            // db += Σ_rows dY: each block of ROWS_PER_PARTIAL rows is summed on its own (in
+            // db += Σ_rows dY (the column sums): each block of ROWS_PER_PARTIAL rows is summed on its own (in
             // parallel), then the blocks' sums are added in order — the same sum for any number of
             // threads. (With at most one block this is the plain sum over the rows.)
             let mut partials = vec![0.0f32; rows.div_ceil(ROWS_PER_PARTIAL) * n];
