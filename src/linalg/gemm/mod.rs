@@ -115,6 +115,7 @@ pub mod int8;
 mod kernel_scalar;
 mod pack;
 mod peak;
+mod shared;
 pub mod steps;
 mod view;
 
@@ -570,6 +571,10 @@ fn run_threads(
     }
     // Split the dimension with more panels: each piece then keeps whole panels and packs less twice.
     let split_rows = m_panels >= n_panels;
+    if split_rows && shared::suits(kernel, m, b, pieces) {
+        shared::run(kernel, pieces, alpha, a, b, beta, raw, m, n);
+        return;
+    }
     let (panels, step) = if split_rows {
         (m_panels, kernel.mr)
     } else {
@@ -593,7 +598,7 @@ fn run_threads(
                 ptr: unsafe { raw.ptr.add(start * row_stride) },
                 ..*raw
             };
-            gemm_serial(kernel, alpha, a_part, b, beta, c_part, end - start, n);
+            gemm_serial(kernel, alpha, a_part, b, beta, c_part, end - start, n, None);
         } else {
             let b_part = b.block(0, start, b.rows(), end - start);
             let c_part = RawC {
@@ -601,7 +606,7 @@ fn run_threads(
                 ptr: unsafe { raw.ptr.add(start * col_stride) },
                 ..*raw
             };
-            gemm_serial(kernel, alpha, a, b_part, beta, c_part, m, end - start);
+            gemm_serial(kernel, alpha, a, b_part, beta, c_part, m, end - start, None);
         }
     };
     if ranges.len() <= 1 {
@@ -672,7 +677,8 @@ const B_IN_PLACE_MAX_ROWS: usize = 256;
 /// sets and TLB entries (measured: 128-row pieces of a 1024³ product ran at half speed in place).
 const B_IN_PLACE_MAX_FLOATS: usize = 128 * 1024;
 
-/// The five loops on one thread: `C (m × n) = α·A·B + β·C` (see the module docs).
+/// The five loops on one thread: `C (m × n) = α·A·B + β·C` (see the module docs). With `shared`,
+/// B̃ is already packed (all of it, by [`shared::run`]) and is only read.
 #[allow(clippy::too_many_arguments)]
 fn gemm_serial(
     kernel: &Microkernel,
@@ -683,14 +689,22 @@ fn gemm_serial(
     c: RawC,
     m: usize,
     n: usize,
+    shared: Option<shared::SharedB>,
 ) {
     let k = a.cols();
     let (mr, nr, kc, nc) = (kernel.mr, kernel.nr, kernel.kc, kernel.nc);
-    let b_in_place =
-        b.col_stride() == 1 && m <= B_IN_PLACE_MAX_ROWS && k * n <= B_IN_PLACE_MAX_FLOATS;
+    let b_in_place = shared.is_none()
+        && b.col_stride() == 1
+        && m <= B_IN_PLACE_MAX_ROWS
+        && k * n <= B_IN_PLACE_MAX_FLOATS;
     BUFFERS.with_borrow_mut(|(a_buffer, b_buffer)| {
         let a_packed = a_buffer.get(mr * kc);
-        let b_packed = b_buffer.get(kc * nc.min(n.div_ceil(nr) * nr));
+        let own_b_len = if shared.is_some() {
+            0
+        } else {
+            kc * nc.min(n.div_ceil(nr) * nr)
+        };
+        let b_packed = b_buffer.get(own_b_len);
         for jc in (0..n).step_by(nc) {
             let nc_block = nc.min(n - jc);
             // With B read in place, only a ragged last panel is packed (at the start of B̃).
@@ -701,10 +715,29 @@ fn gemm_serial(
                 let beta_block = if pc == 0 { beta } else { 1.0 };
                 let b_block = b.block(pc, jc, kc_block, nc_block);
                 let first_packed = in_place_panels * nr;
-                if first_packed < nc_block {
-                    let to_pack = b_block.block(0, first_packed, kc_block, nc_block - first_packed);
-                    pack_b(to_pack, nr, b_packed);
-                }
+                // B̃ for this block: the shared one, or this thread's own, packed now.
+                let b_tilde: &[f32] = match shared {
+                    Some(shared) => {
+                        let padded_cols = nc_block.div_ceil(nr) * nr;
+                        let start = shared.block_start(jc, pc, padded_cols);
+                        // SAFETY: `shared::run` packed this whole block (`padded_cols · kc_block`
+                        // floats at `start`) before any row task started; nothing writes it now.
+                        unsafe {
+                            std::slice::from_raw_parts(
+                                shared.ptr.add(start),
+                                padded_cols * kc_block,
+                            )
+                        }
+                    }
+                    None => {
+                        if first_packed < nc_block {
+                            let to_pack =
+                                b_block.block(0, first_packed, kc_block, nc_block - first_packed);
+                            pack_b(to_pack, nr, b_packed);
+                        }
+                        b_packed
+                    }
+                };
                 for ic in (0..m).step_by(mr) {
                     let mr_block = mr.min(m - ic);
                     let a_block = a.block(ic, pc, mr_block, kc_block);
@@ -745,7 +778,7 @@ fn gemm_serial(
                         } else {
                             let start = (jr - first_packed) * kc_block;
                             BPanel {
-                                ptr: b_packed[start..start + nr * kc_block].as_ptr(),
+                                ptr: b_tilde[start..start + nr * kc_block].as_ptr(),
                                 row_stride: nr,
                             }
                         };
