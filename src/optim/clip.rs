@@ -1,5 +1,6 @@
 //! Gradient clipping: cap the size of a step when a gradient explodes (common in recurrent networks).
 
+use crate::linalg::vector::dot_f64;
 use crate::nn::Layer;
 use crate::parallel;
 
@@ -10,8 +11,8 @@ use crate::parallel;
 /// multiplied by `max_norm / (‖g‖ + 10⁻⁶)` (PyTorch's formula, the 10⁻⁶ guarding against 0).
 ///
 /// The direction of the step is kept; only its length shrinks. The norm is summed in f64, parameter
-/// by parameter in `visit_params` order, each in fixed pieces (deterministic, whatever the threads). A non-finite norm is returned unchanged and
-/// the gradients are left alone (the training loop reports the non-finite loss that caused it).
+/// by parameter in `visit_params` order, each in fixed pieces (deterministic, whatever the number of
+/// threads). A non-finite norm is returned unchanged and the gradients are left alone (the training loop reports the non-finite loss that caused it).
 /// Frozen parameters ([`crate::nn::Param::trainable`] false) take no part: their gradients are
 /// neither counted nor scaled (in PyTorch they have no gradient).
 pub fn clip_grad_norm(model: &mut dyn Layer, max_norm: f32) -> f32 {
@@ -50,27 +51,14 @@ pub fn clip_grad_norm(model: &mut dyn Layer, max_norm: f32) -> f32 {
 /// Gradients are summed and scaled in pieces of this many values, in parallel.
 const ELEMENTS_PER_TASK: usize = 16 * 1024;
 
-/// `Σ g²` in f64: each piece of [`ELEMENTS_PER_TASK`] values is summed on its own (in parallel, in
-/// four running sums so that the additions do not wait on each other), then the pieces in order —
-/// the same sum for any number of threads.
+/// `Σ g²` in f64: each piece of [`ELEMENTS_PER_TASK`] values is summed on its own (in parallel),
+/// then the pieces in order — the same sum for any number of threads, and for a parameter of at
+/// most one piece exactly the plain sum.
 fn sum_of_squares_f64(values: &[f32]) -> f64 {
     let pieces: Vec<&[f32]> = values.chunks(ELEMENTS_PER_TASK).collect();
     let mut sums = vec![0.0f64; pieces.len()];
     let tasks: Vec<_> = pieces.into_iter().zip(sums.iter_mut()).collect();
-    parallel::for_each_item(tasks, |(piece, sum)| {
-        let mut lanes = [0.0f64; 4];
-        let chunks = piece.chunks_exact(4);
-        let rest = chunks.remainder();
-        for chunk in chunks {
-            for (lane, &g) in lanes.iter_mut().zip(chunk) {
-                *lane += f64::from(g) * f64::from(g);
-            }
-        }
-        for (lane, &g) in lanes.iter_mut().zip(rest) {
-            *lane += f64::from(g) * f64::from(g);
-        }
-        *sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
-    });
+    parallel::for_each_item(tasks, |(piece, sum)| *sum = dot_f64(piece, piece));
     sums.iter().sum()
 }
 

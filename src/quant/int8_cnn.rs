@@ -267,7 +267,7 @@ impl QuantizedCnn {
             x.shape()
         );
         let n = x.dim(0);
-        let [conv1, conv2, fc1, fc2, fc3] = &self.layers;
+        let [conv1, conv2, fc1, _, _] = &self.layers;
         let features = fc1.in_features();
         let mut q = vec![0i8; n * features];
         if n == 0 {
@@ -299,8 +299,14 @@ impl QuantizedCnn {
                 }
             });
         });
-        // The fully connected layers on the whole batch: outputs [out, N] are the next inputs.
-        let q = dense_relu(fc1, I8Matrix::transposed(&q, features, n), n);
+        self.dense_logits(&q, n)
+    }
+
+    /// The fully connected layers on the whole batch, from the features `q` (`[N, features]`,
+    /// row-major) to the logits `[N, 10]`: each layer's outputs `[out, N]` are the next one's inputs.
+    fn dense_logits(&self, q: &[i8], n: usize) -> Tensor {
+        let [_, _, fc1, fc2, fc3] = &self.layers;
+        let q = dense_relu(fc1, I8Matrix::transposed(q, fc1.in_features(), n), n);
         let q = dense_relu(fc2, I8Matrix::row_major(&q, fc2.in_features(), n), n);
         let out = fc3.out_channels();
         let mut sums = vec![0i32; out * n];
@@ -325,19 +331,12 @@ impl QuantizedCnn {
             x.shape()
         );
         let n = x.dim(0);
-        let [conv1, conv2, fc1, fc2, fc3] = &self.layers;
+        let [conv1, conv2, fc1, _, _] = &self.layers;
         let features = fc1.in_features();
         let mut q = vec![0i8; n * features];
-        let k = edge_runtime::KERNEL;
-        let offsets_of = |channels: usize, side: usize| -> Vec<usize> {
-            (0..channels * k * k)
-                .map(|t| {
-                    let (c, i, j) = (t / (k * k), t / k % k, t % k);
-                    c * side * side + i * side + j
-                })
-                .collect()
-        };
-        let (offsets1, offsets2) = (offsets_of(3, 32), offsets_of(6, 14));
+        let (mut offsets1, mut offsets2) = (Vec::new(), Vec::new());
+        window_offsets(3, 32, &mut offsets1);
+        window_offsets(6, 14, &mut offsets2);
         let (mut image, mut plane) = (Vec::new(), Vec::new());
         let mut pooled = vec![0i8; conv1.out_channels() * 14 * 14];
         let mut clock = Instant::now();
@@ -363,19 +362,7 @@ impl QuantizedCnn {
             pool_planes(conv2.out_channels(), 14, &plane, feature_row);
             lap(&mut times.pool2);
         }
-        let q = dense_relu(fc1, I8Matrix::transposed(&q, features, n), n);
-        let q = dense_relu(fc2, I8Matrix::row_major(&q, fc2.in_features(), n), n);
-        let out = fc3.out_channels();
-        let mut sums = vec![0i32; out * n];
-        gemm_i8(
-            &fc3.packed,
-            I8Matrix::row_major(&q, fc3.in_features(), n),
-            Int8Output::Sums(&mut sums),
-        );
-        let logits = Tensor::from_fn(&[n, out], |index| {
-            let (image, o) = (index / out, index % out);
-            dequantize_logit(sums[o * n + image] + fc3.bias_q[o], fc3.multiplier[o])
-        });
+        let logits = self.dense_logits(&q, n);
         lap(&mut times.dense);
         logits
     }
@@ -404,6 +391,14 @@ fn conv_relu_pool(
     plane: &mut Vec<i8>,
     pooled: &mut [i8],
 ) {
+    window_offsets(channels, side, offsets);
+    conv_requantize(layer, image, side, offsets, plane);
+    pool_planes(layer.out_channels(), side, plane, pooled);
+}
+
+/// The im2col offsets of a 5 × 5 window over a `[channels, side, side]` image: where each of its
+/// `channels · 25` taps lies relative to the window's top-left corner, in the weights' order.
+fn window_offsets(channels: usize, side: usize, offsets: &mut Vec<usize>) {
     let k = edge_runtime::KERNEL;
     offsets.clear();
     for c in 0..channels {
@@ -413,8 +408,6 @@ fn conv_relu_pool(
             }
         }
     }
-    conv_requantize(layer, image, side, offsets, plane);
-    pool_planes(layer.out_channels(), side, plane, pooled);
 }
 
 /// The convolution of [`conv_relu_pool`] without the pooling: `plane` gets the requantized,

@@ -677,6 +677,14 @@ const B_IN_PLACE_MAX_ROWS: usize = 256;
 /// sets and TLB entries (measured: 128-row pieces of a 1024³ product ran at half speed in place).
 const B_IN_PLACE_MAX_FLOATS: usize = 128 * 1024;
 
+/// Whether a piece of `rows` rows of A reads B in place instead of packing it: B row-major, the
+/// piece short ([`B_IN_PLACE_MAX_ROWS`]) and B small ([`B_IN_PLACE_MAX_FLOATS`]).
+fn reads_b_in_place(b: MatRef<'_>, rows: usize) -> bool {
+    b.col_stride() == 1
+        && rows <= B_IN_PLACE_MAX_ROWS
+        && b.rows() * b.cols() <= B_IN_PLACE_MAX_FLOATS
+}
+
 /// The five loops on one thread: `C (m × n) = α·A·B + β·C` (see the module docs). With `shared`,
 /// B̃ is already packed (all of it, by [`shared::run`]) and is only read.
 #[allow(clippy::too_many_arguments)]
@@ -693,10 +701,7 @@ fn gemm_serial(
 ) {
     let k = a.cols();
     let (mr, nr, kc, nc) = (kernel.mr, kernel.nr, kernel.kc, kernel.nc);
-    let b_in_place = shared.is_none()
-        && b.col_stride() == 1
-        && m <= B_IN_PLACE_MAX_ROWS
-        && k * n <= B_IN_PLACE_MAX_FLOATS;
+    let b_in_place = shared.is_none() && reads_b_in_place(b, m);
     BUFFERS.with_borrow_mut(|(a_buffer, b_buffer)| {
         let a_packed = a_buffer.get(mr * kc);
         let own_b_len = if shared.is_some() {

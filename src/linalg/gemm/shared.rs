@@ -69,13 +69,10 @@ thread_local! {
     static SHARED: RefCell<PackBuffer> = RefCell::new(PackBuffer::default());
 }
 
-/// Whether the plain split's pieces of `m / pieces` rows would read B in place (see
-/// [`super::B_IN_PLACE_MAX_ROWS`]); the row tasks, smaller still, then do too, and nothing is packed.
+/// Whether the plain split's pieces of `m / pieces` rows would read B in place; the row tasks,
+/// smaller still, then do too, and nothing is packed.
 fn b_in_place(m: usize, b: MatRef<'_>, pieces: usize) -> bool {
-    let piece_rows = m.div_ceil(pieces.max(1));
-    b.col_stride() == 1
-        && piece_rows <= super::B_IN_PLACE_MAX_ROWS
-        && b.rows() * b.cols() <= super::B_IN_PLACE_MAX_FLOATS
+    super::reads_b_in_place(b, m.div_ceil(pieces.max(1)))
 }
 
 /// Whether [`run`] handles this product, split by rows into `pieces`: B is read in place, or the
