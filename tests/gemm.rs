@@ -291,22 +291,25 @@ proptest! {
 #[test]
 fn blocks_of_the_sum_and_of_columns_are_stitched_correctly() {
     // k = 600 crosses two KC = 256 boundaries, n = 1100 two NC = 512 ones (and the NEON kernel's 480).
-    // The last three split by rows with B packed, so 2 and 3 threads share one packed B (several
-    // blocks of the sum, then two blocks of columns, with B stored transposed).
+    // The last four split by rows with B packed, so 2 and 3 threads share one packed B (several
+    // blocks of the sum, then two blocks of columns, with B stored transposed). The last one has A
+    // stored transposed (a weight gradient's dYᵀ): its panels are packed, and its row tasks are
+    // larger (16 panels on 2 threads, 10 on 3) with a ragged last task.
     let cases = [
-        (13, 600, 1100, 0),
-        (1100, 600, 7, 0),
-        (700, 300, 400, 1),
-        (700, 200, 600, 1),
+        (13, 600, 1100, 0, 0),
+        (1100, 600, 7, 0, 0),
+        (700, 300, 400, 0, 1),
+        (700, 200, 600, 0, 1),
+        (389, 600, 90, 1, 0),
     ];
     for kernel in supported_kernels() {
-        for (m, k, n, b_layout) in cases {
+        for (m, k, n, a_layout, b_layout) in cases {
             check_case(
                 &Case {
                     m,
                     k,
                     n,
-                    layouts: [0, b_layout, 0],
+                    layouts: [a_layout, b_layout, 0],
                     alpha: 0.75,
                     beta: 0.5,
                     seed: 7,

@@ -51,7 +51,18 @@ pub(super) fn pack_a(a: MatRef<'_>, mr: usize, dst: &mut [f32]) {
     if rows < mr {
         dst.fill(0.0);
     }
-    if row_stride == 1 {
+    if row_stride == 1 && rows == mr {
+        // A transposed, a whole panel: each column of the block is `mr` contiguous floats.
+        match mr {
+            6 => copy_columns::<6>(data, col_stride, dst),
+            8 => copy_columns::<8>(data, col_stride, dst),
+            _ => {
+                for (p, column) in dst.chunks_exact_mut(mr).enumerate() {
+                    column.copy_from_slice(&data[p * col_stride..p * col_stride + mr]);
+                }
+            }
+        }
+    } else if row_stride == 1 {
         // A transposed (e.g. Aᵀ·B with A stored k × m): each column of the block is contiguous.
         for (p, column) in dst.chunks_exact_mut(mr).enumerate() {
             let start = p * col_stride;
@@ -71,6 +82,25 @@ pub(super) fn pack_a(a: MatRef<'_>, mr: usize, dst: &mut [f32]) {
                 *slot = data[i * row_stride + p * col_stride];
             }
         }
+    }
+}
+
+/// Copies `MR` contiguous floats per column, column `p` starting at `data[p·col_stride]`, into
+/// consecutive groups of `MR` in `dst` (as many columns as `dst` holds groups).
+///
+/// The same as `copy_from_slice` per column, but as fixed-size arrays each copy is a few vector
+/// moves instead of a call to `memcpy` for 24 or 32 bytes, which costs more than the copy itself.
+/// Measured on the weight-gradient products of chapter 16's GPT (A = dYᵀ, one thread, warm):
+/// packing with `copy_from_slice` made them 6–11 % slower than reading A in place, packing this way
+/// 1–7 % faster.
+fn copy_columns<const MR: usize>(data: &[f32], col_stride: usize, dst: &mut [f32]) {
+    for (p, column) in dst.chunks_exact_mut(MR).enumerate() {
+        let start = p * col_stride;
+        let source: &[f32; MR] = data[start..start + MR]
+            .try_into()
+            .expect("a slice of MR floats");
+        let column: &mut [f32; MR] = column.try_into().expect("a chunk of MR floats");
+        *column = *source;
     }
 }
 
