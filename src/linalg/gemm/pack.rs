@@ -18,6 +18,30 @@
 
 use super::MatRef;
 
+/// How far ahead the packing of a transposed A asks for the next cache lines, in steps of the sum,
+/// and of a row-major B, in rows.
+///
+/// Both read one short piece per step, a whole row of the matrix apart (hundreds of bytes to
+/// kilobytes), from operands that a training step has usually pushed out of the caches since they
+/// were written. The hardware prefetchers follow such strides only after a few misses, and a panel
+/// has too few steps to amortise them, so the packing asks for the piece a few steps ahead itself
+/// (a hint: it never faults, even past the end of the matrix). Measured on chapter 16's GPT weight
+/// gradients (2 threads, operands cold, 100 alternating runs): 3–11 % faster, 4 % over all the
+/// products of a layer; 2–10 % on one thread.
+const COLUMNS_AHEAD: usize = 4;
+/// See [`COLUMNS_AHEAD`].
+const ROWS_AHEAD: usize = 8;
+
+/// Asks the CPU to load the line holding `ptr` into the cache ([`super::x86::prefetch`]); nothing
+/// on other CPUs.
+#[inline]
+fn prefetch(ptr: *const f32) {
+    #[cfg(target_arch = "x86_64")]
+    super::x86::prefetch(ptr);
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = ptr;
+}
+
 /// A reusable buffer whose start is aligned to 64 bytes (one cache line, one zmm register), so that
 /// packed panels never straddle cache lines more than they must.
 #[derive(Default)]
@@ -93,9 +117,12 @@ pub(super) fn pack_a(a: MatRef<'_>, mr: usize, dst: &mut [f32]) {
 /// Measured on the weight-gradient products of chapter 16's GPT (A = dYᵀ, one thread, warm):
 /// packing with `copy_from_slice` made them 6–11 % slower than reading A in place, packing this way
 /// 1–7 % faster.
+///
+/// Each step also asks for the column [`COLUMNS_AHEAD`] steps on (see there).
 fn copy_columns<const MR: usize>(data: &[f32], col_stride: usize, dst: &mut [f32]) {
     for (p, column) in dst.chunks_exact_mut(MR).enumerate() {
         let start = p * col_stride;
+        prefetch(data.as_ptr().wrapping_add(start + COLUMNS_AHEAD * col_stride));
         let source: &[f32; MR] = data[start..start + MR]
             .try_into()
             .expect("a slice of MR floats");
@@ -121,9 +148,11 @@ pub(super) fn pack_b(b: MatRef<'_>, nr: usize, dst: &mut [f32]) {
             panel.fill(0.0);
         }
         if col_stride == 1 {
-            // Row-major B: each row of the panel is a contiguous copy.
+            // Row-major B: each row of the panel is a contiguous copy (and the row ROWS_AHEAD on
+            // is asked for, see there).
             for (p, row) in panel.chunks_exact_mut(nr).enumerate() {
                 let start = p * row_stride + j0;
+                prefetch(data.as_ptr().wrapping_add(start + ROWS_AHEAD * row_stride));
                 row[..width].copy_from_slice(&data[start..start + width]);
             }
         } else if row_stride == 1 {
