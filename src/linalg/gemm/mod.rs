@@ -48,7 +48,8 @@
 //! fall into a handful of L1 sets (a stride of 2 KiB: 2 of the 64 sets), so the 256 lines of one
 //! panel cannot stay in L1 for the `jr` loop that reuses them. Measured on chapter 16's GPT weight
 //! gradients (768 terms, 2 threads, operands cold): packing made three of the four products
-//! 11–19 % faster and left the fourth unchanged.
+//! 11–19 % faster and left the fourth unchanged. A small transposed A whose panel lies within 32 KiB
+//! (an attention head's `Pᵀ·dO`, 64 × 64) has no such conflicts and is still read in place.
 //!
 //! B is packed for the opposite reason: its panels are reused by every panel of A, and the packed
 //! B̃ block is contiguous, which keeps it in L2 and the TLB. For a small piece of A (at most 256
@@ -669,6 +670,11 @@ thread_local! {
         RefCell::new((PackBuffer::default(), PackBuffer::default()));
 }
 
+/// The L1 data cache, in floats (32 KiB on Zen 3 and Zen 4, and on most x86-64 cores since 2010).
+/// A transposed panel of A whose columns all lie within this much memory is read in place: lines
+/// of one contiguous L1-sized region fill every set evenly, so they cannot evict each other.
+const L1_FLOATS: usize = 8 * 1024;
+
 /// Pieces of at most this many rows of A read B's panels in place instead of packing them (when B
 /// is row-major and small, see [`B_IN_PLACE_MAX_FLOATS`]).
 ///
@@ -754,9 +760,13 @@ fn gemm_serial(
                 for ic in (0..m).step_by(mr) {
                     let mr_block = mr.min(m - ic);
                     let a_block = a.block(ic, pc, mr_block, kc_block);
-                    // Whole panels of a row-major A are read in place; the rest is packed (see
-                    // "Packing, or not" in the module docs).
-                    let a_panel = if mr_block == mr && a_block.col_stride() == 1 {
+                    // Whole panels of a row-major A, or of a transposed A that lies within an
+                    // L1's worth of memory, are read in place; the rest is packed (see "Packing,
+                    // or not" in the module docs).
+                    let in_place = a_block.col_stride() == 1
+                        || a_block.row_stride() == 1
+                            && kc_block.saturating_mul(a_block.col_stride()) <= L1_FLOATS;
+                    let a_panel = if mr_block == mr && in_place {
                         APanel {
                             ptr: a_block.data().as_ptr(),
                             row_stride: a_block.row_stride(),

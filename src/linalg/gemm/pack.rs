@@ -13,8 +13,9 @@
 //!
 //! Each routine picks its loop order from the strides so that it reads memory in order: a row-major
 //! source is read row by row, a transposed one column by column (B in 8 × 8 blocks transposed in
-//! registers). A is packed only for ragged last panels and odd strides; B for all but small products
-//! (see "Packing, or not" in the `gemm` module docs).
+//! registers). A is packed only for ragged last panels, transposed views and odd strides; B for all
+//! but small products (see "Packing, or not" in the `gemm` module docs). Both ask for the pieces a
+//! few steps ahead while they copy ([`COLUMNS_AHEAD`]).
 
 use super::MatRef;
 
@@ -122,7 +123,10 @@ pub(super) fn pack_a(a: MatRef<'_>, mr: usize, dst: &mut [f32]) {
 fn copy_columns<const MR: usize>(data: &[f32], col_stride: usize, dst: &mut [f32]) {
     for (p, column) in dst.chunks_exact_mut(MR).enumerate() {
         let start = p * col_stride;
-        prefetch(data.as_ptr().wrapping_add(start + COLUMNS_AHEAD * col_stride));
+        prefetch(
+            data.as_ptr()
+                .wrapping_add(start + COLUMNS_AHEAD * col_stride),
+        );
         let source: &[f32; MR] = data[start..start + MR]
             .try_into()
             .expect("a slice of MR floats");
