@@ -207,6 +207,7 @@ fn attention_backward_matches_finite_differences() {
             MatRef::new(q.data(), t, d),
             MatRef::new(k.data(), t, d),
             MatRef::new(v.data(), t, d),
+            mask,
             probs.data(),
             MatRef::new(r.data(), t, d),
             &mut scratch,

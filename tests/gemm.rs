@@ -11,8 +11,8 @@
 //! by orders of magnitude.
 
 use dlfs::linalg::gemm::{
-    self, Kernel, MatMut, MatRef, gemm_nn, gemm_nt, gemm_tn, gemm_with, set_kernel, steps,
-    supported_kernels,
+    self, Causal, Kernel, MatMut, MatRef, gemm_causal, gemm_nn, gemm_nt, gemm_tn, gemm_with,
+    set_kernel, steps, supported_kernels,
 };
 use dlfs::linalg::reference;
 use dlfs::probability::Rng;
@@ -316,6 +316,102 @@ fn blocks_of_the_sum_and_of_columns_are_stitched_correctly() {
                 },
                 kernel,
             );
+        }
+    }
+}
+
+/// `gemm_causal` against the full product on one thread: with A zero in the triangle `part` names
+/// (`LowerA`, `UpperA`) every element must be the same bits, with `LowerC` every element on or below
+/// the diagonal; and nothing outside C may be written. Shapes: 1, primes, an attention head's
+/// (64 × 64 × 32, 64 × 32 × 64), more queries than keys and fewer, row panels past the last term
+/// (`UpperA` with m > k), and a sum too long for one block (the full product then runs).
+#[test]
+fn causal_products_skip_only_what_the_mask_hides() {
+    let shapes = [
+        (1, 1, 1),
+        (7, 7, 5),
+        (13, 13, 17),
+        (64, 64, 32),
+        (64, 32, 64),
+        (65, 65, 33),
+        (37, 64, 64),
+        (64, 37, 16),
+        (20, 300, 20),
+    ];
+    let mut rng = Rng::new(21);
+    for (m, k, n) in shapes {
+        for part in [Causal::LowerC, Causal::LowerA, Causal::UpperA] {
+            for (a_transposed, beta) in [(false, 0.0), (true, 0.5)] {
+                // A: zero where the triangle says so (for LowerC, anything).
+                let mut a = vec![0.0f32; m * k];
+                for i in 0..m {
+                    for p in 0..k {
+                        let zero = match part {
+                            Causal::LowerC => false,
+                            Causal::LowerA => p > i,
+                            Causal::UpperA => p < i,
+                        };
+                        if !zero {
+                            a[i * k + p] = rng.uniform(-1.0, 1.0);
+                        }
+                    }
+                }
+                // Stored transposed too, as attention's Pᵀ is: the same matrix, a column-major view.
+                let a_t: Vec<f32> = (0..k * m).map(|x| a[(x % m) * k + x / m]).collect();
+                let a_view = if a_transposed {
+                    MatRef::new(&a_t, k, m).t()
+                } else {
+                    MatRef::new(&a, m, k)
+                };
+                let b: Vec<f32> = (0..k * n).map(|_| rng.uniform(-1.0, 1.0)).collect();
+                // C inside a bigger buffer (a sentinel column on the right) to catch stray writes.
+                let stride = n + 1;
+                let start: Vec<f32> = (0..m * stride)
+                    .map(|x| {
+                        if x % stride == n {
+                            SENTINEL
+                        } else {
+                            rng.uniform(-1.0, 1.0)
+                        }
+                    })
+                    .collect();
+                let (mut full, mut causal) = (start.clone(), start.clone());
+                gemm_with(
+                    gemm::current_kernel(),
+                    1,
+                    0.75,
+                    a_view,
+                    MatRef::new(&b, k, n),
+                    beta,
+                    MatMut::with_strides(&mut full, m, n, stride, 1),
+                );
+                gemm_causal(
+                    0.75,
+                    a_view,
+                    MatRef::new(&b, k, n),
+                    beta,
+                    MatMut::with_strides(&mut causal, m, n, stride, 1),
+                    part,
+                );
+                for i in 0..m {
+                    for j in 0..n {
+                        if part == Causal::LowerC && j > i {
+                            continue;
+                        }
+                        let (want, got) = (full[i * stride + j], causal[i * stride + j]);
+                        assert!(
+                            want.to_bits() == got.to_bits(),
+                            "{part:?}, {m}×{k}×{n}, A transposed {a_transposed}, β {beta}: \
+                             C[{i}][{j}] = {got}, the full product gives {want}"
+                        );
+                    }
+                    assert_eq!(
+                        causal[i * stride + n],
+                        SENTINEL,
+                        "{part:?}, {m}×{k}×{n}: wrote past C's row {i}"
+                    );
+                }
+            }
         }
     }
 }

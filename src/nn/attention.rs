@@ -51,6 +51,13 @@
 //! copying: head h's queries are the columns `h·D..(h+1)·D` with a row stride of 3E. The functions
 //! here run one head on one thread; the caller runs the N × heads (sequence, head) pairs in parallel
 //! — each pair writes only its own outputs, so results are bit-identical for any thread count.
+//!
+//! A causal mask makes a triangle of every product useless: P and dZ are lower triangular (zero
+//! where j > i), and only the lower triangle of Z and dP is ever read. With a causal mask the
+//! products skip it ([`gemm_causal`]: whole tiles of Z and dP, and the zero terms of each row's
+//! sum for the other four). The numbers are the same bits — a skipped term is `0·x` — for about
+//! 40 % fewer multiply-adds; measured on chapter 16's heads (48 heads of 64 × 32 per layer, one
+//! thread, five alternating runs): 17 % less time forward and 27 % backward.
 //! [`scaled_dot_product_attention`] is the textbook version in f64 with loops, kept beside the fast
 //! one for tests and exercises.
 //!
@@ -59,7 +66,7 @@
 //! sequences, not for the 64-token context of chapter 16).
 
 use super::recurrent::fast_exp;
-use crate::linalg::gemm::{MatMut, MatRef, current_kernel, gemm_with};
+use crate::linalg::gemm::{Causal, MatMut, MatRef, current_kernel, gemm_causal, gemm_with};
 use crate::linalg::vector::{dot_lanes, max_lanes, sum_lanes};
 use crate::tensor::Tensor;
 
@@ -83,9 +90,26 @@ impl AttentionMask<'_> {
     }
 }
 
-/// One GEMM on one thread (the caller parallelises over heads): `C = α·A·B + β·C`.
-fn gemm_single(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: MatMut<'_>) {
-    gemm_with(current_kernel(), 1, alpha, a, b, beta, c);
+/// One GEMM on one thread (the caller parallelises over heads): `C = α·A·B + β·C`. With a causal
+/// mask, `causal` says which triangle of the product the mask makes useless, and the GEMM skips it
+/// (same numbers, fewer multiply-adds: see [`gemm_causal`]).
+fn gemm_single(
+    alpha: f32,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    beta: f32,
+    c: MatMut<'_>,
+    causal: Option<Causal>,
+) {
+    match causal {
+        Some(causal) => gemm_causal(alpha, a, b, beta, c, causal),
+        None => gemm_with(current_kernel(), 1, alpha, a, b, beta, c),
+    }
+}
+
+/// `part` when the mask is causal, else nothing (the whole product).
+fn if_causal(mask: AttentionMask<'_>, part: Causal) -> Option<Causal> {
+    mask.causal.then_some(part)
 }
 
 /// Turns each row of `scores` (`[T, S]`, row-major) into attention weights in place: a softmax over
@@ -163,22 +187,27 @@ pub fn attention_forward(
         );
     }
     let scale = 1.0 / (width as f32).sqrt();
-    // Z = Q·Kᵀ/√D   [T, S]
-    gemm_single(scale, q, k.t(), 0.0, MatMut::new(probs, queries, keys));
-    // P = softmax(Z) over the visible keys
+    // Z = Q·Kᵀ/√D   [T, S] (with a causal mask, only the lower triangle the softmax reads)
+    let z = MatMut::new(probs, queries, keys);
+    gemm_single(scale, q, k.t(), 0.0, z, if_causal(mask, Causal::LowerC));
+    // P = softmax(Z) over the visible keys (0 for the others)
     masked_softmax_rows(probs, keys, mask);
-    // O = P·V   [T, D]
-    gemm_single(1.0, MatRef::new(probs, queries, keys), v, 0.0, out);
+    // O = P·V   [T, D] (a causal P is lower triangular)
+    let p = MatRef::new(probs, queries, keys);
+    gemm_single(1.0, p, v, 0.0, out, if_causal(mask, Causal::LowerA));
 }
 
-/// One head backward (formulas in the module docs). Given the forward inputs, the weights `probs`
-/// it kept and `d_out` = ∂L/∂O `[T, D]`, writes ∂L/∂Q into `dq` `[T, D]`, ∂L/∂K into `dk` `[S, D]`
-/// and ∂L/∂V into `dv` `[S, D]` (overwriting them). `d_scores` is scratch space of T·S values.
+/// One head backward (formulas in the module docs). Given the forward inputs and mask, the weights
+/// `probs` it kept and `d_out` = ∂L/∂O `[T, D]`, writes ∂L/∂Q into `dq` `[T, D]`, ∂L/∂K into `dk`
+/// `[S, D]` and ∂L/∂V into `dv` `[S, D]` (overwriting them). `d_scores` is scratch space of T·S
+/// values. The gradients follow from `probs` alone (a hidden key has weight 0); the mask only lets a
+/// causal one skip the products' useless triangles.
 #[allow(clippy::too_many_arguments)]
 pub fn attention_backward(
     q: MatRef<'_>,
     k: MatRef<'_>,
     v: MatRef<'_>,
+    mask: AttentionMask<'_>,
     probs: &[f32],
     d_out: MatRef<'_>,
     d_scores: &mut [f32],
@@ -195,25 +224,32 @@ pub fn attention_backward(
     );
     let scale = 1.0 / (width as f32).sqrt();
     let p = MatRef::new(probs, queries, keys);
-    // dV = Pᵀ·dO   [S, D]
-    gemm_single(1.0, p.t(), d_out, 0.0, dv);
-    // dP = dO·Vᵀ   [T, S]
-    gemm_single(1.0, d_out, v.t(), 0.0, MatMut::new(d_scores, queries, keys));
-    // dZ = P ⊙ (dP − rowsum(dP ⊙ P)), in place of dP
-    for (d_row, p_row) in d_scores
+    // dV = Pᵀ·dO   [S, D] (a causal Pᵀ is upper triangular)
+    gemm_single(1.0, p.t(), d_out, 0.0, dv, if_causal(mask, Causal::UpperA));
+    // dP = dO·Vᵀ   [T, S] (with a causal mask, only the lower triangle the next step reads)
+    let d_p = MatMut::new(d_scores, queries, keys);
+    gemm_single(1.0, d_out, v.t(), 0.0, d_p, if_causal(mask, Causal::LowerC));
+    // dZ = P ⊙ (dP − rowsum(dP ⊙ P)), in place of dP. Under a causal mask row i reads only its
+    // first i + 1 values (the rest of P is 0) and sets the rest to 0, which the products below need.
+    for (i, (d_row, p_row)) in d_scores
         .chunks_exact_mut(keys)
         .zip(probs.chunks_exact(keys))
+        .enumerate()
     {
-        let dot = dot_lanes(d_row, p_row);
-        for (d, &p) in d_row.iter_mut().zip(p_row) {
+        let visible = if mask.causal { (i + 1).min(keys) } else { keys };
+        let (d_seen, d_unseen) = d_row.split_at_mut(visible);
+        let p_seen = &p_row[..visible];
+        let dot = dot_lanes(d_seen, p_seen);
+        for (d, &p) in d_seen.iter_mut().zip(p_seen) {
             *d = p * (*d - dot);
         }
+        d_unseen.fill(0.0);
     }
     let d_z = MatRef::new(d_scores, queries, keys);
-    // dQ = dZ·K/√D   [T, D]
-    gemm_single(scale, d_z, k, 0.0, dq);
-    // dK = dZᵀ·Q/√D   [S, D]
-    gemm_single(scale, d_z.t(), q, 0.0, dk);
+    // dQ = dZ·K/√D   [T, D] (a causal dZ is lower triangular)
+    gemm_single(scale, d_z, k, 0.0, dq, if_causal(mask, Causal::LowerA));
+    // dK = dZᵀ·Q/√D   [S, D] (and dZᵀ upper triangular)
+    gemm_single(scale, d_z.t(), q, 0.0, dk, if_causal(mask, Causal::UpperA));
 }
 
 /// The textbook version, in f64 with plain loops: `q` `[T, D]`, `k` `[S, D]`, `v` `[S, Dv]`;

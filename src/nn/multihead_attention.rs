@@ -367,6 +367,8 @@ impl MultiheadAttention {
             })
             .collect();
         let (qkv, probs, d_merged) = (&b.qkv, &b.probs, &s.d_merged);
+        let causal = self.causal;
+        let padding = self.key_padding_mask.as_deref();
         run_tasks(tasks, |task| {
             let (q, k, v) = head_views(qkv, task.sequence, task.head, steps, e, d);
             let pair = task.sequence * heads + task.head;
@@ -379,10 +381,16 @@ impl MultiheadAttention {
             );
             let (dq, rest) = task.d_qkv.split_at_mut(steps * d);
             let (dk, dv) = rest.split_at_mut(steps * d);
+            let mask = AttentionMask {
+                causal,
+                key_padding: padding
+                    .map(|p| &p[task.sequence * steps..(task.sequence + 1) * steps]),
+            };
             attention_backward(
                 q,
                 k,
                 v,
+                mask,
                 &probs[pair * steps * steps..(pair + 1) * steps * steps],
                 d_o,
                 task.d_scores,

@@ -80,6 +80,7 @@ pub fn attention_backward(
         q_view,
         k_view,
         v_view,
+        mask,
         &probs,
         MatRef::new(grad_output, t, d),
         &mut scratch,

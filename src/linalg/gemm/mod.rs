@@ -120,6 +120,7 @@
 //! matrix-vector products (`n = 1` runs through the narrow kernel with padding); NEON and scalar
 //! have no narrow kernel; prefetching only for A's rows on x86-64.
 
+mod causal;
 pub mod int8;
 mod kernel_scalar;
 mod pack;
@@ -143,6 +144,7 @@ mod kernel_neon;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
+pub use causal::{Causal, gemm_causal};
 pub use int8::{I8Matrix, Int8Kernel, PackedInt8, gemm_i8, gemm_i8_reference};
 pub use peak::measure_peak_gflops;
 pub use view::{MatMut, MatRef};
@@ -607,7 +609,18 @@ fn run_threads(
                 ptr: unsafe { raw.ptr.add(start * row_stride) },
                 ..*raw
             };
-            gemm_serial(kernel, alpha, a_part, b, beta, c_part, end - start, n, None);
+            gemm_serial(
+                kernel,
+                alpha,
+                a_part,
+                b,
+                beta,
+                c_part,
+                end - start,
+                n,
+                None,
+                None,
+            );
         } else {
             let b_part = b.block(0, start, b.rows(), end - start);
             let c_part = RawC {
@@ -615,7 +628,18 @@ fn run_threads(
                 ptr: unsafe { raw.ptr.add(start * col_stride) },
                 ..*raw
             };
-            gemm_serial(kernel, alpha, a, b_part, beta, c_part, m, end - start, None);
+            gemm_serial(
+                kernel,
+                alpha,
+                a,
+                b_part,
+                beta,
+                c_part,
+                m,
+                end - start,
+                None,
+                None,
+            );
         }
     };
     if ranges.len() <= 1 {
@@ -700,7 +724,9 @@ fn reads_b_in_place(b: MatRef<'_>, rows: usize) -> bool {
 }
 
 /// The five loops on one thread: `C (m × n) = α·A·B + β·C` (see the module docs). With `shared`,
-/// B̃ is already packed (all of it, by [`shared::run`]) and is only read.
+/// B̃ is already packed (all of it, by [`shared::run`]) and is only read. With `causal` (only for a
+/// product in one block, see [`causal`]), the tiles and terms of the sum it makes useless are
+/// skipped.
 #[allow(clippy::too_many_arguments)]
 fn gemm_serial(
     kernel: &Microkernel,
@@ -712,9 +738,14 @@ fn gemm_serial(
     m: usize,
     n: usize,
     shared: Option<shared::SharedB>,
+    causal: Option<Causal>,
 ) {
     let k = a.cols();
     let (mr, nr, kc, nc) = (kernel.mr, kernel.nr, kernel.kc, kernel.nc);
+    debug_assert!(
+        causal.is_none() || k <= kc && n <= nc,
+        "a causal product is one block"
+    );
     let b_in_place = shared.is_none() && reads_b_in_place(b, m);
     BUFFERS.with_borrow_mut(|(a_buffer, b_buffer)| {
         let a_packed = a_buffer.get(mr * kc);
@@ -783,7 +814,14 @@ fn gemm_serial(
                     if ic + 2 * mr <= m && a.col_stride() == 1 {
                         prefetch_rows(a.block(ic + mr, pc, mr, kc_block));
                     }
+                    // The terms of the sum these rows need: all, unless a causal mask says
+                    // otherwise (then there is one block, and `pc` is 0).
+                    let rows = ic..ic + mr_block;
+                    let terms = causal.map_or(0..kc_block, |causal| causal.terms(&rows, kc_block));
                     for jr in (0..nc_block).step_by(nr) {
+                        if causal.is_some_and(|causal| !causal.needs_tile(&rows, jc + jr)) {
+                            continue;
+                        }
                         let tile = CTile {
                             // SAFETY: `ic < m` and `jc + jr < n`, so the tile's corner is inside C.
                             ptr: unsafe { c.ptr.add(ic * c.row_stride + (jc + jr) * c.col_stride) },
@@ -804,15 +842,26 @@ fn gemm_serial(
                                 row_stride: nr,
                             }
                         };
+                        // Terms `terms` of the sum: the panels from column (row) `terms.start` on.
+                        let a_terms = APanel {
+                            ptr: a_panel.ptr.wrapping_add(terms.start * a_panel.col_stride),
+                            ..a_panel
+                        };
+                        let b_terms = BPanel {
+                            ptr: b_panel.ptr.wrapping_add(terms.start * b_panel.row_stride),
+                            ..b_panel
+                        };
                         // SAFETY: `a_panel` is either `a_packed` (`mr · kc_block` floats, filled and
                         // zero-padded) or `mr` whole rows of the bounds-checked view `a_block` with
                         // a unit stride; `b_panel` is either `kc_block · nr` packed floats or `nr`
                         // whole columns of the bounds-checked view `b_block`, whose column stride
-                        // is 1; the tile lies inside C and this thread alone writes it (disjoint
-                        // pieces, see `run_threads`); the kernel was returned by
-                        // `Kernel::microkernel`, which checked that the CPU supports it.
+                        // is 1; `terms` lies within `0..kc_block`, so the shifted panels cover
+                        // `terms.len()` of those columns (rows); the tile lies inside C and this
+                        // thread alone writes it (disjoint pieces, see `run_threads`); the kernel
+                        // was returned by `Kernel::microkernel`, which checked that the CPU
+                        // supports it.
                         unsafe {
-                            (kernel.run)(kc_block, a_panel, b_panel, alpha, beta_block, tile);
+                            (kernel.run)(terms.len(), a_terms, b_terms, alpha, beta_block, tile);
                         }
                     }
                 }

@@ -207,7 +207,18 @@ pub(super) fn run(
             };
             let a_rows = a.block(r0, 0, r1 - r0, k);
             let b_tilde = if in_place { None } else { Some(shared) };
-            gemm_serial(kernel, alpha, a_rows, b, beta, c_rows, r1 - r0, n, b_tilde);
+            gemm_serial(
+                kernel,
+                alpha,
+                a_rows,
+                b,
+                beta,
+                c_rows,
+                r1 - r0,
+                n,
+                b_tilde,
+                None,
+            );
         });
     });
 }
