@@ -228,6 +228,78 @@ fn exact_cross_entropy(row: &[f32], class: usize) -> f64 {
 }
 
 #[test]
+fn cross_entropy_of_many_rows_is_each_rows_and_the_same_on_any_number_of_threads() {
+    // 700 rows of 97 classes: the rows are computed in parallel pieces of 168 rows (five pieces,
+    // the last ragged). Each row's term and gradient must be that row's alone (the gradient of the
+    // mean is the single row's times 1/N, exactly), and nothing may change with the thread count.
+    let (n, k) = (700, 97);
+    let mut rng = Rng::new(10);
+    let logits = Tensor::from_fn(&[n, k], |_| rng.uniform(-6.0, 6.0));
+    let targets: Vec<usize> = (0..n).map(|_| rng.below(k)).collect();
+    let runs: Vec<(LossOutput, LossOutput)> = [1, 2, 3]
+        .iter()
+        .map(|&threads| {
+            dlfs::parallel::set_num_threads(threads);
+            (
+                cross_entropy(&logits, &targets, Reduction::Mean),
+                cross_entropy(&logits, &targets, Reduction::None),
+            )
+        })
+        .collect();
+    dlfs::parallel::set_num_threads(dlfs::parallel::default_num_threads());
+    let (mean, none) = &runs[0];
+    let bits = |t: &Tensor| t.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    for (threads, (other_mean, other_none)) in [2, 3].iter().zip(&runs[1..]) {
+        assert_eq!(
+            mean.value.to_bits(),
+            other_mean.value.to_bits(),
+            "{threads} threads: the mean"
+        );
+        assert_eq!(
+            bits(&mean.grad),
+            bits(&other_mean.grad),
+            "{threads} threads: the gradient"
+        );
+        assert_eq!(
+            bits(none.terms.as_ref().unwrap()),
+            bits(other_none.terms.as_ref().unwrap()),
+            "{threads} threads: the terms"
+        );
+    }
+    let terms = none.terms.as_ref().expect("reduction none keeps the terms");
+    let mut exact_sum = 0.0f64;
+    for (i, &class) in targets.iter().enumerate() {
+        let row = &logits.data()[i * k..(i + 1) * k];
+        let exact = exact_cross_entropy(row, class);
+        exact_sum += exact;
+        let term = f64::from(terms.data()[i]);
+        assert!(
+            (term - exact).abs() <= 1e-6 * exact.max(1.0),
+            "row {i}: term {term}, exact {exact}"
+        );
+        let alone = cross_entropy(&Tensor::from_rows(&[row]), &[class], Reduction::Sum);
+        for (j, (&g, &single)) in mean.grad.data()[i * k..(i + 1) * k]
+            .iter()
+            .zip(alone.grad.data())
+            .enumerate()
+        {
+            let expected = (f64::from(single) / n as f64) as f32;
+            assert_eq!(
+                g.to_bits(),
+                expected.to_bits(),
+                "row {i}, class {j}: gradient {g}"
+            );
+        }
+    }
+    let exact_mean = exact_sum / n as f64;
+    let value = f64::from(mean.value);
+    assert!(
+        (value - exact_mean).abs() <= 1e-6 * exact_mean,
+        "mean {value}, exact {exact_mean}"
+    );
+}
+
+#[test]
 fn cross_entropy_and_log_softmax_are_exact_for_large_logits() {
     // Logits near 10³ and 10⁵ (all exactly representable in f32). Rounding logsumexp = m + ln s to
     // f32 first loses ln s's digits next to m (the f32 spacing is 6·10⁻⁵ at 10³, 8·10⁻³ at 10⁵);

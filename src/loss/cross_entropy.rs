@@ -3,6 +3,7 @@
 use super::softmax::softmax_row;
 use super::{Loss, LossOutput, Reduction};
 use crate::error::{Error, Result};
+use crate::parallel;
 use crate::tensor::Tensor;
 
 /// Cross-entropy of raw scores (logits) `z` of shape `[N, K]` against class indices `y` (N of them,
@@ -34,32 +35,51 @@ pub fn cross_entropy(logits: &Tensor, targets: &[usize], reduction: Reduction) -
         logits.shape(),
         targets.len()
     );
-    let r = reduction.factor(n);
-    let mut grad = logits.clone();
-    let mut sum = 0.0f64;
-    let mut terms = reduction.term_buffer(n);
-    for (row_index, (row, &class)) in grad.data_mut().chunks_mut(k).zip(targets).enumerate() {
+    for (row_index, &class) in targets.iter().enumerate() {
         assert!(
             class < k,
             "cross_entropy: target {class} of example {row_index} is not a class index in 0..{k}"
         );
-        let term = cross_entropy_term(row, class);
-        sum += term;
-        if let Some(terms) = terms.as_mut() {
-            terms.push(term as f32);
-        }
-        softmax_row(row);
-        row[class] -= 1.0;
-        for g in row.iter_mut() {
-            *g = (f64::from(*g) * r) as f32;
-        }
     }
+    let r = reduction.factor(n);
+    let mut grad = logits.clone();
+    // Each row's term and gradient depend on that row alone, so rows run in parallel pieces (the
+    // same arithmetic per row whoever runs it); the terms are then added in order, as one loop
+    // would — the same sum for any number of threads. Small batches stay one piece, on this thread.
+    let mut row_terms = vec![0.0f64; n];
+    let rows_per_task = (ELEMENTS_PER_TASK / k.max(1)).max(1);
+    let tasks: Vec<_> = grad
+        .data_mut()
+        .chunks_mut(rows_per_task * k.max(1))
+        .zip(row_terms.chunks_mut(rows_per_task))
+        .zip(targets.chunks(rows_per_task))
+        .collect();
+    parallel::for_each_item(tasks, |((rows, terms), classes)| {
+        for ((row, term), &class) in rows.chunks_mut(k).zip(terms).zip(classes) {
+            *term = cross_entropy_term(row, class);
+            softmax_row(row);
+            row[class] -= 1.0;
+            for g in row.iter_mut() {
+                *g = (f64::from(*g) * r) as f32;
+            }
+        }
+    });
+    let sum = row_terms.iter().fold(0.0f64, |sum, &term| sum + term);
+    let terms = reduction.term_buffer(n).map(|mut buffer| {
+        buffer.extend(row_terms.iter().map(|&term| term as f32));
+        Tensor::from_vec(&[n], buffer)
+    });
     LossOutput {
         value: (sum * r) as f32,
         grad,
-        terms: terms.map(|t| Tensor::from_vec(&[n], t)),
+        terms,
     }
 }
+
+/// Logits per parallel piece of [`cross_entropy`] (about 0.3 ms of work on one core: two
+/// exponentials per logit): 768 positions × 65 characters of chapter 16's GPT make four pieces,
+/// a classifier's batch of 64 × 10 one.
+const ELEMENTS_PER_TASK: usize = 16 * 1024;
 
 /// `−log softmax(z)[class] = ln Σₖ e^{zₖ − m} − (z_class − m)`, m = max z, in f64 (see
 /// [`cross_entropy`] for why the maximum is subtracted from `z_class` rather than added to the log).
