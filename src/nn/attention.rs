@@ -51,6 +51,8 @@
 //! copying: head h's queries are the columns `h·D..(h+1)·D` with a row stride of 3E. The functions
 //! here run one head on one thread; the caller runs the N × heads (sequence, head) pairs in parallel
 //! — each pair writes only its own outputs, so results are bit-identical for any thread count.
+//! [`scaled_dot_product_attention`] is the textbook version in f64 with loops, kept beside the fast
+//! one for tests and exercises.
 //!
 //! A causal mask makes a triangle of every product useless: P and dZ are lower triangular (zero
 //! where j > i), and only the lower triangle of Z and dP is ever read. With a causal mask the
@@ -58,8 +60,6 @@
 //! sum for the other four). The numbers are the same bits — a skipped term is `0·x` — for about
 //! 40 % fewer multiply-adds; measured on chapter 16's heads (48 heads of 64 × 32 per layer, one
 //! thread, five alternating runs): 17 % less time forward and 27 % backward.
-//! [`scaled_dot_product_attention`] is the textbook version in f64 with loops, kept beside the fast
-//! one for tests and exercises.
 //!
 //! What it leaves out: dropout on the attention weights, an additive float mask (`attn_mask` with
 //! arbitrary values), a fused "flash" kernel that never stores P (its memory saving matters for long
@@ -87,6 +87,14 @@ impl AttentionMask<'_> {
         let hidden_by_causality = self.causal && j > i;
         let padding = self.key_padding.is_some_and(|padding| padding[j]);
         !(hidden_by_causality || padding)
+    }
+
+    /// How many of the `keys` first keys query `i` may see as far as causality goes: `i + 1` with
+    /// a causal mask (keys after i are invisible), all of them without. Key padding can hide more
+    /// of these.
+    #[inline]
+    pub fn causal_prefix(&self, i: usize, keys: usize) -> usize {
+        if self.causal { (i + 1).min(keys) } else { keys }
     }
 }
 
@@ -117,7 +125,7 @@ fn if_causal(mask: AttentionMask<'_>, part: Causal) -> Option<Causal> {
 pub fn masked_softmax_rows(scores: &mut [f32], keys: usize, mask: AttentionMask<'_>) {
     for (i, row) in scores.chunks_exact_mut(keys).enumerate() {
         // With a causal mask, keys after i are invisible: only the first i + 1 take part.
-        let visible = if mask.causal { (i + 1).min(keys) } else { keys };
+        let visible = mask.causal_prefix(i, keys);
         let (seen, unseen) = row.split_at_mut(visible);
         unseen.fill(0.0);
         let max = match mask.key_padding {
@@ -236,7 +244,7 @@ pub fn attention_backward(
         .zip(probs.chunks_exact(keys))
         .enumerate()
     {
-        let visible = if mask.causal { (i + 1).min(keys) } else { keys };
+        let visible = mask.causal_prefix(i, keys);
         let (d_seen, d_unseen) = d_row.split_at_mut(visible);
         let p_seen = &p_row[..visible];
         let dot = dot_lanes(d_seen, p_seen);

@@ -287,11 +287,7 @@ impl MultiheadAttention {
         let padding = self.key_padding_mask.as_deref();
         run_tasks(tasks, |task| {
             let (q, k, v) = head_views(qkv, task.sequence, task.head, steps, e, d);
-            let mask = AttentionMask {
-                causal,
-                key_padding: padding
-                    .map(|p| &p[task.sequence * steps..(task.sequence + 1) * steps]),
-            };
+            let mask = sequence_mask(causal, padding, task.sequence, steps);
             attention_forward(q, k, v, mask, task.probs, MatMut::new(task.out, steps, d));
         });
 
@@ -381,11 +377,7 @@ impl MultiheadAttention {
             );
             let (dq, rest) = task.d_qkv.split_at_mut(steps * d);
             let (dk, dv) = rest.split_at_mut(steps * d);
-            let mask = AttentionMask {
-                causal,
-                key_padding: padding
-                    .map(|p| &p[task.sequence * steps..(task.sequence + 1) * steps]),
-            };
+            let mask = sequence_mask(causal, padding, task.sequence, steps);
             attention_backward(
                 q,
                 k,
@@ -452,6 +444,20 @@ impl MultiheadAttention {
             dx,
             if accumulate { 1.0 } else { 0.0 },
         );
+    }
+}
+
+/// The mask of sequence `sequence`: causal or not, and its `steps` key-padding flags out of the
+/// layer's `[N·T]` ones, if any.
+fn sequence_mask(
+    causal: bool,
+    padding: Option<&[bool]>,
+    sequence: usize,
+    steps: usize,
+) -> AttentionMask<'_> {
+    AttentionMask {
+        causal,
+        key_padding: padding.map(|p| &p[sequence * steps..(sequence + 1) * steps]),
     }
 }
 

@@ -79,22 +79,25 @@ pub fn gemm_causal(
         .microkernel()
         .expect("current_kernel only returns a kernel this CPU supports");
     let (m, k, n) = (a.rows(), a.cols(), b.cols());
+    let (row_stride, col_stride) = (c.row_stride(), c.col_stride());
     let fits_one_block = b.rows() == k
         && c.rows() == m
         && c.cols() == n
         && k <= microkernel.kc
         && n <= microkernel.nc;
-    if !fits_one_block || m == 0 || n == 0 || k == 0 || alpha == 0.0 {
-        // Too big for one block (or nothing to sum): the full product, which also checks shapes.
+    if !fits_one_block
+        || m == 0
+        || n == 0
+        || k == 0
+        || alpha == 0.0
+        || !no_overlap(m, n, row_stride, col_stride)
+    {
+        // Too big for one block, nothing to sum, or a C whose elements alias: the full product
+        // (which also checks the shapes and handles those cases).
         gemm_with(kernel, 1, alpha, a, b, beta, c);
         return;
     }
     let mut c = c;
-    let (row_stride, col_stride) = (c.row_stride(), c.col_stride());
-    if !no_overlap(m, n, row_stride, col_stride) {
-        gemm_with(kernel, 1, alpha, a, b, beta, c);
-        return;
-    }
     let raw = RawC {
         ptr: c.data_mut().as_mut_ptr(),
         row_stride,

@@ -76,17 +76,12 @@ pub(super) fn pack_a(a: MatRef<'_>, mr: usize, dst: &mut [f32]) {
     if rows < mr {
         dst.fill(0.0);
     }
-    if row_stride == 1 && rows == mr {
-        // A transposed, a whole panel: each column of the block is `mr` contiguous floats.
-        match mr {
-            6 => copy_columns::<6>(data, col_stride, dst),
-            8 => copy_columns::<8>(data, col_stride, dst),
-            _ => {
-                for (p, column) in dst.chunks_exact_mut(mr).enumerate() {
-                    column.copy_from_slice(&data[p * col_stride..p * col_stride + mr]);
-                }
-            }
-        }
+    if row_stride == 1 && rows == mr && mr == 6 {
+        // A transposed, a whole panel of 6 rows (the AVX2 and AVX-512 wide kernels) or 8 (their
+        // narrow kernels, NEON): fixed-size copies (see `copy_columns`).
+        copy_columns::<6>(data, col_stride, dst);
+    } else if row_stride == 1 && rows == mr && mr == 8 {
+        copy_columns::<8>(data, col_stride, dst);
     } else if row_stride == 1 {
         // A transposed (e.g. Aᵀ·B with A stored k × m): each column of the block is contiguous.
         for (p, column) in dst.chunks_exact_mut(mr).enumerate() {
