@@ -73,14 +73,17 @@ unsafe fn kernel<const MR: usize, const VECTORS: usize>(
             }
         }
     }
+    // The accumulators go to the store routines by value, not by reference: a reference lets the
+    // array's address escape, and without link-time optimisation LLVM then wrote all 12 registers
+    // to the stack at every step of the loop above (measured at 512³: 21 GFLOPS instead of 40).
     // SAFETY (all three): the caller vouches for the tile; each store routine touches only its
     // `rows × cols` corner.
     if c.col_stride == 1 {
-        unsafe { store_rows(&acc, alpha, beta, c.ptr, c.row_stride, c.rows, c.cols) };
+        unsafe { store_rows(acc, alpha, beta, c.ptr, c.row_stride, c.rows, c.cols) };
     } else if c.row_stride == 1 && MR <= 8 {
-        unsafe { store_columns(&acc, alpha, beta, c.ptr, c.col_stride, c.rows, c.cols) };
+        unsafe { store_columns(acc, alpha, beta, c.ptr, c.col_stride, c.rows, c.cols) };
     } else {
-        unsafe { store_any(&acc, alpha, beta, c) };
+        unsafe { store_any(acc, alpha, beta, c) };
     }
 }
 
@@ -91,7 +94,7 @@ unsafe fn kernel<const MR: usize, const VECTORS: usize>(
 /// `ptr + i·row_stride + j` must be valid for `i < rows`, `j < cols`; the CPU must support AVX2+FMA.
 #[target_feature(enable = "avx2,fma")]
 unsafe fn store_rows<const MR: usize, const VECTORS: usize>(
-    acc: &[[__m256; VECTORS]; MR],
+    acc: [[__m256; VECTORS]; MR],
     alpha: f32,
     beta: f32,
     ptr: *mut f32,
@@ -140,7 +143,7 @@ unsafe fn store_rows<const MR: usize, const VECTORS: usize>(
 /// `ptr + i + j·col_stride` must be valid for `i < rows`, `j < cols`; the CPU must support AVX2+FMA.
 #[target_feature(enable = "avx2,fma")]
 unsafe fn store_columns<const MR: usize, const VECTORS: usize>(
-    acc: &[[__m256; VECTORS]; MR],
+    acc: [[__m256; VECTORS]; MR],
     alpha: f32,
     beta: f32,
     ptr: *mut f32,
@@ -183,7 +186,7 @@ unsafe fn store_columns<const MR: usize, const VECTORS: usize>(
 /// Every element of the tile's `rows × cols` corner must be valid; the CPU must support AVX2+FMA.
 #[target_feature(enable = "avx2,fma")]
 unsafe fn store_any<const MR: usize, const VECTORS: usize>(
-    acc: &[[__m256; VECTORS]; MR],
+    acc: [[__m256; VECTORS]; MR],
     alpha: f32,
     beta: f32,
     c: CTile,
