@@ -11,8 +11,8 @@
 //! by orders of magnitude.
 
 use dlfs::linalg::gemm::{
-    self, Causal, Kernel, MatMut, MatRef, gemm_causal, gemm_nn, gemm_nt, gemm_tn, gemm_with,
-    set_kernel, steps, supported_kernels,
+    self, Causal, Kernel, MatMut, MatRef, gemm_causal, gemm_epilogue_with, gemm_nn, gemm_nt,
+    gemm_tn, gemm_with, set_kernel, steps, supported_kernels,
 };
 use dlfs::linalg::reference;
 use dlfs::probability::Rng;
@@ -708,5 +708,108 @@ fn the_steps_table_has_a_row_per_step() {
             row.name,
             row.gflops
         );
+    }
+}
+
+/// A test epilogue that depends on the value, the row and the column, and writes a second output:
+/// finishing an element twice, skipping one, or passing the wrong position all change the result.
+struct Marked<'a> {
+    bias: &'a [f32],
+}
+
+impl gemm::Epilogue for Marked<'_> {
+    #[inline(always)]
+    fn finish_row(&self, i: usize, first_col: usize, values: &mut [f32], extra: &mut [f32]) {
+        for (j, y) in values.iter_mut().enumerate() {
+            let before = *y;
+            *y = 0.5 * before + self.bias[first_col + j] + i as f32 * 1e-3;
+            if !extra.is_empty() {
+                extra[j] = 2.0 * before + 1.0;
+            }
+        }
+    }
+}
+
+#[test]
+fn epilogues_finish_every_element_once_with_the_products_bits() {
+    // Shapes: tiny; a transposed plan (few columns: the epilogue then runs as a separate pass);
+    // several blocks of the sum (k > KC) and of columns (n > NC); the shared-B̃ row tasks of a
+    // GPT layer (768 × 128 × 512).
+    let shapes = [
+        (1, 1, 1),
+        (7, 5, 3),
+        (203, 150, 181),
+        (389, 600, 90),
+        (50, 30, 1100),
+        (768, 128, 512),
+    ];
+    let mut rng = Rng::new(11);
+    for (m, k, n) in shapes {
+        let a: Vec<f32> = (0..m * k).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let b: Vec<f32> = (0..k * n).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let bias: Vec<f32> = (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let epilogue = Marked { bias: &bias };
+        for b_transposed in [false, true] {
+            let b_view = if b_transposed {
+                MatRef::new(&b, n, k).t()
+            } else {
+                MatRef::new(&b, k, n)
+            };
+            for kernel in supported_kernels() {
+                // The expected result: the plain product, then the epilogue over every row.
+                let mut expected = vec![0.0; m * n];
+                gemm_with(
+                    kernel,
+                    1,
+                    1.0,
+                    MatRef::new(&a, m, k),
+                    b_view,
+                    0.0,
+                    MatMut::new(&mut expected, m, n),
+                );
+                let mut expected_extra = vec![0.0; m * n];
+                for (i, (row, extra)) in expected
+                    .chunks_exact_mut(n)
+                    .zip(expected_extra.chunks_exact_mut(n))
+                    .enumerate()
+                {
+                    gemm::Epilogue::finish_row(&epilogue, i, 0, row, extra);
+                }
+                for threads in [1, 2, 3] {
+                    let mut c = vec![f32::NAN; m * n];
+                    let mut extra = vec![f32::NAN; m * n];
+                    gemm_epilogue_with(
+                        kernel,
+                        threads,
+                        MatRef::new(&a, m, k),
+                        b_view,
+                        &mut c,
+                        Some(&mut extra),
+                        &epilogue,
+                    );
+                    let same = |x: &[f32], y: &[f32]| {
+                        x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits())
+                    };
+                    assert!(
+                        same(&c, &expected) && same(&extra, &expected_extra),
+                        "{m}×{k}×{n}, B transposed {b_transposed}, {} kernel, {threads} threads: \
+                         the fused epilogue differs from product-then-epilogue",
+                        kernel.name()
+                    );
+                    // Without a second output, the epilogue sees empty slices.
+                    let mut alone = vec![f32::NAN; m * n];
+                    gemm_epilogue_with(
+                        kernel,
+                        threads,
+                        MatRef::new(&a, m, k),
+                        b_view,
+                        &mut alone,
+                        None,
+                        &epilogue,
+                    );
+                    assert!(same(&alone, &expected), "{m}×{k}×{n}: no second output");
+                }
+            }
+        }
     }
 }

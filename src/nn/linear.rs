@@ -7,18 +7,25 @@
 //! gives `[out]`. Internally the input is viewed as a matrix of `rows = len / in` rows.
 //!
 //! Forward and backward are one GEMM each (the whole cost of the layer):
-//! - forward: `Y = X·Wᵀ + b` — the bias is copied into every row of Y, then `gemm_nt` adds X·Wᵀ
-//!   (with a residual connection, `Y = R + X·Wᵀ + b`, every row starts as `R + b` instead);
+//! - forward: `Y = X·Wᵀ + b` — the GEMM computes X·Wᵀ and adds the bias to each row of it as soon
+//!   as that row is final, while it is still in the cache (an *epilogue*, see
+//!   [`mod@crate::linalg::gemm::epilogue`]); with a residual connection, `Y = R + X·Wᵀ + b`, the
+//!   epilogue adds `R + b`. A transformer's first feed-forward layer also takes the GELU of the
+//!   result, and keeps its slope for the backward pass, in the same epilogue
+//!   ([`Linear::forward_gelu_into`]);
 //! - backward, given `dY = ∂L/∂Y`:
 //!   - `dW += dYᵀ·X` (`gemm_tn`, `[out, rows]·[rows, in]`; accumulated, as PyTorch does),
 //!   - `db += Σ_rows dY` (the column sums, in blocks of 64 rows added in order),
-//!   - `dX = dY·W` (`gemm_nn`, `[rows, out]·[out, in]`).
+//!   - `dX = dY·W` (`gemm_nn`, `[rows, out]·[out, in]`) — times an activation's slope, element by
+//!     element, in an epilogue, for the layer before an activation
+//!     ([`Linear::backward_times_slope_into`]).
 //!
 //! The input saved for backward lives in a [`Cache`] that reuses its buffer from step to step.
 
+use super::gelu::normal_cdf_pdf_fast;
 use super::init::default_linear_bound;
 use super::layer::{Cache, Layer, Mode, Param, assert_grad_shape};
-use crate::linalg::gemm::{gemm_nn, gemm_nt, gemm_tn};
+use crate::linalg::gemm::{Epilogue, MatRef, gemm_epilogue, gemm_nn, gemm_tn};
 use crate::parallel;
 use crate::probability::Rng;
 use crate::tensor::Tensor;
@@ -27,13 +34,83 @@ use crate::tensor::Tensor;
 /// same for any number of threads).
 const ROWS_PER_PARTIAL: usize = 64;
 
-/// Element-wise passes over an output (the bias copied into every row) run in pieces of about this
-/// many values, so that small layers stay on one thread.
-const ELEMENTS_PER_TASK: usize = 16 * 1024;
+/// The forward pass's epilogue: adds `residual + bias` (either may be absent) to each finished row
+/// of `X·Wᵀ`. The sum `residual + bias` is rounded first and then added, as when the output used to
+/// start as `residual + bias` and the GEMM added `X·Wᵀ` to it.
+pub(super) struct AddBiasResidual<'a> {
+    pub(super) bias: Option<&'a [f32]>,
+    /// `[rows, n]`, row-major.
+    pub(super) residual: Option<&'a [f32]>,
+    /// Columns of the output (and of the residual).
+    pub(super) n: usize,
+}
 
-/// Whole rows of `n` values per piece of an element-wise pass (at least one).
-fn rows_per_task(n: usize) -> usize {
-    (ELEMENTS_PER_TASK / n).max(1)
+impl Epilogue for AddBiasResidual<'_> {
+    #[inline(always)]
+    fn finish_row(&self, i: usize, first_col: usize, values: &mut [f32], _extra: &mut [f32]) {
+        let len = values.len();
+        let columns = first_col..first_col + len;
+        match (self.residual, self.bias) {
+            (Some(residual), Some(bias)) => {
+                let residual = &residual[i * self.n..][columns.clone()];
+                for ((y, &r), &b) in values.iter_mut().zip(residual).zip(&bias[columns]) {
+                    *y += r + b;
+                }
+            }
+            (Some(residual), None) => {
+                for (y, &r) in values.iter_mut().zip(&residual[i * self.n..][columns]) {
+                    *y += r;
+                }
+            }
+            (None, Some(bias)) => {
+                for (y, &b) in values.iter_mut().zip(&bias[columns]) {
+                    *y += b;
+                }
+            }
+            (None, None) => {}
+        }
+    }
+}
+
+/// The epilogue of a layer followed by GELU: `u = X·Wᵀ + b`, then `y = GELU(u) = u·Φ(u)` in place of
+/// `u`, and the slope `GELU′(u) = Φ(u) + u·φ(u)` into the second output (as
+/// [`super::gelu::gelu_with_slope_into`] computes them, bit for bit).
+struct BiasGelu<'a> {
+    bias: Option<&'a [f32]>,
+}
+
+impl Epilogue for BiasGelu<'_> {
+    #[inline(always)]
+    fn finish_row(&self, _i: usize, first_col: usize, values: &mut [f32], slope: &mut [f32]) {
+        if let Some(bias) = self.bias {
+            for (y, &b) in values.iter_mut().zip(&bias[first_col..]) {
+                *y += b;
+            }
+        }
+        for (y, s) in values.iter_mut().zip(slope.iter_mut()) {
+            let u = *y;
+            let (cdf, pdf) = normal_cdf_pdf_fast(u);
+            *y = u * cdf;
+            *s = cdf + u * pdf;
+        }
+    }
+}
+
+/// The backward epilogue for a layer whose output went through an activation: each finished
+/// element of `dY·W` times the activation's slope at that element (`[rows, n]`, row-major).
+struct TimesSlope<'a> {
+    slope: &'a [f32],
+    n: usize,
+}
+
+impl Epilogue for TimesSlope<'_> {
+    #[inline(always)]
+    fn finish_row(&self, i: usize, first_col: usize, values: &mut [f32], _extra: &mut [f32]) {
+        let slope = &self.slope[i * self.n + first_col..][..values.len()];
+        for (d, &s) in values.iter_mut().zip(slope) {
+            *d *= s;
+        }
+    }
 }
 
 /// A fully connected layer `y = x·Wᵀ + b` (see the module docs for shapes and formulas).
@@ -172,9 +249,44 @@ impl Linear {
         self.forward_rows(x, Some(residual), out);
     }
 
-    /// `out = [residual +] x·Wᵀ + b`: every row of `out` starts as `residual + b` (in parallel, in
-    /// pieces of whole rows), then the GEMM adds `x·Wᵀ` with β = 1.
+    /// `out = GELU(x·Wᵀ + b)` and `slope = GELU′(x·Wᵀ + b)` (exact erf form, see
+    /// [`super::gelu`]), in one pass over the output: the activation is the GEMM's epilogue. A
+    /// transformer block's first feed-forward layer, which keeps the slope for its backward pass.
+    pub fn forward_gelu_into(&self, x: &[f32], out: &mut [f32], slope: &mut [f32]) {
+        let rows = self.check_rows(x, out);
+        assert_eq!(
+            slope.len(),
+            out.len(),
+            "Linear::forward_gelu_into: {} slopes for {} outputs",
+            slope.len(),
+            out.len()
+        );
+        let epilogue = BiasGelu {
+            bias: self.bias.as_ref().map(|b| b.value.data()),
+        };
+        gemm_epilogue(
+            self.x_view(x, rows),
+            self.weight_t(),
+            out,
+            Some(slope),
+            &epilogue,
+        );
+    }
+
+    /// `out = [residual +] x·Wᵀ + b`: the GEMM, with `residual + b` added to each finished row.
     fn forward_rows(&self, x: &[f32], residual: Option<&[f32]>, out: &mut [f32]) {
+        let rows = self.check_rows(x, out);
+        let epilogue = AddBiasResidual {
+            bias: self.bias.as_ref().map(|b| b.value.data()),
+            residual,
+            n: self.out_features,
+        };
+        gemm_epilogue(self.x_view(x, rows), self.weight_t(), out, None, &epilogue);
+    }
+
+    /// The number of rows of `x`, checking that `x` and `out` are whole rows of `in` and `out`
+    /// values and the same number of them.
+    fn check_rows(&self, x: &[f32], out: &[f32]) -> usize {
         let (k, n) = (self.in_features, self.out_features);
         let rows = x.len() / k;
         assert!(
@@ -184,32 +296,22 @@ impl Linear {
             x.len(),
             out.len()
         );
-        let bias = self.bias.as_ref().map(|b| b.value.data());
-        let beta = if bias.is_none() && residual.is_none() {
-            0.0
-        } else {
-            let piece = rows_per_task(n) * n;
-            parallel::for_each_chunk_mut(out, piece, |i, out| {
-                let start = i * piece;
-                for (r, row) in out.chunks_exact_mut(n).enumerate() {
-                    match (residual, bias) {
-                        (Some(residual), Some(b)) => {
-                            let from = &residual[start + r * n..][..n];
-                            for ((y, &v), &b) in row.iter_mut().zip(from).zip(b) {
-                                *y = v + b;
-                            }
-                        }
-                        (Some(residual), None) => {
-                            row.copy_from_slice(&residual[start + r * n..][..n]);
-                        }
-                        (None, Some(b)) => row.copy_from_slice(b),
-                        (None, None) => unreachable!("β = 0 needs no start value"),
-                    }
-                }
-            });
-            1.0
-        };
-        gemm_nt(rows, n, k, x, self.weight.value.data(), out, beta);
+        rows
+    }
+
+    /// `x` as the `[rows, in]` matrix it is.
+    fn x_view<'a>(&self, x: &'a [f32], rows: usize) -> MatRef<'a> {
+        MatRef::new(x, rows, self.in_features)
+    }
+
+    /// `Wᵀ`, `[in, out]`: a view of the `[out, in]` weight with its strides swapped.
+    fn weight_t(&self) -> MatRef<'_> {
+        MatRef::new(
+            self.weight.value.data(),
+            self.out_features,
+            self.in_features,
+        )
+        .t()
     }
 
     /// The slice-level backward pass: `x` is the forward pass's input `[rows, in]`, `dy` = ∂L/∂y
@@ -222,6 +324,47 @@ impl Linear {
         dx: Option<&mut [f32]>,
         accumulate: bool,
     ) {
+        let rows = self.add_param_grads(x, dy);
+        // dX = dY·W: [rows, out]·[out, in] = [rows, in].
+        if let Some(dx) = dx {
+            let beta = if accumulate { 1.0 } else { 0.0 };
+            let (k, n) = (self.in_features, self.out_features);
+            gemm_nn(rows, k, n, dy, self.weight.value.data(), dx, beta);
+        }
+    }
+
+    /// [`Linear::backward_into`] for a layer whose *input* came out of an activation with slope
+    /// `slope` (`[rows, in]`): writes `dX = (dY·W) ⊙ slope`, the gradient with respect to the
+    /// activation's input, in one pass (the product's epilogue) — a transformer's second
+    /// feed-forward layer, behind GELU.
+    pub fn backward_times_slope_into(
+        &mut self,
+        x: &[f32],
+        dy: &[f32],
+        slope: &[f32],
+        dx: &mut [f32],
+    ) {
+        let rows = self.add_param_grads(x, dy);
+        let (k, n) = (self.in_features, self.out_features);
+        assert!(
+            slope.len() == rows * k && dx.len() == rows * k,
+            "Linear(in={k}, out={n}): backward got {} slopes and room for {} input gradients, \
+             not {rows} rows of {k}",
+            slope.len(),
+            dx.len()
+        );
+        let epilogue = TimesSlope { slope, n: k };
+        gemm_epilogue(
+            MatRef::new(dy, rows, n),
+            MatRef::new(self.weight.value.data(), n, k),
+            dx,
+            None,
+            &epilogue,
+        );
+    }
+
+    /// `dW += dYᵀ·X` and `db += Σ_rows dY`; returns the number of rows.
+    fn add_param_grads(&mut self, x: &[f32], dy: &[f32]) -> usize {
         let (k, n) = (self.in_features, self.out_features);
         let rows = x.len() / k;
         assert!(
@@ -257,12 +400,7 @@ impl Linear {
                 }
             }
         }
-
-        // dX = dY·W: [rows, out]·[out, in] = [rows, in].
-        if let Some(dx) = dx {
-            let beta = if accumulate { 1.0 } else { 0.0 };
-            gemm_nn(rows, k, n, dy, self.weight.value.data(), dx, beta);
-        }
+        rows
     }
 }
 

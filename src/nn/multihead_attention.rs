@@ -43,9 +43,9 @@
 use super::attention::{AttentionMask, attention_backward, attention_forward};
 use super::init::xavier_uniform;
 use super::layer::{Layer, Mode, Param, assert_grad_shape};
-use super::linear::Linear;
+use super::linear::{AddBiasResidual, Linear};
 use super::recurrent::{add_partials, run_tasks};
-use crate::linalg::gemm::{MatMut, MatRef, gemm_nn, gemm_nt, gemm_tn};
+use crate::linalg::gemm::{MatMut, MatRef, gemm_epilogue, gemm_nn, gemm_tn};
 use crate::parallel;
 use crate::probability::Rng;
 use crate::tensor::Tensor;
@@ -251,22 +251,18 @@ impl MultiheadAttention {
         scratch.heads.resize(rows * e, 0.0);
         b.merged.resize(rows * e, 0.0);
 
-        // qkv = x·W_inᵀ + b_in   [R, 3E]: every row starts as b_in (in parallel, a sequence per
-        // task), then the GEMM adds x·W_inᵀ.
-        let in_bias = self.in_proj_bias.value.data();
-        parallel::for_each_chunk_mut(&mut b.qkv, steps * 3 * e, |_, rows| {
-            for row in rows.chunks_exact_mut(3 * e) {
-                row.copy_from_slice(in_bias);
-            }
-        });
-        gemm_nt(
-            rows,
-            3 * e,
-            e,
-            x,
-            self.in_proj_weight.value.data(),
+        // qkv = x·W_inᵀ + b_in   [R, 3E]: the GEMM adds b_in to each row as it finishes it.
+        let add_bias = AddBiasResidual {
+            bias: Some(self.in_proj_bias.value.data()),
+            residual: None,
+            n: 3 * e,
+        };
+        gemm_epilogue(
+            MatRef::new(x, rows, e),
+            MatRef::new(self.in_proj_weight.value.data(), 3 * e, e).t(),
             &mut b.qkv,
-            1.0,
+            None,
+            &add_bias,
         );
 
         // Every (sequence, head) pair: P = softmax(q·kᵀ/√D), O = P·v.

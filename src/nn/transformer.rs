@@ -23,13 +23,17 @@
 //! Backward, given `d_out`, in the reverse order of the forward pass:
 //! ```text
 //! d_g  = d_out·W₂                      (linear2; dW₂ += d_outᵀ·g, db₂ += Σ d_out)
-//! d_u  = d_g ⊙ GELU′(u)                u = linear1(h₂), g = GELU(u)
+//! d_u  = d_g ⊙ GELU′(u)                u = linear1(h₂), g = GELU(u); in linear2's epilogue
 //! d_h₂ = d_u·W₁                        (linear1; dW₁ += d_uᵀ·h₂, db₁ += Σ d_u)
 //! d_x₁ = d_out + norm2′(d_h₂)          the residual path plus the path through the feed-forward part
 //! d_h₁ = self_attn′(d_x₁)
 //! dx   = d_x₁ + norm1′(d_h₁)           again both paths
 //! ```
 //! (′ = that layer's backward pass, see `layer_norm.rs` and `multihead_attention.rs`.)
+//!
+//! `u` itself is never stored: linear1's GEMM turns each finished row of it into `g` and GELU′(u)
+//! while it is in the cache ([`Linear::forward_gelu_into`]), and linear2's backward GEMM multiplies
+//! by GELU′(u) the same way ([`Linear::backward_times_slope_into`]).
 //!
 //! The block keeps what its backward pass needs (`h₁`, `x₁`, `h₂`, `g`, GELU′(u) and the
 //! attention's buffers), reused from step to step. [`TransformerBlock::forward_rows`] and
@@ -39,7 +43,6 @@
 //! What it leaves out: dropout (the chapter's configuration has none), the post-norm variant
 //! (`norm_first=False`), ReLU as the activation, cross-attention (a decoder layer).
 
-use super::gelu::gelu_with_slope_into;
 use super::layer::{Layer, Mode, Param, assert_grad_shape};
 use super::layer_norm::LayerNorm;
 use super::linear::Linear;
@@ -93,8 +96,6 @@ struct Buffers {
 #[derive(Default)]
 pub struct BlockScratch {
     attention: AttentionScratch,
-    /// Forward: u = linear1(h₂) `[R, F]`, GELU's input (only its slope is kept).
-    u: Vec<f32>,
     /// Backward: ∂L/∂g, then ∂L/∂u in place `[R, F]`.
     d_g: Vec<f32>,
     /// Backward: ∂L/∂h₂, later ∂L/∂h₁ `[R, E]`.
@@ -166,7 +167,6 @@ impl TransformerBlock {
         for buffer in [&mut b.h1, &mut b.x1, &mut b.h2] {
             buffer.resize(rows * e, 0.0);
         }
-        scratch.u.resize(rows * f, 0.0);
         b.slope.resize(rows * f, 0.0);
         b.g.resize(rows * f, 0.0);
 
@@ -183,14 +183,8 @@ impl TransformerBlock {
         );
         // out = x₁ + linear2(GELU(linear1(norm2(x₁))))
         self.norm2.forward_rows(&b.x1, &mut b.h2, keep);
-        self.linear1.forward_into(&b.h2, &mut scratch.u);
-        let tasks: Vec<_> = scratch
-            .u
-            .chunks(ELEMENTS_PER_TASK)
-            .zip(b.g.chunks_mut(ELEMENTS_PER_TASK))
-            .zip(b.slope.chunks_mut(ELEMENTS_PER_TASK))
-            .collect();
-        parallel::for_each_item(tasks, |((u, g), slope)| gelu_with_slope_into(u, g, slope));
+        self.linear1
+            .forward_gelu_into(&b.h2, &mut b.g, &mut b.slope);
         self.linear2.forward_add_into(&b.g, &b.x1, out);
     }
 
@@ -224,15 +218,9 @@ impl TransformerBlock {
         scratch.d_g.resize(rows * f, 0.0);
         scratch.d_h.resize(rows * e, 0.0);
 
-        // The feed-forward part: d_g = d_out·W₂, d_u = d_g ⊙ GELU′(u), d_h₂ = d_u·W₁.
+        // The feed-forward part: d_u = (d_out·W₂) ⊙ GELU′(u) (in d_g), d_h₂ = d_u·W₁.
         self.linear2
-            .backward_into(&b.g, d_out, Some(&mut scratch.d_g), false);
-        let slope = &b.slope;
-        parallel::for_each_chunk_mut(&mut scratch.d_g, ELEMENTS_PER_TASK, |i, d| {
-            for (d, &s) in d.iter_mut().zip(&slope[i * ELEMENTS_PER_TASK..]) {
-                *d *= s;
-            }
-        });
+            .backward_times_slope_into(&b.g, d_out, &b.slope, &mut scratch.d_g);
         self.linear1
             .backward_into(&b.h2, &scratch.d_g, Some(&mut scratch.d_h), false);
         // d_x₁ = d_out + norm2′(d_h₂), built in dx.

@@ -114,5 +114,6 @@ pub fn gemm_causal(
         n,
         None,
         Some(causal),
+        None,
     );
 }

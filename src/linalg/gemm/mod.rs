@@ -108,6 +108,11 @@
 //! change the arithmetic either), so **the result is bit-identical for any thread count**. Products
 //! below [`PARALLEL_MIN_FLOPS`] stay on one thread: the wake-up of a worker costs more than it saves.
 //!
+//! # Epilogues
+//! [`gemm_epilogue`] hands each row of C to the caller's element-wise code (a bias, a residual, an
+//! activation and its slope) as soon as the row's value is final, while it is still in the cache,
+//! instead of a separate pass over C afterwards; see [`epilogue`].
+//!
 //! # Instruction sets
 //! The kernel is chosen once, at the first call: the best the CPU supports (AVX-512F, else AVX2+FMA on
 //! x86-64; NEON on aarch64; portable scalar code elsewhere), or the one named by the environment
@@ -121,6 +126,7 @@
 //! have no narrow kernel; prefetching only for A's rows on x86-64.
 
 mod causal;
+pub mod epilogue;
 pub mod int8;
 mod kernel_scalar;
 mod pack;
@@ -145,6 +151,7 @@ mod kernel_neon;
 mod x86;
 
 pub use causal::{Causal, gemm_causal};
+pub use epilogue::{Epilogue, gemm_epilogue, gemm_epilogue_with};
 pub use int8::{I8Matrix, Int8Kernel, PackedInt8, gemm_i8, gemm_i8_reference};
 pub use peak::measure_peak_gflops;
 pub use view::{MatMut, MatRef};
@@ -406,16 +413,21 @@ pub(crate) struct Microkernel {
 /// an uninitialised-looking buffer. Uses [`current_kernel`] and all of [`parallel::num_threads`] for
 /// products above [`PARALLEL_MIN_FLOPS`]. Panics (naming the three shapes) if the shapes do not fit.
 pub fn gemm(alpha: f32, a: MatRef<'_>, b: MatRef<'_>, beta: f32, c: MatMut<'_>) {
+    gemm_with(current_kernel(), threads_for(a, b), alpha, a, b, beta, c);
+}
+
+/// The number of threads [`gemm`] uses for `A·B`: one below [`PARALLEL_MIN_FLOPS`], all of
+/// [`parallel::num_threads`] above.
+fn threads_for(a: MatRef<'_>, b: MatRef<'_>) -> usize {
     let flops = 2usize
         .saturating_mul(a.rows())
         .saturating_mul(a.cols())
         .saturating_mul(b.cols());
-    let threads = if flops < PARALLEL_MIN_FLOPS {
+    if flops < PARALLEL_MIN_FLOPS {
         1
     } else {
         parallel::num_threads()
-    };
-    gemm_with(current_kernel(), threads, alpha, a, b, beta, c);
+    }
 }
 
 /// [`gemm`] with an explicit kernel and number of pieces the work is cut into (`threads`; the pieces
@@ -430,6 +442,23 @@ pub fn gemm_with(
     beta: f32,
     c: MatMut<'_>,
 ) {
+    gemm_finishing(kernel, threads, alpha, a, b, beta, c, None);
+}
+
+/// [`gemm_with`], with an epilogue fused into the loops when C is row-major and the product runs
+/// the plain (not transposed) way, which covers the layers' products; returns whether it was (if
+/// not, the caller finishes C in a separate pass, see [`epilogue`]).
+#[allow(clippy::too_many_arguments)]
+fn gemm_finishing(
+    kernel: Kernel,
+    threads: usize,
+    alpha: f32,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    beta: f32,
+    c: MatMut<'_>,
+    finish: Option<epilogue::Finish<'_>>,
+) -> bool {
     let (m, k, n) = (a.rows(), a.cols(), b.cols());
     assert!(
         b.rows() == k && c.rows() == m && c.cols() == n,
@@ -449,23 +478,36 @@ pub fn gemm_with(
         )
     });
     if m == 0 || n == 0 {
-        return;
+        return false;
     }
     let mut c = c;
     if k == 0 || alpha == 0.0 {
         scale(beta, &mut c);
-        return;
+        return false;
     }
     #[cfg(target_arch = "x86_64")]
     if kernel == Kernel::Avx512 && dot::suits(a, b) {
         run_dot(threads, alpha, a, b, beta, c);
-        return;
+        return false;
     }
     let plan = plan(kernel, microkernel, m, k, n);
     if plan.transposed {
-        run_threads(plan.microkernel, threads, alpha, b.t(), a.t(), beta, c.t());
+        run_threads(
+            plan.microkernel,
+            threads,
+            alpha,
+            b.t(),
+            a.t(),
+            beta,
+            c.t(),
+            None,
+        );
+        false
     } else {
-        run_threads(plan.microkernel, threads, alpha, a, b, beta, c);
+        let finish = finish.filter(|_| c.col_stride() == 1);
+        let fused = finish.is_some();
+        run_threads(plan.microkernel, threads, alpha, a, b, beta, c, finish);
+        fused
     }
 }
 
@@ -558,7 +600,9 @@ fn no_overlap(rows: usize, cols: usize, row_stride: usize, col_stride: usize) ->
     rows <= 1 && col_stride >= 1 || cols <= 1 && row_stride >= 1 || row_major || col_major
 }
 
-/// Cuts the product into `threads` pieces along m or n and runs them on the pool.
+/// Cuts the product into `threads` pieces along m or n and runs them on the pool (each piece
+/// finishing its part of C with `finish`, if given).
+#[allow(clippy::too_many_arguments)]
 fn run_threads(
     kernel: &Microkernel,
     threads: usize,
@@ -567,6 +611,7 @@ fn run_threads(
     b: MatRef<'_>,
     beta: f32,
     mut c: MatMut<'_>,
+    finish: Option<epilogue::Finish<'_>>,
 ) {
     let (m, n) = (c.rows(), c.cols());
     let (row_stride, col_stride) = (c.row_stride(), c.col_stride());
@@ -583,7 +628,7 @@ fn run_threads(
     // Split the dimension with more panels: each piece then keeps whole panels and packs less twice.
     let split_rows = m_panels >= n_panels;
     if split_rows && shared::suits(kernel, m, b, pieces) {
-        shared::run(kernel, pieces, alpha, a, b, beta, raw, m, n);
+        shared::run(kernel, pieces, alpha, a, b, beta, raw, m, n, finish);
         return;
     }
     let (panels, step) = if split_rows {
@@ -620,6 +665,7 @@ fn run_threads(
                 n,
                 None,
                 None,
+                finish.map(|f| f.shifted(start, 0)),
             );
         } else {
             let b_part = b.block(0, start, b.rows(), end - start);
@@ -639,6 +685,7 @@ fn run_threads(
                 end - start,
                 None,
                 None,
+                finish.map(|f| f.shifted(0, start)),
             );
         }
     };
@@ -726,7 +773,8 @@ fn reads_b_in_place(b: MatRef<'_>, rows: usize) -> bool {
 /// The five loops on one thread: `C (m × n) = α·A·B + β·C` (see the module docs). With `shared`,
 /// B̃ is already packed (all of it, by [`shared::run`]) and is only read. With `causal` (only for a
 /// product in one block, see [`causal`]), the tiles and terms of the sum it makes useless are
-/// skipped.
+/// skipped. With `finish` (C row-major), each row panel is finished as soon as the last block of
+/// the sum has been added to it (see [`epilogue`]).
 #[allow(clippy::too_many_arguments)]
 fn gemm_serial(
     kernel: &Microkernel,
@@ -739,6 +787,7 @@ fn gemm_serial(
     n: usize,
     shared: Option<shared::SharedB>,
     causal: Option<Causal>,
+    finish: Option<epilogue::Finish<'_>>,
 ) {
     let k = a.cols();
     let (mr, nr, kc, nc) = (kernel.mr, kernel.nr, kernel.kc, kernel.nc);
@@ -863,6 +912,15 @@ fn gemm_serial(
                         unsafe {
                             (kernel.run)(terms.len(), a_terms, b_terms, alpha, beta_block, tile);
                         }
+                    }
+                    if let Some(finish) = &finish
+                        && pc + kc_block == k
+                    {
+                        // SAFETY: these rows and columns of C were just written by the last block
+                        // of the sum, so they are final; they lie inside this thread's piece, which
+                        // no other thread touches; `gemm_finishing` fused the epilogue only for C
+                        // with a unit column stride.
+                        unsafe { finish.rows(c, ic..ic + mr_block, jc..jc + nc_block) };
                     }
                 }
             }

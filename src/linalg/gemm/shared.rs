@@ -137,6 +137,7 @@ pub(super) fn run(
     c: RawC,
     m: usize,
     n: usize,
+    finish: Option<super::epilogue::Finish<'_>>,
 ) {
     let k = a.cols();
     let (mr, nr, kc, nc) = (kernel.mr, kernel.nr, kernel.kc, kernel.nc);
@@ -218,6 +219,7 @@ pub(super) fn run(
                 n,
                 b_tilde,
                 None,
+                finish.map(|f| f.shifted(r0, 0)),
             );
         });
     });
