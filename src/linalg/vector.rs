@@ -109,6 +109,27 @@ pub fn dot_lanes(a: &[f32], b: &[f32]) -> f32 {
     combine_lanes(lanes)
 }
 
+/// `Σᵢ aᵢ bᵢ` accumulated in f64, like [`dot_f64`], but with [`LANES`] running sums (combined
+/// pairwise at the end): eight independent chains of additions instead of one, for long sums in hot
+/// loops (the gradient norm of [`crate::optim::clip_grad_norm`], a million values per step). Differs
+/// from [`dot_f64`] only by f64 rounding.
+pub fn dot_f64_lanes(a: &[f32], b: &[f32]) -> f64 {
+    assert_same_len(a, b, "dot_f64_lanes");
+    let mut lanes = [0.0f64; LANES];
+    let (chunks_a, chunks_b) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (rest_a, rest_b) = (chunks_a.remainder(), chunks_b.remainder());
+    for (x, y) in chunks_a.zip(chunks_b) {
+        for ((sum, &u), &v) in lanes.iter_mut().zip(x).zip(y) {
+            *sum += f64::from(u) * f64::from(v);
+        }
+    }
+    for ((sum, &u), &v) in lanes.iter_mut().zip(rest_a).zip(rest_b) {
+        *sum += f64::from(u) * f64::from(v);
+    }
+    ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5]))
+        + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]))
+}
+
 /// The largest element (−∞ for an empty slice; NaNs are skipped, as by [`f32::max`]), with
 /// [`LANES`] running maxima.
 pub fn max_lanes(a: &[f32]) -> f32 {

@@ -283,11 +283,9 @@ impl AdamConstants {
         v: &mut [f32],
         v_max: Option<&mut [f32]>,
     ) {
-        if let Some(factor) = self.decay {
-            for theta in values.iter_mut() {
-                *theta *= factor;
-            }
-        }
+        // AdamW's decay θ ← θ(1 − γλ) comes first, in the same pass over θ (a factor of exactly 1
+        // for a parameter that does not decay leaves it unchanged).
+        let factor = self.decay.unwrap_or(1.0);
         // m ← β₁m + (1 − β₁)g, written m + (1 − β₁)(g − m) as PyTorch's `lerp_` does;
         // v ← β₂v + (1 − β₂)g². Uses the gradient with L2 decay added.
         let update_moments = |theta: f32, g: f32, m: &mut f32, v: &mut f32| {
@@ -303,6 +301,7 @@ impl AdamConstants {
         match v_max {
             Some(v_max) => {
                 for ((((theta, &g), m), v), v_max) in per_element.zip(v_max) {
+                    *theta *= factor;
                     update_moments(*theta, g, m, v);
                     *v_max = v_max.max(*v);
                     let denominator = v_max.sqrt() / self.bias_correction2_sqrt + self.eps;
@@ -311,6 +310,7 @@ impl AdamConstants {
             }
             None => {
                 for (((theta, &g), m), v) in per_element {
+                    *theta *= factor;
                     update_moments(*theta, g, m, v);
                     let denominator = v.sqrt() / self.bias_correction2_sqrt + self.eps;
                     *theta -= self.step_size * (*m / denominator);

@@ -1,6 +1,6 @@
 //! Gradient clipping: cap the size of a step when a gradient explodes (common in recurrent networks).
 
-use crate::linalg::vector::dot_f64;
+use crate::linalg::vector::dot_f64_lanes;
 use crate::nn::Layer;
 use crate::parallel;
 
@@ -51,14 +51,14 @@ pub fn clip_grad_norm(model: &mut dyn Layer, max_norm: f32) -> f32 {
 /// Gradients are summed and scaled in pieces of this many values, in parallel.
 const ELEMENTS_PER_TASK: usize = 16 * 1024;
 
-/// `Σ g²` in f64: each piece of [`ELEMENTS_PER_TASK`] values is summed on its own (in parallel),
-/// then the pieces in order — the same sum for any number of threads, and for a parameter of at
-/// most one piece exactly the plain sum.
+/// `Σ g²` in f64: each piece of [`ELEMENTS_PER_TASK`] values is summed on its own (in parallel, with
+/// eight running sums, see [`dot_f64_lanes`]), then the pieces in order — the same sum for any
+/// number of threads.
 fn sum_of_squares_f64(values: &[f32]) -> f64 {
     let pieces: Vec<&[f32]> = values.chunks(ELEMENTS_PER_TASK).collect();
     let mut sums = vec![0.0f64; pieces.len()];
     let tasks: Vec<_> = pieces.into_iter().zip(sums.iter_mut()).collect();
-    parallel::for_each_item(tasks, |(piece, sum)| *sum = dot_f64(piece, piece));
+    parallel::for_each_item(tasks, |(piece, sum)| *sum = dot_f64_lanes(piece, piece));
     sums.iter().sum()
 }
 
