@@ -210,27 +210,62 @@ impl LayerNorm {
                 .zip(rstds)
             {
                 // First pass: the two means of the formula, and the parameter gradients.
-                // The two sums run in LANES running sums each (see `vector::LANES`).
+                // The two sums run in LANES running sums each (see `vector::LANES`): element i
+                // goes to sum i mod LANES. The loops walk the row in groups of LANES elements
+                // (then the rest) without indices, so the compiler can vectorise them.
                 let mut g_sums = [0.0f32; LANES];
                 let mut g_x_hat_sums = [0.0f32; LANES];
-                for i in 0..e {
-                    let x_hat = (row[i] - mean) * rstd;
-                    let g = dy_row[i] * gamma[i];
-                    g_sums[i % LANES] += g;
-                    g_x_hat_sums[i % LANES] += g * x_hat;
-                    d_gamma[i] += dy_row[i] * x_hat;
-                    d_beta[i] += dy_row[i];
+                let mut first_pass =
+                    |lane: usize, x: f32, dy: f32, gamma: f32, dg: &mut f32, db: &mut f32| {
+                        let x_hat = (x - mean) * rstd;
+                        let g = dy * gamma;
+                        g_sums[lane] += g;
+                        g_x_hat_sums[lane] += g * x_hat;
+                        *dg += dy * x_hat;
+                        *db += dy;
+                    };
+                let whole = e - e % LANES;
+                let groups = row[..whole]
+                    .chunks_exact(LANES)
+                    .zip(dy_row[..whole].chunks_exact(LANES))
+                    .zip(gamma[..whole].chunks_exact(LANES))
+                    .zip(d_gamma[..whole].chunks_exact_mut(LANES))
+                    .zip(d_beta[..whole].chunks_exact_mut(LANES));
+                for ((((xs, dys), gammas), dgs), dbs) in groups {
+                    for lane in 0..LANES {
+                        first_pass(
+                            lane,
+                            xs[lane],
+                            dys[lane],
+                            gammas[lane],
+                            &mut dgs[lane],
+                            &mut dbs[lane],
+                        );
+                    }
+                }
+                let rest = row[whole..]
+                    .iter()
+                    .zip(&dy_row[whole..])
+                    .zip(&gamma[whole..])
+                    .zip(d_gamma[whole..].iter_mut())
+                    .zip(d_beta[whole..].iter_mut());
+                for (lane, ((((&x, &dy), &g), dg), db)) in rest.enumerate() {
+                    first_pass(lane, x, dy, g, dg, db);
                 }
                 let g_mean = sum_lanes(&g_sums) * inv_e;
                 let g_x_hat_mean = sum_lanes(&g_x_hat_sums) * inv_e;
                 // Second pass: dx = r·(g − mean(g) − x̂·mean(g ⊙ x̂)).
-                for i in 0..e {
-                    let x_hat = (row[i] - mean) * rstd;
-                    let d = rstd * (dy_row[i] * gamma[i] - g_mean - x_hat * g_x_hat_mean);
-                    if accumulate {
-                        dx_row[i] += d;
-                    } else {
-                        dx_row[i] = d;
+                let dx_values = row.iter().zip(dy_row).zip(gamma).map(|((&x, &dy), &g)| {
+                    let x_hat = (x - mean) * rstd;
+                    rstd * (dy * g - g_mean - x_hat * g_x_hat_mean)
+                });
+                if accumulate {
+                    for (dx, d) in dx_row.iter_mut().zip(dx_values) {
+                        *dx += d;
+                    }
+                } else {
+                    for (dx, d) in dx_row.iter_mut().zip(dx_values) {
+                        *dx = d;
                     }
                 }
             }
