@@ -171,6 +171,36 @@ impl LayerNorm {
     /// Rows run in parallel in tasks of 64 rows; each task sums its rows' share of
     /// dγ and dβ, and the shares are added in task order — the same sums for any number of threads.
     pub fn backward_rows(&mut self, x: &[f32], dy: &[f32], dx: &mut [f32], accumulate: bool) {
+        let output = if accumulate {
+            GradOutput::Add
+        } else {
+            GradOutput::Write
+        };
+        self.backward_rows_into(x, dy, dx, output);
+    }
+
+    /// [`LayerNorm::backward_rows`] writing `dx = residual + ∂L/∂x`: the gradient of a residual
+    /// connection `x + f(norm(x))`, whose two paths meet here, in one pass (`residual`, the
+    /// gradient that arrives by the skip path, has `dx`'s size).
+    pub fn backward_rows_plus(&mut self, x: &[f32], dy: &[f32], residual: &[f32], dx: &mut [f32]) {
+        assert_eq!(
+            residual.len(),
+            dx.len(),
+            "LayerNorm::backward_rows_plus: {} residual gradients for {} outputs",
+            residual.len(),
+            dx.len()
+        );
+        self.backward_rows_into(x, dy, dx, GradOutput::AddTo(residual));
+    }
+
+    /// The backward pass, with ∂L/∂x written, added, or added to `residual` (see the two callers).
+    fn backward_rows_into(
+        &mut self,
+        x: &[f32],
+        dy: &[f32],
+        dx: &mut [f32],
+        output: GradOutput<'_>,
+    ) {
         assert!(
             self.valid,
             "LayerNorm::backward called without a preceding forward in Mode::Train or Mode::Eval \
@@ -199,77 +229,94 @@ impl LayerNorm {
             .zip(self.mean.chunks(ROWS_PER_TASK))
             .zip(self.rstd.chunks(ROWS_PER_TASK))
             .zip(self.partials.chunks_mut(2 * e))
+            .enumerate()
             .collect();
-        parallel::for_each_item(tasks, |(((((x, dy), dx), means), rstds), partial)| {
-            let (d_gamma, d_beta) = partial.split_at_mut(e);
-            for ((((row, dy_row), dx_row), &mean), &rstd) in x
-                .chunks_exact(e)
-                .zip(dy.chunks_exact(e))
-                .zip(dx.chunks_exact_mut(e))
-                .zip(means)
-                .zip(rstds)
-            {
-                // First pass: the two means of the formula, and the parameter gradients.
-                // The two sums run in LANES running sums each (see `vector::LANES`): element i
-                // goes to sum i mod LANES. The loops walk the row in groups of LANES elements
-                // (then the rest) without indices, so the compiler can vectorise them.
-                let mut g_sums = [0.0f32; LANES];
-                let mut g_x_hat_sums = [0.0f32; LANES];
-                let mut first_pass =
-                    |lane: usize, x: f32, dy: f32, gamma: f32, dg: &mut f32, db: &mut f32| {
+        parallel::for_each_item(
+            tasks,
+            |(task, (((((x, dy), dx), means), rstds), partial))| {
+                let (d_gamma, d_beta) = partial.split_at_mut(e);
+                let first_row = task * ROWS_PER_TASK;
+                for (r, ((((row, dy_row), dx_row), &mean), &rstd)) in x
+                    .chunks_exact(e)
+                    .zip(dy.chunks_exact(e))
+                    .zip(dx.chunks_exact_mut(e))
+                    .zip(means)
+                    .zip(rstds)
+                    .enumerate()
+                {
+                    // First pass: the two means of the formula, and the parameter gradients.
+                    // The two sums run in LANES running sums each (see `vector::LANES`): element i
+                    // goes to sum i mod LANES. The loops walk the row in groups of LANES elements
+                    // (then the rest) without indices, so the compiler can vectorise them.
+                    let mut g_sums = [0.0f32; LANES];
+                    let mut g_x_hat_sums = [0.0f32; LANES];
+                    let mut first_pass =
+                        |lane: usize, x: f32, dy: f32, gamma: f32, dg: &mut f32, db: &mut f32| {
+                            let x_hat = (x - mean) * rstd;
+                            let g = dy * gamma;
+                            g_sums[lane] += g;
+                            g_x_hat_sums[lane] += g * x_hat;
+                            *dg += dy * x_hat;
+                            *db += dy;
+                        };
+                    let whole = e - e % LANES;
+                    let groups = row[..whole]
+                        .chunks_exact(LANES)
+                        .zip(dy_row[..whole].chunks_exact(LANES))
+                        .zip(gamma[..whole].chunks_exact(LANES))
+                        .zip(d_gamma[..whole].chunks_exact_mut(LANES))
+                        .zip(d_beta[..whole].chunks_exact_mut(LANES));
+                    for ((((xs, dys), gammas), dgs), dbs) in groups {
+                        for lane in 0..LANES {
+                            first_pass(
+                                lane,
+                                xs[lane],
+                                dys[lane],
+                                gammas[lane],
+                                &mut dgs[lane],
+                                &mut dbs[lane],
+                            );
+                        }
+                    }
+                    let rest = row[whole..]
+                        .iter()
+                        .zip(&dy_row[whole..])
+                        .zip(&gamma[whole..])
+                        .zip(d_gamma[whole..].iter_mut())
+                        .zip(d_beta[whole..].iter_mut());
+                    for (lane, ((((&x, &dy), &g), dg), db)) in rest.enumerate() {
+                        first_pass(lane, x, dy, g, dg, db);
+                    }
+                    let g_mean = sum_lanes(&g_sums) * inv_e;
+                    let g_x_hat_mean = sum_lanes(&g_x_hat_sums) * inv_e;
+                    // Second pass: dx = r·(g − mean(g) − x̂·mean(g ⊙ x̂)).
+                    let dx_values = row.iter().zip(dy_row).zip(gamma).map(|((&x, &dy), &g)| {
                         let x_hat = (x - mean) * rstd;
-                        let g = dy * gamma;
-                        g_sums[lane] += g;
-                        g_x_hat_sums[lane] += g * x_hat;
-                        *dg += dy * x_hat;
-                        *db += dy;
-                    };
-                let whole = e - e % LANES;
-                let groups = row[..whole]
-                    .chunks_exact(LANES)
-                    .zip(dy_row[..whole].chunks_exact(LANES))
-                    .zip(gamma[..whole].chunks_exact(LANES))
-                    .zip(d_gamma[..whole].chunks_exact_mut(LANES))
-                    .zip(d_beta[..whole].chunks_exact_mut(LANES));
-                for ((((xs, dys), gammas), dgs), dbs) in groups {
-                    for lane in 0..LANES {
-                        first_pass(
-                            lane,
-                            xs[lane],
-                            dys[lane],
-                            gammas[lane],
-                            &mut dgs[lane],
-                            &mut dbs[lane],
-                        );
+                        rstd * (dy * g - g_mean - x_hat * g_x_hat_mean)
+                    });
+                    match output {
+                        GradOutput::Write => {
+                            for (dx, d) in dx_row.iter_mut().zip(dx_values) {
+                                *dx = d;
+                            }
+                        }
+                        GradOutput::Add => {
+                            for (dx, d) in dx_row.iter_mut().zip(dx_values) {
+                                *dx += d;
+                            }
+                        }
+                        GradOutput::AddTo(residual) => {
+                            let residual_row = &residual[(first_row + r) * e..][..e];
+                            for ((dx, d), &skip) in
+                                dx_row.iter_mut().zip(dx_values).zip(residual_row)
+                            {
+                                *dx = skip + d;
+                            }
+                        }
                     }
                 }
-                let rest = row[whole..]
-                    .iter()
-                    .zip(&dy_row[whole..])
-                    .zip(&gamma[whole..])
-                    .zip(d_gamma[whole..].iter_mut())
-                    .zip(d_beta[whole..].iter_mut());
-                for (lane, ((((&x, &dy), &g), dg), db)) in rest.enumerate() {
-                    first_pass(lane, x, dy, g, dg, db);
-                }
-                let g_mean = sum_lanes(&g_sums) * inv_e;
-                let g_x_hat_mean = sum_lanes(&g_x_hat_sums) * inv_e;
-                // Second pass: dx = r·(g − mean(g) − x̂·mean(g ⊙ x̂)).
-                let dx_values = row.iter().zip(dy_row).zip(gamma).map(|((&x, &dy), &g)| {
-                    let x_hat = (x - mean) * rstd;
-                    rstd * (dy * g - g_mean - x_hat * g_x_hat_mean)
-                });
-                if accumulate {
-                    for (dx, d) in dx_row.iter_mut().zip(dx_values) {
-                        *dx += d;
-                    }
-                } else {
-                    for (dx, d) in dx_row.iter_mut().zip(dx_values) {
-                        *dx = d;
-                    }
-                }
-            }
-        });
+            },
+        );
         let (d_gamma, d_beta) = (self.weight.grad.data_mut(), self.bias.grad.data_mut());
         for partial in self.partials.chunks_exact(2 * e) {
             for (g, &p) in d_gamma.iter_mut().zip(&partial[..e]) {
@@ -280,6 +327,17 @@ impl LayerNorm {
             }
         }
     }
+}
+
+/// What the backward pass does with ∂L/∂x.
+#[derive(Clone, Copy)]
+enum GradOutput<'a> {
+    /// `dx = ∂L/∂x`.
+    Write,
+    /// `dx += ∂L/∂x`.
+    Add,
+    /// `dx = residual + ∂L/∂x`.
+    AddTo(&'a [f32]),
 }
 
 impl Layer for LayerNorm {

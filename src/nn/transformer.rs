@@ -47,12 +47,8 @@ use super::layer::{Layer, Mode, Param, assert_grad_shape};
 use super::layer_norm::LayerNorm;
 use super::linear::Linear;
 use super::multihead_attention::{AttentionScratch, MultiheadAttention};
-use crate::parallel;
 use crate::probability::Rng;
 use crate::tensor::Tensor;
-
-/// Element-wise work is split into pieces of this many values for the thread pool.
-const ELEMENTS_PER_TASK: usize = 16 * 1024;
 
 /// A pre-norm transformer layer (see the module docs).
 pub struct TransformerBlock {
@@ -224,10 +220,8 @@ impl TransformerBlock {
         self.linear1
             .backward_into(&b.h2, &scratch.d_g, Some(&mut scratch.d_h), false);
         // d_x₁ = d_out + norm2′(d_h₂), built in dx.
-        parallel::for_each_chunk_mut(dx, ELEMENTS_PER_TASK, |i, dx| {
-            dx.copy_from_slice(&d_out[i * ELEMENTS_PER_TASK..][..dx.len()]);
-        });
-        self.norm2.backward_rows(&b.x1, &scratch.d_h, dx, true);
+        self.norm2
+            .backward_rows_plus(&b.x1, &scratch.d_h, d_out, dx);
         // d_h₁ = self_attn′(d_x₁); dx = d_x₁ + norm1′(d_h₁).
         self.self_attn
             .backward_rows(&b.h1, dx, &mut scratch.d_h, false, &mut scratch.attention);
