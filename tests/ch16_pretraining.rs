@@ -1093,3 +1093,45 @@ fn a_stopped_and_resumed_gpt_run_ends_with_the_same_weights() {
     assert!(error.to_string().contains("--steps"), "{error}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn linear_layers_fused_epilogues_equal_the_separate_passes_bit_for_bit() {
+    // linear1 with GELU in its epilogue against linear1, then GELU over its output; linear2's
+    // backward times the slope against the backward, then the product with the slope. 300 inputs
+    // make two blocks of the sum (KC = 256 for AVX2, scalar and AVX-512), 70 rows an odd edge.
+    use dlfs::nn::Linear;
+    use dlfs::nn::gelu_with_slope_into;
+    let (rows, inputs, outputs) = (70, 300, 37);
+    let mut rng = Rng::new(3);
+    let layer = Linear::new(inputs, outputs, &mut rng);
+    let x = random(&[rows, inputs], 4);
+    let (mut fused, mut fused_slope) = (vec![0.0; rows * outputs], vec![0.0; rows * outputs]);
+    layer.forward_gelu_into(x.data(), &mut fused, &mut fused_slope);
+    let mut u = vec![0.0; rows * outputs];
+    layer.forward_into(x.data(), &mut u);
+    let (mut g, mut slope) = (vec![0.0; rows * outputs], vec![0.0; rows * outputs]);
+    gelu_with_slope_into(&u, &mut g, &mut slope);
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&fused), bits(&g), "GELU(x·Wᵀ + b)");
+    assert_eq!(bits(&fused_slope), bits(&slope), "GELU′(x·Wᵀ + b)");
+
+    // Backward: a layer outputs → inputs whose input had slope `input_slope`.
+    let mut second = Linear::new(outputs, inputs, &mut rng);
+    let mut twin = second.clone();
+    let h = random(&[rows, outputs], 5);
+    let dy = random(&[rows, inputs], 6);
+    let input_slope = random(&[rows, outputs], 7);
+    let mut dx_fused = vec![0.0; rows * outputs];
+    second.backward_times_slope_into(h.data(), dy.data(), input_slope.data(), &mut dx_fused);
+    let mut dx = vec![0.0; rows * outputs];
+    twin.backward_into(h.data(), dy.data(), Some(&mut dx), false);
+    for (d, &s) in dx.iter_mut().zip(input_slope.data()) {
+        *d *= s;
+    }
+    assert_eq!(bits(&dx_fused), bits(&dx), "(dY·W) ⊙ slope");
+    assert_eq!(
+        bits(second.weight().grad.data()),
+        bits(twin.weight().grad.data()),
+        "dW"
+    );
+}

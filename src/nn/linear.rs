@@ -35,8 +35,7 @@ use crate::tensor::Tensor;
 const ROWS_PER_PARTIAL: usize = 64;
 
 /// The forward pass's epilogue: adds `residual + bias` (either may be absent) to each finished row
-/// of `X·Wᵀ`. The sum `residual + bias` is rounded first and then added, as when the output used to
-/// start as `residual + bias` and the GEMM added `X·Wᵀ` to it.
+/// of `X·Wᵀ`, the sum `residual + bias` rounded first.
 pub(super) struct AddBiasResidual<'a> {
     pub(super) bias: Option<&'a [f32]>,
     /// `[rows, n]`, row-major.
