@@ -732,12 +732,13 @@ impl gemm::Epilogue for Marked<'_> {
 
 #[test]
 fn epilogues_finish_every_element_once_with_the_products_bits() {
-    // Shapes: tiny; a transposed plan (few columns: the epilogue then runs as a separate pass);
-    // several blocks of the sum (k > KC) and of columns (n > NC); the shared-B̃ row tasks of a
-    // GPT layer (768 × 128 × 512).
+    // Shapes: tiny; few columns; an empty sum (C = 0, the epilogue then runs as a separate pass,
+    // here in several pieces of rows); several blocks of the sum (k > KC) and of columns
+    // (n > NC); the shared-B̃ row tasks of a GPT layer (768 × 128 × 512).
     let shapes = [
         (1, 1, 1),
         (7, 5, 3),
+        (300, 0, 100),
         (203, 150, 181),
         (389, 600, 90),
         (50, 30, 1100),

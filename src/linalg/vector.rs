@@ -126,8 +126,7 @@ pub fn dot_f64_lanes(a: &[f32], b: &[f32]) -> f64 {
     for ((sum, &u), &v) in lanes.iter_mut().zip(rest_a).zip(rest_b) {
         *sum += f64::from(u) * f64::from(v);
     }
-    ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5]))
-        + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]))
+    combine_lanes(lanes)
 }
 
 /// The largest element (−∞ for an empty slice; NaNs are skipped, as by [`f32::max`]), with
@@ -147,8 +146,8 @@ pub fn max_lanes(a: &[f32]) -> f32 {
     lanes.into_iter().fold(f32::NEG_INFINITY, f32::max)
 }
 
-/// Adds the [`LANES`] running sums pairwise: ((0+4)+(1+5)) + ((2+6)+(3+7)).
-fn combine_lanes(l: [f32; LANES]) -> f32 {
+/// Adds the [`LANES`] running sums pairwise: ((0+4)+(1+5)) + ((2+6)+(3+7)) (f32 or f64 sums).
+fn combine_lanes<T: Copy + std::ops::Add<Output = T>>(l: [T; LANES]) -> T {
     ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]))
 }
 

@@ -11,8 +11,10 @@
 //! to about 10⁻¹⁵ in f64 — far beyond the f32 that GELU returns.
 //!
 //! That f64 series is exact but slow (a loop of dozens of terms per value). The transformer of
-//! chapter 16 applies GELU to 400,000 values per layer per step, so it uses [`gelu_into`] and
-//! [`gelu_backward_in_place`] on whole slices, built on [`normal_cdf_fast`]: Abramowitz & Stegun's
+//! chapter 16 applies GELU to 400,000 values per layer per step, so it uses [`gelu_and_slope`]
+//! (inside its first feed-forward layer's GEMM, see `Linear::forward_gelu_into`); [`gelu_into`],
+//! [`gelu_with_slope_into`] and [`gelu_backward_in_place`] do the same on whole slices. All are
+//! built on [`normal_cdf_pdf_fast`]: Abramowitz & Stegun's
 //! formula 7.1.26 for erfc, `erfc(z) ≈ (a₁t + a₂t² + a₃t³ + a₄t⁴ + a₅t⁵)·e^{−z²}` with
 //! `t = 1/(1 + p·z)`, z ≥ 0, absolute error below 1.5·10⁻⁷ — the rounding step of f32 near 1 — with
 //! the exponential from [`super::recurrent::fast_exp`]. The same `e^{−x²/2}` serves Φ and the density
@@ -85,6 +87,14 @@ pub fn normal_cdf_fast(x: f32) -> f32 {
     normal_cdf_pdf_fast(x).0
 }
 
+/// `(GELU(x), GELU′(x)) = (x·Φ(x), Φ(x) + x·φ(x))`, fast (see the module docs): the value and the
+/// slope a layer keeps for its backward pass, from one evaluation of Φ and φ.
+#[inline(always)]
+pub fn gelu_and_slope(x: f32) -> (f32, f32) {
+    let (cdf, pdf) = normal_cdf_pdf_fast(x);
+    (x * cdf, cdf + x * pdf)
+}
+
 /// `output[i] = GELU(input[i]) = input[i]·Φ(input[i])` (exact form, fast Φ) for whole slices.
 pub fn gelu_into(input: &[f32], output: &mut [f32]) {
     assert_eq!(
@@ -111,9 +121,7 @@ pub fn gelu_with_slope_into(input: &[f32], output: &mut [f32], slope: &mut [f32]
         slope.len()
     );
     for ((y, s), &x) in output.iter_mut().zip(slope.iter_mut()).zip(input) {
-        let (cdf, pdf) = normal_cdf_pdf_fast(x);
-        *y = x * cdf;
-        *s = cdf + x * pdf;
+        (*y, *s) = gelu_and_slope(x);
     }
 }
 

@@ -22,7 +22,7 @@
 //!
 //! The input saved for backward lives in a [`Cache`] that reuses its buffer from step to step.
 
-use super::gelu::normal_cdf_pdf_fast;
+use super::gelu::gelu_and_slope;
 use super::init::default_linear_bound;
 use super::layer::{Cache, Layer, Mode, Param, assert_grad_shape};
 use crate::linalg::gemm::{Epilogue, MatRef, gemm_epilogue, gemm_nn, gemm_tn};
@@ -72,8 +72,8 @@ impl Epilogue for AddBiasResidual<'_> {
 }
 
 /// The epilogue of a layer followed by GELU: `u = X·Wᵀ + b`, then `y = GELU(u) = u·Φ(u)` in place of
-/// `u`, and the slope `GELU′(u) = Φ(u) + u·φ(u)` into the second output (as
-/// [`super::gelu::gelu_with_slope_into`] computes them, bit for bit).
+/// `u`, and the slope `GELU′(u) = Φ(u) + u·φ(u)` into the second output
+/// ([`super::gelu::gelu_and_slope`], as [`super::gelu::gelu_with_slope_into`] uses it).
 struct BiasGelu<'a> {
     bias: Option<&'a [f32]>,
 }
@@ -87,10 +87,7 @@ impl Epilogue for BiasGelu<'_> {
             }
         }
         for (y, s) in values.iter_mut().zip(slope.iter_mut()) {
-            let u = *y;
-            let (cdf, pdf) = normal_cdf_pdf_fast(u);
-            *y = u * cdf;
-            *s = cdf + u * pdf;
+            (*y, *s) = gelu_and_slope(*y);
         }
     }
 }

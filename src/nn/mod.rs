@@ -80,8 +80,8 @@ pub use conv::{Conv2d, Conv2dBuilder};
 pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use gelu::{
-    gelu, gelu_backward_in_place, gelu_derivative, gelu_into, gelu_tanh, gelu_tanh_derivative,
-    gelu_with_slope_into, normal_cdf_fast, normal_cdf_pdf_fast,
+    gelu, gelu_and_slope, gelu_backward_in_place, gelu_derivative, gelu_into, gelu_tanh,
+    gelu_tanh_derivative, gelu_with_slope_into, normal_cdf_fast, normal_cdf_pdf_fast,
 };
 pub use layer::{
     Cache, Layer, Mode, Param, ParamCounts, assert_grad_shape, downcast_mut, downcast_ref,

@@ -118,7 +118,7 @@ pub fn gemm_epilogue_with<E: Epilogue>(
         Some(finish),
     );
     if !fused {
-        finish_separately(c, extra_raw, n, &vectorized);
+        finish_separately(c, n, finish);
     }
 }
 
@@ -129,27 +129,26 @@ fn rows_per_task(n: usize) -> usize {
 }
 
 /// The epilogue as a separate pass over the rows of the finished C (row-major, `n` columns), in
-/// parallel pieces of whole rows.
-fn finish_separately(c: &mut [f32], extra: Option<RawC>, n: usize, finish: &dyn FinishRow) {
+/// parallel pieces of whole rows, each finished as the fused loops finish their pieces.
+fn finish_separately(c: &mut [f32], n: usize, finish: Finish<'_>) {
     if n == 0 {
         return;
     }
     let rows_per_task = rows_per_task(n);
-    // Borrow the whole `Option<RawC>` (`Sync`), not the pointer inside it.
-    let extra = &extra;
     parallel::for_each_chunk_mut(c, rows_per_task * n, |task, rows| {
-        let first_row = task * rows_per_task;
-        for (r, values) in rows.chunks_exact_mut(n).enumerate() {
-            let i = first_row + r;
-            // SAFETY: `extra` is the caller's `m × n` row-major buffer, borrowed mutably for the
-            // whole call; row `i < m` of it is touched by this task alone (the tasks own disjoint
-            // rows of C, and so of `extra`).
-            let extra_row = match extra {
-                Some(e) => unsafe { std::slice::from_raw_parts_mut(e.ptr.add(i * n), n) },
-                None => &mut [],
-            };
-            finish.finish_row(i, 0, values, extra_row);
-        }
+        let piece = RawC {
+            ptr: rows.as_mut_ptr(),
+            row_stride: n,
+            col_stride: 1,
+        };
+        // SAFETY: the product is complete, so these rows hold final values; they are this task's
+        // own chunk of C (and the same rows of the second output, which has C's shape, belong to
+        // this task alone); C is row-major.
+        unsafe {
+            finish
+                .shifted(task * rows_per_task, 0)
+                .rows(piece, 0..rows.len() / n, 0..n)
+        };
     });
 }
 
